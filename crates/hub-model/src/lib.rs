@@ -1,0 +1,16 @@
+//! The contract between the bridge and every consumer of SAP Sync Hub: the canonical
+//! [`ChangeEvent`] (DESIGN §2) and the typed domain records it carries ([`Customer`],
+//! [`Material`], [`SalesOrder`]). Pure: no I/O, no SDK.
+//!
+//! # Layout
+//! - [`event`]: [`ChangeEvent`], [`Entity`], [`Op`], [`Version`] (orderable source version),
+//!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).
+//! - [`records`]: the domain records, documented field by field, and [`Record`].
+//! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
+
+pub mod event;
+pub mod key;
+pub mod records;
+
+pub use event::{ChangeEvent, Entity, Op, RoutingAttributes, Source, Version};
+pub use records::{Customer, Material, Record, SalesOrder};

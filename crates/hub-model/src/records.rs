@@ -1,0 +1,317 @@
+//! The typed domain records. Each is what a domain consumer reads, whichever SAP format the
+//! change came in: IDoc field names are given in brackets, S/4HANA API names after "S/4".
+//!
+//! Conventions for every record: keys are in canonical form ([`crate::key::normalize`]);
+//! quantities and amounts are exact decimals (serialised as strings, trailing zeros removed);
+//! dates are ISO dates; units of measure are ISO codes (`PCE`, `KGM`); languages ISO 639-1
+//! (`EN`, `PT`). A field SAP left empty is absent (`null`), never an empty string.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A customer (IDoc DEBMAS / E1KNA1M; S/4 BusinessPartner with a customer role).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Customer {
+    /// Customer number [KUNNR]; S/4 `Customer`, else `BusinessPartner`.
+    pub customer: String,
+    /// Account group [KTOKD].
+    pub account_group: Option<String>,
+    /// Name [NAME1]; S/4 `BusinessPartnerFullName`.
+    pub name: Option<String>,
+    /// Second name line [NAME2].
+    pub name2: Option<String>,
+    /// Search term [SORTL]; S/4 `SearchTerm1`.
+    pub search_term: Option<String>,
+    /// Street and house number [STRAS]; S/4 `StreetName` + `HouseNumber`.
+    pub street: Option<String>,
+    /// City [ORT01]; S/4 `CityName`.
+    pub city: Option<String>,
+    /// Postal code [PSTLZ]; S/4 `PostalCode`.
+    pub postal_code: Option<String>,
+    /// Region (state) [REGIO]; S/4 `Region`.
+    pub region: Option<String>,
+    /// Country, ISO 3166-1 alpha-2 [LAND1]; S/4 `Country`.
+    pub country: Option<String>,
+    /// Telephone [TELF1].
+    pub phone: Option<String>,
+    /// Language, ISO 639-1 [SPRAS_ISO, else SPRAS]; S/4 `CorrespondenceLanguage`.
+    pub language: Option<String>,
+    /// Tax number 1 [STCD1]; S/4 first `to_BusinessPartnerTax.BPTaxNumber`.
+    pub tax_number: Option<String>,
+    /// Marked for deletion [LOEVM = X]; S/4 `IsMarkedForArchiving`.
+    pub deletion_flag: bool,
+    /// Company code data [E1KNB1M].
+    pub company_codes: Vec<CustomerCompanyCode>,
+    /// Sales area data [E1KNVVM].
+    pub sales_areas: Vec<CustomerSalesArea>,
+    /// Fields of custom segments (`Z*`) and unknown fields of known segments, as
+    /// `SEGMENT.FIELD` → value, so that extensions travel without code changes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, String>,
+}
+
+/// Company code data of a customer [E1KNB1M].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CustomerCompanyCode {
+    /// Company code [BUKRS].
+    pub company_code: String,
+    /// Reconciliation account [AKONT].
+    pub reconciliation_account: Option<String>,
+    /// Terms of payment [ZTERM].
+    pub payment_terms: Option<String>,
+    /// Payment methods [ZWELS].
+    pub payment_methods: Option<String>,
+}
+
+/// Sales area data of a customer [E1KNVVM].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CustomerSalesArea {
+    /// Sales organisation [VKORG].
+    pub sales_org: String,
+    /// Distribution channel [VTWEG].
+    pub distribution_channel: String,
+    /// Division [SPART].
+    pub division: String,
+    /// Customer group [KDGRP].
+    pub customer_group: Option<String>,
+    /// Sales district [BZIRK].
+    pub sales_district: Option<String>,
+    /// Currency, ISO 4217 [WAERS].
+    pub currency: Option<String>,
+    /// Incoterms part 1 [INCO1].
+    pub incoterms: Option<String>,
+    /// Incoterms part 2, the place [INCO2].
+    pub incoterms_place: Option<String>,
+    /// Terms of payment [ZTERM].
+    pub payment_terms: Option<String>,
+    /// Shipping conditions [VSBED].
+    pub shipping_conditions: Option<String>,
+    /// Partner functions [E1KNVPM].
+    pub partners: Vec<PartnerFunction>,
+}
+
+/// A partner function of a sales area [E1KNVPM].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PartnerFunction {
+    /// Partner function [PARVW], e.g. `WE` ship-to, `RE` bill-to.
+    pub function: String,
+    /// The partner's customer number [KUNN2].
+    pub partner: String,
+}
+
+/// A material (IDoc MATMAS / E1MARAM; S/4 Product).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Material {
+    /// Material number [MATNR]; S/4 `Product`.
+    pub material: String,
+    /// Material type [MTART]; S/4 `ProductType`.
+    pub material_type: Option<String>,
+    /// Industry sector [MBRSH].
+    pub industry_sector: Option<String>,
+    /// Material group [MATKL]; S/4 `ProductGroup`.
+    pub material_group: Option<String>,
+    /// Base unit of measure, ISO [MEINS_ISO, else MEINS]; S/4 `BaseUnit`.
+    pub base_unit: Option<String>,
+    /// Gross weight [BRGEW]; S/4 `GrossWeight`.
+    pub gross_weight: Option<Decimal>,
+    /// Net weight [NTGEW]; S/4 `NetWeight`.
+    pub net_weight: Option<Decimal>,
+    /// Weight unit, ISO [GEWEI_ISO, else GEWEI]; S/4 `WeightUnit`.
+    pub weight_unit: Option<String>,
+    /// Volume [VOLUM].
+    pub volume: Option<Decimal>,
+    /// Volume unit, ISO [VOLEH_ISO, else VOLEH].
+    pub volume_unit: Option<String>,
+    /// EAN/GTIN [EAN11].
+    pub ean: Option<String>,
+    /// Created on [ERSDA].
+    pub created_on: Option<NaiveDate>,
+    /// Last changed on [LAEDA].
+    pub changed_on: Option<NaiveDate>,
+    /// Marked for deletion [LVORM = X]; S/4 `IsMarkedForDeletion`.
+    pub deletion_flag: bool,
+    /// Descriptions by language [E1MAKTM]; S/4 `to_Description`.
+    pub descriptions: Vec<MaterialDescription>,
+    /// Plant data [E1MARCM]; S/4 `to_Plant`.
+    pub plants: Vec<MaterialPlant>,
+    /// Valuation data [E1MBEWM].
+    pub valuations: Vec<MaterialValuation>,
+    /// Fields of custom segments and unknown fields, `SEGMENT.FIELD` → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, String>,
+}
+
+/// A material description [E1MAKTM].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MaterialDescription {
+    /// Language, ISO 639-1 [SPRAS_ISO, else SPRAS]; S/4 `Language`.
+    pub language: String,
+    /// Text [MAKTX]; S/4 `ProductDescription`.
+    pub text: String,
+}
+
+/// Plant data of a material [E1MARCM].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MaterialPlant {
+    /// Plant [WERKS]; S/4 `Plant`.
+    pub plant: String,
+    /// MRP type [DISMM]; S/4 `MRPType`.
+    pub mrp_type: Option<String>,
+    /// MRP controller [DISPO].
+    pub mrp_controller: Option<String>,
+    /// Purchasing group [EKGRP].
+    pub purchasing_group: Option<String>,
+    /// Planned delivery time in days [PLIFZ].
+    pub planned_delivery_days: Option<Decimal>,
+    /// Goods receipt processing time in days [WEBAZ].
+    pub gr_processing_days: Option<Decimal>,
+    /// Reorder point [MINBE].
+    pub reorder_point: Option<Decimal>,
+    /// Safety stock [EISBE]; S/4 `SafetyStockQuantity`.
+    pub safety_stock: Option<Decimal>,
+    /// Plant-specific maintenance status [PSTAT].
+    pub maintenance_status: Option<String>,
+}
+
+/// Valuation data of a material [E1MBEWM].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MaterialValuation {
+    /// Valuation area [BWKEY].
+    pub valuation_area: String,
+    /// Price control, `S` standard or `V` moving average [VPRSV].
+    pub price_control: Option<String>,
+    /// Standard price [STPRS].
+    pub standard_price: Option<Decimal>,
+    /// Moving average price [VERPR].
+    pub moving_average_price: Option<Decimal>,
+    /// Price unit [PEINH].
+    pub price_unit: Option<Decimal>,
+    /// Valuation class [BKLAS].
+    pub valuation_class: Option<String>,
+}
+
+/// A sales order with its items (IDoc ORDERS; S/4 SalesOrder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SalesOrder {
+    /// Sales order number [E1EDK01-BELNR]; S/4 `SalesOrder`.
+    pub order: String,
+    /// Order type [E1EDK01-BSART, else E1EDK14 QUALF 012]; S/4 `SalesOrderType`.
+    pub order_type: Option<String>,
+    /// Sales organisation [E1EDK14 QUALF 008]; S/4 `SalesOrganization`.
+    pub sales_org: Option<String>,
+    /// Distribution channel [E1EDK14 QUALF 007]; S/4 `DistributionChannel`.
+    pub distribution_channel: Option<String>,
+    /// Division [E1EDK14 QUALF 006]; S/4 `OrganizationDivision`.
+    pub division: Option<String>,
+    /// Sold-to customer [E1EDKA1 PARVW AG, else E1EDK01-RECIPNT_NO]; S/4 `SoldToParty`.
+    pub sold_to: Option<String>,
+    /// Ship-to customer [E1EDKA1 PARVW WE].
+    pub ship_to: Option<String>,
+    /// Document currency [E1EDK01-CURCY]; S/4 `TransactionCurrency`.
+    pub currency: Option<String>,
+    /// Terms of payment [E1EDK01-ZTERM].
+    pub payment_terms: Option<String>,
+    /// Customer's purchase order number [E1EDK02 QUALF 001 BELNR]; S/4 `PurchaseOrderByCustomer`.
+    pub customer_po: Option<String>,
+    /// Customer's purchase order date [E1EDK02 QUALF 001 DATUM].
+    pub customer_po_date: Option<NaiveDate>,
+    /// Document date [E1EDK03 IDDAT 012]; S/4 `SalesOrderDate`.
+    pub document_date: Option<NaiveDate>,
+    /// Requested delivery date [E1EDK03 IDDAT 002]; S/4 `RequestedDeliveryDate`.
+    pub requested_delivery_date: Option<NaiveDate>,
+    /// Net value of the order [E1EDS01 SUMID 002]; S/4 `TotalNetAmount`.
+    pub net_value: Option<Decimal>,
+    /// Gross weight [E1EDK01-BRGEW].
+    pub gross_weight: Option<Decimal>,
+    /// Net weight [E1EDK01-NTGEW].
+    pub net_weight: Option<Decimal>,
+    /// Weight unit, ISO [E1EDK01-GEWEI].
+    pub weight_unit: Option<String>,
+    /// Partners [E1EDKA1].
+    pub partners: Vec<OrderPartner>,
+    /// Items [E1EDP01]; S/4 `to_Item`.
+    pub items: Vec<SalesOrderItem>,
+    /// Fields of custom segments and unknown fields, `SEGMENT.FIELD` → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, String>,
+}
+
+/// A partner of a sales order [E1EDKA1].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OrderPartner {
+    /// Partner function [PARVW]: `AG` sold-to, `WE` ship-to, `RE` bill-to, `RG` payer.
+    pub function: String,
+    /// Partner number [PARTN].
+    pub partner: Option<String>,
+    /// Name [NAME1].
+    pub name: Option<String>,
+    /// Street [STRAS].
+    pub street: Option<String>,
+    /// City [ORT01].
+    pub city: Option<String>,
+    /// Postal code [PSTLZ].
+    pub postal_code: Option<String>,
+    /// Country [LAND1].
+    pub country: Option<String>,
+}
+
+/// An item of a sales order [E1EDP01].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SalesOrderItem {
+    /// Item number [POSEX]; S/4 `SalesOrderItem`. Canonical form (`10`, not `000010`).
+    pub item: String,
+    /// Material [E1EDP19 QUALF 002 IDTNR]; S/4 `Material`.
+    pub material: Option<String>,
+    /// Short text [E1EDP19 KTEXT]; S/4 `SalesOrderItemText`.
+    pub description: Option<String>,
+    /// Quantity [MENGE]; S/4 `RequestedQuantity`.
+    pub quantity: Option<Decimal>,
+    /// Unit, ISO [MENEE]; S/4 `RequestedQuantityUnit`.
+    pub unit: Option<String>,
+    /// Net price [VPREI].
+    pub net_price: Option<Decimal>,
+    /// Price unit [PEINH].
+    pub price_unit: Option<Decimal>,
+    /// Net value [NETWR, else E1EDP26 QUALF 003]; S/4 `NetAmount`.
+    pub net_value: Option<Decimal>,
+    /// Plant [WERKS]; S/4 `ProductionPlant`.
+    pub plant: Option<String>,
+    /// Material group [MATKL]; S/4 `MaterialGroup`.
+    pub material_group: Option<String>,
+    /// Schedule lines [E1EDP20].
+    pub schedule_lines: Vec<ScheduleLine>,
+}
+
+/// A schedule line of an item [E1EDP20].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScheduleLine {
+    /// Scheduled quantity [WMENG].
+    pub quantity: Option<Decimal>,
+    /// Delivery date [EDATU].
+    pub date: Option<NaiveDate>,
+}
+
+/// One of the records, as carried by a [`crate::ChangeEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Record {
+    /// A customer.
+    Customer(Customer),
+    /// A material.
+    Material(Material),
+    /// A sales order.
+    SalesOrder(SalesOrder),
+}
+
+impl Record {
+    /// The record's business key (canonical form).
+    pub fn key(&self) -> &str {
+        match self {
+            Record::Customer(c) => &c.customer,
+            Record::Material(m) => &m.material,
+            Record::SalesOrder(o) => &o.order,
+        }
+    }
+}

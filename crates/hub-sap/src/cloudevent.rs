@@ -1,0 +1,534 @@
+//! S/4HANA business events as CloudEvents 1.0, in structured mode (the JSON event is the Kafka
+//! value) or Kafka binary mode (attributes in `ce_*` headers, the data is the value).
+//!
+//! Types handled: `sap.s4.beh.<object>.v<n>.<Object>.<Created|Changed|Deleted>.v<n>` for
+//! `businesspartner` and `customer` (→ [`Customer`]), `product` (→ [`Material`]) and
+//! `salesorder` (→ [`SalesOrder`]). With event-carried data (the fields of the S/4 OData API),
+//! the record is mapped to the same typed record an IDoc gives. A *thin* event (SAP's default:
+//! the key only) becomes [`Outcome::NeedsEnrichment`]; a thin `Deleted` event is complete (a
+//! delete needs only the key).
+
+use crate::conv;
+use crate::error::ParseError;
+use crate::record::{Envelope, NeedsEnrichment, Outcome};
+use chrono::{DateTime, NaiveDate, Utc};
+use hub_model::event::Format;
+use hub_model::key::normalize;
+use hub_model::records::*;
+use hub_model::{ChangeEvent, Entity, Op, Record, Source, Version};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+/// The attributes and data of a CloudEvent.
+#[derive(Debug, Clone, PartialEq)]
+struct CloudEvent {
+    ty: String,
+    source: String,
+    id: String,
+    time: Option<String>,
+    sequence: Option<String>,
+    correlation: Option<String>,
+    data: Option<Value>,
+}
+
+/// Whether the record is a CloudEvent in Kafka binary mode.
+pub fn is_binary(env: &Envelope<'_>) -> bool {
+    env.header("ce_specversion").is_some()
+}
+
+/// Parses a binary-mode CloudEvent (attributes in `ce_*` headers).
+pub fn parse_binary(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outcome>, ParseError> {
+    let spec = env.header("ce_specversion").unwrap_or_default();
+    if spec != "1.0" {
+        return Err(ParseError::UnsupportedSpecVersion(spec.to_string()));
+    }
+    let attr = |n: &str| {
+        env.header(&format!("ce_{n}"))
+            .map(str::to_string)
+            .ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
+    };
+    let data = if env.value.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(json(env.value, max_depth)?)
+    };
+    let ce = CloudEvent {
+        ty: attr("type")?,
+        source: attr("source")?,
+        id: attr("id")?,
+        time: env.header("ce_time").map(str::to_string),
+        sequence: env.header("ce_sequence").map(str::to_string),
+        correlation: env
+            .header("ce_correlationid")
+            .or_else(|| env.header("ce_sappassport"))
+            .map(str::to_string),
+        data,
+    };
+    to_outcome(ce, env)
+}
+
+/// Parses a structured-mode CloudEvent (the value is the JSON event).
+pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outcome>, ParseError> {
+    let v = json(env.value, max_depth)?;
+    let Value::Object(mut m) = v else {
+        return Err(ParseError::Json {
+            path: "$".into(),
+            reason: "a CloudEvent is a JSON object".into(),
+        });
+    };
+    let spec = string_attr(&m, "specversion")
+        .ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
+    if spec != "1.0" {
+        return Err(ParseError::UnsupportedSpecVersion(spec));
+    }
+    let attr = |m: &Map<String, Value>, n: &str| {
+        string_attr(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
+    };
+    let ce = CloudEvent {
+        ty: attr(&m, "type")?,
+        source: attr(&m, "source")?,
+        id: attr(&m, "id")?,
+        time: string_attr(&m, "time"),
+        sequence: string_attr(&m, "sequence"),
+        correlation: string_attr(&m, "correlationid").or_else(|| string_attr(&m, "sappassport")),
+        data: match m.remove("data") {
+            Some(Value::Null) | None => None,
+            Some(Value::String(s)) => Some(json(s.as_bytes(), max_depth)?),
+            Some(d) => Some(d),
+        },
+    };
+    to_outcome(ce, env)
+}
+
+fn string_attr(m: &Map<String, Value>, name: &str) -> Option<String> {
+    match m.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses JSON with a nesting bound checked first (serde_json's own recursion limit is 128;
+/// ours is lower and gives a typed error).
+fn json(bytes: &[u8], max_depth: usize) -> Result<Value, ParseError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(ParseError::TooDeep {
+                        path: "$".into(),
+                        limit: max_depth,
+                    });
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    serde_json::from_slice(bytes).map_err(|e| ParseError::Json {
+        path: "$".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// `sap.s4.beh.<object>.v<n>.<Object>.<Action>.v<n>` → (entity, op).
+fn event_type(ty: &str) -> Result<(Entity, &'static str, Op), ParseError> {
+    let unsupported = || ParseError::UnsupportedEventType(ty.chars().take(200).collect());
+    let parts: Vec<&str> = ty.split('.').collect();
+    let [sap, s4, beh, object, v1, _object, action, v2] = parts.as_slice() else {
+        return Err(unsupported());
+    };
+    let is_version =
+        |v: &str| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
+    if (*sap, *s4, *beh) != ("sap", "s4", "beh") || !is_version(v1) || !is_version(v2) {
+        return Err(unsupported());
+    }
+    let (entity, key_field) = match *object {
+        "businesspartner" => (Entity::Customer, "BusinessPartner"),
+        "customer" => (Entity::Customer, "Customer"),
+        "product" => (Entity::Material, "Product"),
+        "salesorder" => (Entity::SalesOrder, "SalesOrder"),
+        _ => return Err(unsupported()),
+    };
+    let op = match *action {
+        "Created" | "Changed" => Op::Upsert,
+        "Deleted" => Op::Delete,
+        _ => return Err(unsupported()),
+    };
+    Ok((entity, key_field, op))
+}
+
+/// The last path segment of the source (`/default/sap.s4.beh/S4PCLNT100` → `S4PCLNT100`), and
+/// the client when the system id ends in `CLNT<nnn>`.
+fn system_and_client(source: &str) -> (String, Option<String>) {
+    let system = source
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or(source)
+        .to_string();
+    let client = system
+        .rfind("CLNT")
+        .map(|i| &system[i + 4..])
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string);
+    (system, client)
+}
+
+fn to_outcome(ce: CloudEvent, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
+    let (entity, key_field, op) = event_type(&ce.ty)?;
+    let time = ce
+        .time
+        .as_deref()
+        .ok_or_else(|| ParseError::MissingAttribute("time".into()))?;
+    let at = DateTime::parse_from_rfc3339(time)
+        .map_err(|_| ParseError::BadDate {
+            path: "time".into(),
+            value: time.chars().take(64).collect(),
+        })?
+        .with_timezone(&Utc);
+    let event_id = format!("ce:{}:{}", ce.source, ce.id);
+    let seq = ce
+        .sequence
+        .as_deref()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| crate::fnv1a(event_id.as_bytes()));
+    let version = Version::new(at, seq);
+    let (system, client) = system_and_client(&ce.source);
+    let correlation_id = env
+        .correlation_id()
+        .or(ce.correlation.clone())
+        .unwrap_or_else(|| event_id.clone());
+    let source = Source {
+        system,
+        client,
+        format: Format::CloudEvent,
+        message_type: ce.ty.clone(),
+        document_type: None,
+        document: ce.id.clone(),
+        topic: env.topic.map(str::to_string),
+        partition: env.partition,
+        offset: env.offset,
+    };
+    let data = match ce.data {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(ParseError::Json {
+                path: "data".into(),
+                reason: "event data must be a JSON object".into(),
+            });
+        }
+    };
+    // The key: for business partners the customer number when the event carries one.
+    let key_raw = match entity {
+        Entity::Customer => s(&data, "Customer").or_else(|| s(&data, key_field)),
+        _ => s(&data, key_field),
+    }
+    .or_else(|| {
+        env.key
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .map(str::to_string)
+    })
+    .ok_or_else(|| ParseError::MissingField {
+        path: format!("data.{key_field}"),
+    })?;
+    let key = normalize(&key_raw);
+    if key.is_empty() {
+        return Err(ParseError::MissingField {
+            path: format!("data.{key_field}"),
+        });
+    }
+    let thin = data
+        .keys()
+        .all(|k| k == key_field || k == "Customer" || k.starts_with('@'));
+    if thin && op == Op::Upsert {
+        return Ok(vec![Outcome::NeedsEnrichment(NeedsEnrichment {
+            event_id,
+            entity,
+            key,
+            op,
+            version,
+            source,
+            correlation_id,
+        })]);
+    }
+    let record = if thin {
+        None
+    } else {
+        Some(match entity {
+            Entity::Customer => Record::Customer(customer(&data, &key)?),
+            Entity::Material => Record::Material(material(&data, &key)?),
+            Entity::SalesOrder => Record::SalesOrder(sales_order(&data, &key)?),
+        })
+    };
+    let flagged = match &record {
+        Some(Record::Customer(c)) => c.deletion_flag,
+        Some(Record::Material(m)) => m.deletion_flag,
+        _ => false,
+    };
+    Ok(vec![Outcome::Change(ChangeEvent {
+        event_id,
+        entity,
+        key,
+        op: if flagged { Op::Delete } else { op },
+        version,
+        occurred_at: version.at,
+        published_at: None,
+        source,
+        correlation_id,
+        schema: entity.schema().to_string(),
+        data: record,
+    })])
+}
+
+// ------------------------------------------------------------------------------ field access
+
+/// A string field (numbers stringified; blank is absent).
+fn s(m: &Map<String, Value>, k: &str) -> Option<String> {
+    match m.get(k) {
+        Some(Value::String(v)) if !v.trim().is_empty() => Some(v.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn b(m: &Map<String, Value>, k: &str) -> bool {
+    match m.get(k) {
+        Some(Value::Bool(v)) => *v,
+        Some(Value::String(v)) => v == "true" || conv::flag(Some(v)),
+        _ => false,
+    }
+}
+
+fn d(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<Decimal>, ParseError> {
+    conv::opt_decimal(s(m, k).as_deref(), &format!("{path}.{k}"))
+}
+
+/// An ISO date (`2026-12-04`, or a date-time) or an OData V2 date (`/Date(1764806400000)/`).
+fn date(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<NaiveDate>, ParseError> {
+    let Some(v) = s(m, k) else { return Ok(None) };
+    let bad = || ParseError::BadDate {
+        path: format!("{path}.{k}"),
+        value: v.chars().take(64).collect(),
+    };
+    if let Some(ms) = v.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
+        let ms: i64 = ms
+            .split(['+', '-'])
+            .next()
+            .unwrap_or(ms)
+            .parse()
+            .map_err(|_| bad())?;
+        return DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|t| Some(t.date_naive()))
+            .ok_or_else(bad);
+    }
+    let day = v.get(..10).ok_or_else(bad)?;
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+/// An OData navigation property: a JSON array, or OData V2's `{"results": [...]}`.
+fn list<'a>(m: &'a Map<String, Value>, k: &str) -> Vec<&'a Map<String, Value>> {
+    let v = match m.get(k) {
+        Some(Value::Object(o)) => o.get("results"),
+        other => other,
+    };
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn customer(m: &Map<String, Value>, key: &str) -> Result<Customer, ParseError> {
+    let name = s(m, "BusinessPartnerFullName")
+        .or_else(|| s(m, "OrganizationBPName1"))
+        .or_else(|| s(m, "CustomerName"))
+        .or_else(|| {
+            let first = s(m, "FirstName").unwrap_or_default();
+            let last = s(m, "LastName").unwrap_or_default();
+            let full = format!("{first} {last}").trim().to_string();
+            (!full.is_empty()).then_some(full)
+        });
+    let mut c = Customer {
+        customer: key.to_string(),
+        account_group: s(m, "CustomerAccountGroup"),
+        name,
+        search_term: s(m, "SearchTerm1"),
+        language: s(m, "CorrespondenceLanguage")
+            .or_else(|| s(m, "Language"))
+            .map(|l| conv::language(&l)),
+        deletion_flag: b(m, "IsMarkedForArchiving") || b(m, "DeletionIndicator"),
+        ..Customer::default()
+    };
+    if let Some(a) = list(m, "to_BusinessPartnerAddress").first() {
+        c.country = s(a, "Country");
+        c.region = s(a, "Region");
+        c.city = s(a, "CityName");
+        c.postal_code = s(a, "PostalCode");
+        c.street = match (s(a, "StreetName"), s(a, "HouseNumber")) {
+            (Some(st), Some(no)) => Some(format!("{st} {no}")),
+            (st, _) => st,
+        };
+    }
+    c.tax_number = list(m, "to_BusinessPartnerTax")
+        .first()
+        .and_then(|t| s(t, "BPTaxNumber"));
+    Ok(c)
+}
+
+fn material(m: &Map<String, Value>, key: &str) -> Result<Material, ParseError> {
+    let p = "data";
+    let mut mat = Material {
+        material: key.to_string(),
+        material_type: s(m, "ProductType"),
+        industry_sector: s(m, "IndustrySector"),
+        material_group: s(m, "ProductGroup"),
+        base_unit: s(m, "BaseUnit").map(|u| conv::unit(&u)),
+        gross_weight: d(m, "GrossWeight", p)?,
+        net_weight: d(m, "NetWeight", p)?,
+        weight_unit: s(m, "WeightUnit").map(|u| conv::unit(&u)),
+        volume: d(m, "MaterialVolume", p)?,
+        volume_unit: s(m, "VolumeUnit").map(|u| conv::unit(&u)),
+        ean: s(m, "ProductStandardID"),
+        created_on: date(m, "CreationDate", p)?,
+        changed_on: date(m, "LastChangeDate", p)?,
+        deletion_flag: b(m, "IsMarkedForDeletion"),
+        ..Material::default()
+    };
+    for (i, t) in list(m, "to_Description").into_iter().enumerate() {
+        let tp = format!("{p}.to_Description[{i}]");
+        mat.descriptions.push(MaterialDescription {
+            language: s(t, "Language")
+                .map(|l| conv::language(&l))
+                .ok_or_else(|| ParseError::MissingField {
+                    path: format!("{tp}.Language"),
+                })?,
+            text: s(t, "ProductDescription").ok_or_else(|| ParseError::MissingField {
+                path: format!("{tp}.ProductDescription"),
+            })?,
+        });
+    }
+    for (i, pl) in list(m, "to_Plant").into_iter().enumerate() {
+        let pp = format!("{p}.to_Plant[{i}]");
+        mat.plants.push(MaterialPlant {
+            plant: s(pl, "Plant").ok_or_else(|| ParseError::MissingField {
+                path: format!("{pp}.Plant"),
+            })?,
+            mrp_type: s(pl, "MRPType"),
+            mrp_controller: s(pl, "MRPResponsible"),
+            purchasing_group: s(pl, "PurchasingGroup"),
+            planned_delivery_days: d(pl, "PlannedDeliveryDurationInDays", &pp)?,
+            gr_processing_days: d(pl, "GoodsReceiptDuration", &pp)?,
+            reorder_point: d(pl, "ReorderThresholdQuantity", &pp)?,
+            safety_stock: d(pl, "SafetyStockQuantity", &pp)?,
+            maintenance_status: s(pl, "ProfileCode"),
+        });
+    }
+    Ok(mat)
+}
+
+fn sales_order(m: &Map<String, Value>, key: &str) -> Result<SalesOrder, ParseError> {
+    let p = "data";
+    let mut o = SalesOrder {
+        order: key.to_string(),
+        order_type: s(m, "SalesOrderType"),
+        sales_org: s(m, "SalesOrganization"),
+        distribution_channel: s(m, "DistributionChannel"),
+        division: s(m, "OrganizationDivision"),
+        sold_to: s(m, "SoldToParty").map(|v| normalize(&v)),
+        currency: s(m, "TransactionCurrency"),
+        payment_terms: s(m, "CustomerPaymentTerms"),
+        customer_po: s(m, "PurchaseOrderByCustomer"),
+        customer_po_date: date(m, "CustomerPurchaseOrderDate", p)?,
+        document_date: date(m, "SalesOrderDate", p)?,
+        requested_delivery_date: date(m, "RequestedDeliveryDate", p)?,
+        net_value: d(m, "TotalNetAmount", p)?,
+        ..SalesOrder::default()
+    };
+    for (i, it) in list(m, "to_Item").into_iter().enumerate() {
+        let ip = format!("{p}.to_Item[{i}]");
+        o.items.push(SalesOrderItem {
+            item: s(it, "SalesOrderItem")
+                .map(|v| normalize(&v))
+                .ok_or_else(|| ParseError::MissingField {
+                    path: format!("{ip}.SalesOrderItem"),
+                })?,
+            material: s(it, "Material").map(|v| normalize(&v)),
+            description: s(it, "SalesOrderItemText"),
+            quantity: d(it, "RequestedQuantity", &ip)?,
+            unit: s(it, "RequestedQuantityUnit").map(|u| conv::unit(&u)),
+            net_price: None,
+            price_unit: None,
+            net_value: d(it, "NetAmount", &ip)?,
+            plant: s(it, "ProductionPlant"),
+            material_group: s(it, "MaterialGroup"),
+            schedule_lines: Vec::new(),
+        });
+    }
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types() {
+        // Scenario: SAP's type names map to entity and op; others are unsupported.
+        assert!(matches!(
+            event_type("sap.s4.beh.product.v1.Product.Changed.v1"),
+            Ok((Entity::Material, "Product", Op::Upsert))
+        ));
+        assert!(matches!(
+            event_type("sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"),
+            Ok((Entity::SalesOrder, _, Op::Delete))
+        ));
+        for bad in [
+            "sap.s4.beh.purchaseorder.v1.PurchaseOrder.Changed.v1",
+            "sap.s4.beh.product.v1.Product.Blocked.v1",
+            "com.example.thing",
+            "",
+        ] {
+            assert!(
+                matches!(event_type(bad), Err(ParseError::UnsupportedEventType(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_and_client_from_source() {
+        // Scenario: the source's last segment is the system; CLNT<nnn> gives the client.
+        assert_eq!(
+            system_and_client("/default/sap.s4.beh/S4PCLNT100"),
+            ("S4PCLNT100".to_string(), Some("100".to_string()))
+        );
+        assert_eq!(system_and_client("/x/ERP"), ("ERP".to_string(), None));
+    }
+
+    #[test]
+    fn json_depth_is_bounded() {
+        // Scenario: deeply nested JSON is refused before serde recurses into it.
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(matches!(
+            json(deep.as_bytes(), 64),
+            Err(ParseError::TooDeep { .. })
+        ));
+        assert!(json(br#"{"a": "[[[[[[[[[[[[[[[[[[[["}"#, 4).is_ok());
+    }
+}

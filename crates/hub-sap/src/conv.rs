@@ -1,0 +1,210 @@
+//! SAP's conventions for character fields, handled once, here.
+//!
+//! - Numbers are character fields; a negative number carries a trailing minus (`12.500-`).
+//! - Dates are `YYYYMMDD`, `00000000` (or blank) meaning none; times are `HHMMSS`.
+//! - Flags are `X` for true and blank for false.
+//! - Languages are one-letter SAP keys (`E`, `D`, `P`…) unless an `_ISO` field gives ISO 639-1.
+//! - Units are SAP internal units (`ST`, `KG`) unless an `_ISO` field gives the ISO code.
+
+use crate::error::ParseError;
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// A decimal from an SAP character field: blanks trimmed, a trailing (or leading) minus
+/// honoured, trailing zeros removed so that `12.500` and `12.5` are the same value.
+pub fn decimal(value: &str, path: &str) -> Result<Decimal, ParseError> {
+    let t = value.trim();
+    let bad = || ParseError::BadNumber {
+        path: path.to_string(),
+        value: value.chars().take(64).collect(),
+    };
+    let (negative, digits) = match t.strip_suffix('-') {
+        Some(d) => (true, d.trim_end()),
+        None => (false, t),
+    };
+    // Character fields hold plain decimals: digits, one point, a sign; no exponent.
+    let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(digits);
+    if unsigned.is_empty()
+        || unsigned.len() > 40
+        || !unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || unsigned.bytes().filter(|b| *b == b'.').count() > 1
+        || unsigned == "."
+    {
+        return Err(bad());
+    }
+    let d = Decimal::from_str(digits).map_err(|_| bad())?;
+    if negative && d.is_sign_negative() {
+        return Err(bad());
+    }
+    Ok(if negative { -d } else { d }.normalize())
+}
+
+/// An optional decimal: `None` for a blank field.
+pub fn opt_decimal(value: Option<&str>, path: &str) -> Result<Option<Decimal>, ParseError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => decimal(v, path).map(Some),
+    }
+}
+
+/// A date from `YYYYMMDD`; `None` for blank or `00000000`.
+pub fn date(value: Option<&str>, path: &str) -> Result<Option<NaiveDate>, ParseError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.bytes().all(|b| b == b'0') {
+        return Ok(None);
+    }
+    // SAP's "infinite" date 99991231 is a real date and stays one.
+    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::BadDate {
+            path: path.to_string(),
+            value: v.chars().take(64).collect(),
+        });
+    }
+    NaiveDate::parse_from_str(v, "%Y%m%d")
+        .map(Some)
+        .map_err(|_| ParseError::BadDate {
+            path: path.to_string(),
+            value: v.to_string(),
+        })
+}
+
+/// A time from `HHMMSS`; `None` for blank. (`240000` is midnight at the day's end.)
+pub fn time(value: Option<&str>, path: &str) -> Result<Option<NaiveTime>, ParseError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v == "240000" {
+        return Ok(NaiveTime::from_hms_opt(23, 59, 59));
+    }
+    if v.len() != 6 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::BadDate {
+            path: path.to_string(),
+            value: v.chars().take(64).collect(),
+        });
+    }
+    NaiveTime::parse_from_str(v, "%H%M%S")
+        .map(Some)
+        .map_err(|_| ParseError::BadDate {
+            path: path.to_string(),
+            value: v.to_string(),
+        })
+}
+
+/// An SAP flag: `X` is true, anything blank is false.
+pub fn flag(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("x"))
+}
+
+/// ISO 639-1 language from an SAP one-letter key (or an ISO code, passed through upper-cased).
+pub fn language(value: &str) -> String {
+    let v = value.trim();
+    let iso = match v {
+        "E" => "EN",
+        "D" => "DE",
+        "P" => "PT",
+        "S" => "ES",
+        "F" => "FR",
+        "I" => "IT",
+        "N" => "NL",
+        "1" => "ZH",
+        "J" => "JA",
+        "3" => "KO",
+        "R" => "RU",
+        "L" => "PL",
+        "C" => "CS",
+        "T" => "TR",
+        "K" => "DA",
+        "V" => "SV",
+        "O" => "NO",
+        "U" => "FI",
+        "H" => "HU",
+        "A" => "AR",
+        "B" => "HE",
+        "G" => "EL",
+        "Q" => "SK",
+        "4" => "RO",
+        "5" => "SL",
+        "6" => "HR",
+        "M" => "ZF",
+        other => return other.to_uppercase(),
+    };
+    iso.to_string()
+}
+
+/// ISO unit of measure (UN/ECE Recommendation 20) from an SAP internal or commercial unit; an
+/// unknown unit passes through upper-cased.
+pub fn unit(value: &str) -> String {
+    let v = value.trim().to_uppercase();
+    let iso = match v.as_str() {
+        "ST" | "PC" | "EA" | "PCE" => "PCE",
+        "KG" | "KGM" => "KGM",
+        "G" | "GRM" => "GRM",
+        "TO" | "TNE" => "TNE",
+        "L" | "LTR" => "LTR",
+        "ML" | "MLT" => "MLT",
+        "M" | "MTR" => "MTR",
+        "CM" | "CMT" => "CMT",
+        "MM" | "MMT" => "MMT",
+        "M2" | "MTK" => "MTK",
+        "M3" | "MTQ" => "MTQ",
+        "H" | "HUR" => "HUR",
+        "MIN" => "MIN",
+        "KAR" | "CT" => "CT",
+        "PAL" | "PF" => "PF",
+        "PAA" | "PR" => "PR",
+        _ => return v,
+    };
+    iso.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_trailing_minus() {
+        // Scenario: SAP's trailing minus, blanks and trailing zeros.
+        assert_eq!(decimal("12.500-", "F").unwrap().to_string(), "-12.5");
+        assert_eq!(decimal(" 845.90 ", "F").unwrap().to_string(), "845.9");
+        assert_eq!(decimal("-3", "F").unwrap().to_string(), "-3");
+        assert_eq!(decimal("0.000", "F").unwrap().to_string(), "0");
+        for bad in ["", "-", "1,5", "abc", "--1", "-1-", "1e5"] {
+            let e = decimal(bad, "E1MARAM.BRGEW").unwrap_err();
+            assert_eq!(e.path(), Some("E1MARAM.BRGEW"), "{bad}");
+        }
+        assert_eq!(opt_decimal(Some("  "), "F").unwrap(), None);
+    }
+
+    #[test]
+    fn dates_and_times() {
+        // Scenario: YYYYMMDD with 00000000 as none; HHMMSS; impossible dates are errors.
+        assert_eq!(
+            date(Some("20261120"), "D").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+        );
+        assert_eq!(date(Some("00000000"), "D").unwrap(), None);
+        assert_eq!(date(None, "D").unwrap(), None);
+        assert!(date(Some("20261332"), "D").is_err());
+        assert!(date(Some("2026-11-20"), "D").is_err());
+        assert_eq!(
+            time(Some("101502"), "T").unwrap(),
+            NaiveTime::from_hms_opt(10, 15, 2)
+        );
+        assert!(time(Some("256000"), "T").is_err());
+    }
+
+    #[test]
+    fn flags_languages_units() {
+        // Scenario: X flags, one-letter languages and internal units map to ISO.
+        assert!(flag(Some("X")) && !flag(Some("")) && !flag(None));
+        assert_eq!(language("E"), "EN");
+        assert_eq!(language("pt"), "PT");
+        assert_eq!(unit("ST"), "PCE");
+        assert_eq!(unit("PC"), "PCE");
+        assert_eq!(unit("KG"), "KGM");
+        assert_eq!(unit("xyz"), "XYZ");
+    }
+}

@@ -1,0 +1,480 @@
+//! IDoc XML: the generic tree ([`tree`]) and the typed mappings of MATMAS, DEBMAS and ORDERS.
+//!
+//! Other basic-type versions of the same message type (MATMAS03, DEBMAS06, ORDERS04…) map the
+//! same way: fields are found by name, missing optional fields stay empty. Fields of custom
+//! segments (`Z*`, `Y*`) and customer extension fields (`ZZ*`, `YY*`) of known segments are kept
+//! in the record's `extensions`.
+
+pub mod tree;
+
+use crate::conv;
+use crate::error::ParseError;
+use crate::record::{Envelope, Outcome};
+use chrono::{NaiveDateTime, NaiveTime};
+use hub_model::event::Format;
+use hub_model::key::normalize;
+use hub_model::records::*;
+use hub_model::{ChangeEvent, Entity, Op, Record, Source, Version};
+use std::collections::BTreeMap;
+use tree::{Idoc, Segment};
+
+/// Turns each IDoc of a document into a change event.
+pub fn to_outcomes(idocs: &[Idoc], env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
+    idocs
+        .iter()
+        .enumerate()
+        .map(|(i, idoc)| to_event(idoc, i, env).map(Outcome::Change))
+        .collect()
+}
+
+fn required<'a>(seg: &'a Segment, field: &str, path: &str) -> Result<&'a str, ParseError> {
+    seg.field(field).ok_or_else(|| ParseError::MissingField {
+        path: format!("{path}.{field}"),
+    })
+}
+
+fn dec(
+    seg: &Segment,
+    field: &str,
+    path: &str,
+) -> Result<Option<rust_decimal::Decimal>, ParseError> {
+    conv::opt_decimal(seg.field(field), &format!("{path}.{field}"))
+}
+
+fn date(seg: &Segment, field: &str, path: &str) -> Result<Option<chrono::NaiveDate>, ParseError> {
+    conv::date(seg.field(field), &format!("{path}.{field}"))
+}
+
+fn text(seg: &Segment, field: &str) -> Option<String> {
+    seg.field(field).map(str::to_string)
+}
+
+/// The ISO field if present, else the internal one converted.
+fn iso_unit(seg: &Segment, field: &str) -> Option<String> {
+    seg.field(&format!("{field}_ISO"))
+        .or_else(|| seg.field(field))
+        .map(conv::unit)
+}
+
+fn iso_language(seg: &Segment, field: &str) -> Option<String> {
+    seg.field(&format!("{field}_ISO"))
+        .or_else(|| seg.field(field))
+        .map(conv::language)
+}
+
+fn is_custom_segment(name: &str) -> bool {
+    name.starts_with('Z') || name.starts_with('Y') || name.starts_with("/")
+}
+
+fn is_extension_field(name: &str) -> bool {
+    name.starts_with("ZZ") || name.starts_with("YY")
+}
+
+/// Collects extension fields of `seg` and the fields of custom segments below it.
+fn extensions(seg: &Segment, out: &mut BTreeMap<String, String>) {
+    for (name, value) in &seg.fields {
+        if is_extension_field(name) {
+            out.insert(format!("{}.{name}", seg.name), value.clone());
+        }
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for child in &seg.children {
+        if is_custom_segment(&child.name) {
+            let n = seen.entry(child.name.as_str()).or_default();
+            let prefix = if *n == 0 {
+                child.name.clone()
+            } else {
+                format!("{}[{n}]", child.name)
+            };
+            *n += 1;
+            for (field, value) in &child.fields {
+                out.insert(format!("{prefix}.{field}"), value.clone());
+            }
+            custom_children(child, &prefix, out);
+        } else {
+            extensions(child, out);
+        }
+    }
+}
+
+fn custom_children(seg: &Segment, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for child in &seg.children {
+        let p = format!("{prefix}.{}", child.name);
+        for (field, value) in &child.fields {
+            out.insert(format!("{p}.{field}"), value.clone());
+        }
+        custom_children(child, &p, out);
+    }
+}
+
+fn to_event(idoc: &Idoc, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
+    let path = format!("IDOC[{index}]");
+    let ctl = &idoc.control;
+    let cpath = format!("{path}.EDI_DC40");
+    let idoc_type = ctl.field("IDOCTYP").unwrap_or_default();
+    let message_type = ctl.field("MESTYP").map(str::to_string).unwrap_or_else(|| {
+        idoc_type
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_string()
+    });
+    let docnum = required(ctl, "DOCNUM", &cpath)?;
+    let system = ctl
+        .field("SNDPRN")
+        .or_else(|| ctl.field("SNDPOR"))
+        .ok_or_else(|| ParseError::MissingField {
+            path: format!("{cpath}.SNDPRN"),
+        })?;
+    let client = ctl.field("MANDT").map(str::to_string);
+    let credat = conv::date(
+        Some(required(ctl, "CREDAT", &cpath)?),
+        &format!("{cpath}.CREDAT"),
+    )?
+    .ok_or_else(|| ParseError::MissingField {
+        path: format!("{cpath}.CREDAT"),
+    })?;
+    let cretim =
+        conv::time(ctl.field("CRETIM"), &format!("{cpath}.CRETIM"))?.unwrap_or(NaiveTime::MIN);
+    let occurred_at = NaiveDateTime::new(credat, cretim).and_utc();
+    let docnum_key = normalize(docnum);
+    let seq = docnum_key
+        .parse::<u64>()
+        .unwrap_or_else(|_| crate::fnv1a(docnum_key.as_bytes()));
+    let version = Version::new(occurred_at, seq);
+    let event_id = format!(
+        "idoc:{system}:{}:{docnum_key}",
+        client.as_deref().unwrap_or("-")
+    );
+    let document_type = match ctl.field("CIMTYP") {
+        Some(ext) if !idoc_type.is_empty() => Some(format!("{idoc_type}/{ext}")),
+        _ => (!idoc_type.is_empty()).then(|| idoc_type.to_string()),
+    };
+    let (entity, op, record) = match message_type.as_str() {
+        "MATMAS" => material(idoc, &path)?,
+        "DEBMAS" => customer(idoc, &path)?,
+        "ORDERS" | "ORDCHG" => sales_order(idoc, &path)?,
+        _ => {
+            return Err(ParseError::UnsupportedIdocType {
+                path: cpath,
+                message_type,
+                idoc_type: idoc_type.to_string(),
+            });
+        }
+    };
+    Ok(ChangeEvent {
+        correlation_id: env.correlation_id().unwrap_or_else(|| event_id.clone()),
+        event_id,
+        entity,
+        key: record.key().to_string(),
+        op,
+        version,
+        occurred_at: version.at,
+        published_at: None,
+        source: Source {
+            system: system.to_string(),
+            client,
+            format: Format::IdocXml,
+            message_type,
+            document_type,
+            document: docnum.to_string(),
+            topic: env.topic.map(str::to_string),
+            partition: env.partition,
+            offset: env.offset,
+        },
+        schema: entity.schema().to_string(),
+        data: Some(record),
+    })
+}
+
+/// MSGFN `003` means delete.
+fn msgfn_delete(seg: &Segment) -> bool {
+    seg.field("MSGFN") == Some("003")
+}
+
+fn material(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+    let mara = idoc
+        .segment("E1MARAM")
+        .ok_or_else(|| ParseError::MissingSegment {
+            path: path.to_string(),
+            segment: "E1MARAM".into(),
+        })?;
+    let p = format!("{path}.E1MARAM");
+    let mut m = Material {
+        material: normalize(required(mara, "MATNR", &p)?),
+        material_type: text(mara, "MTART"),
+        industry_sector: text(mara, "MBRSH"),
+        material_group: text(mara, "MATKL"),
+        base_unit: iso_unit(mara, "MEINS"),
+        gross_weight: dec(mara, "BRGEW", &p)?,
+        net_weight: dec(mara, "NTGEW", &p)?,
+        weight_unit: iso_unit(mara, "GEWEI"),
+        volume: dec(mara, "VOLUM", &p)?,
+        volume_unit: iso_unit(mara, "VOLEH"),
+        ean: text(mara, "EAN11"),
+        created_on: date(mara, "ERSDA", &p)?,
+        changed_on: date(mara, "LAEDA", &p)?,
+        deletion_flag: conv::flag(mara.field("LVORM")),
+        ..Material::default()
+    };
+    for (i, s) in mara.children("E1MAKTM").enumerate() {
+        let sp = format!("{p}.E1MAKTM[{i}]");
+        if msgfn_delete(s) {
+            continue;
+        }
+        m.descriptions.push(MaterialDescription {
+            language: iso_language(s, "SPRAS").ok_or_else(|| ParseError::MissingField {
+                path: format!("{sp}.SPRAS"),
+            })?,
+            text: required(s, "MAKTX", &sp)?.to_string(),
+        });
+    }
+    for (i, s) in mara.children("E1MARCM").enumerate() {
+        let sp = format!("{p}.E1MARCM[{i}]");
+        if msgfn_delete(s) {
+            continue;
+        }
+        m.plants.push(MaterialPlant {
+            plant: required(s, "WERKS", &sp)?.to_string(),
+            mrp_type: text(s, "DISMM"),
+            mrp_controller: text(s, "DISPO"),
+            purchasing_group: text(s, "EKGRP"),
+            planned_delivery_days: dec(s, "PLIFZ", &sp)?,
+            gr_processing_days: dec(s, "WEBAZ", &sp)?,
+            reorder_point: dec(s, "MINBE", &sp)?,
+            safety_stock: dec(s, "EISBE", &sp)?,
+            maintenance_status: text(s, "PSTAT"),
+        });
+    }
+    for (i, s) in mara.children("E1MBEWM").enumerate() {
+        let sp = format!("{p}.E1MBEWM[{i}]");
+        if msgfn_delete(s) {
+            continue;
+        }
+        m.valuations.push(MaterialValuation {
+            valuation_area: required(s, "BWKEY", &sp)?.to_string(),
+            price_control: text(s, "VPRSV"),
+            standard_price: dec(s, "STPRS", &sp)?,
+            moving_average_price: dec(s, "VERPR", &sp)?,
+            price_unit: dec(s, "PEINH", &sp)?,
+            valuation_class: text(s, "BKLAS"),
+        });
+    }
+    extensions(mara, &mut m.extensions);
+    top_level_extensions(idoc, &mut m.extensions);
+    let op = if msgfn_delete(mara) || m.deletion_flag {
+        Op::Delete
+    } else {
+        Op::Upsert
+    };
+    Ok((Entity::Material, op, Record::Material(m)))
+}
+
+fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+    let kna1 = idoc
+        .segment("E1KNA1M")
+        .ok_or_else(|| ParseError::MissingSegment {
+            path: path.to_string(),
+            segment: "E1KNA1M".into(),
+        })?;
+    let p = format!("{path}.E1KNA1M");
+    let mut c = Customer {
+        customer: normalize(required(kna1, "KUNNR", &p)?),
+        account_group: text(kna1, "KTOKD"),
+        name: text(kna1, "NAME1"),
+        name2: text(kna1, "NAME2"),
+        search_term: text(kna1, "SORTL"),
+        street: text(kna1, "STRAS"),
+        city: text(kna1, "ORT01"),
+        postal_code: text(kna1, "PSTLZ"),
+        region: text(kna1, "REGIO"),
+        country: text(kna1, "LAND1"),
+        phone: text(kna1, "TELF1"),
+        language: iso_language(kna1, "SPRAS"),
+        tax_number: text(kna1, "STCD1"),
+        deletion_flag: conv::flag(kna1.field("LOEVM")),
+        ..Customer::default()
+    };
+    for (i, s) in kna1.children("E1KNB1M").enumerate() {
+        let sp = format!("{p}.E1KNB1M[{i}]");
+        if msgfn_delete(s) {
+            continue;
+        }
+        c.company_codes.push(CustomerCompanyCode {
+            company_code: required(s, "BUKRS", &sp)?.to_string(),
+            reconciliation_account: text(s, "AKONT"),
+            payment_terms: text(s, "ZTERM"),
+            payment_methods: text(s, "ZWELS"),
+        });
+    }
+    for (i, s) in kna1.children("E1KNVVM").enumerate() {
+        let sp = format!("{p}.E1KNVVM[{i}]");
+        if msgfn_delete(s) {
+            continue;
+        }
+        let mut area = CustomerSalesArea {
+            sales_org: required(s, "VKORG", &sp)?.to_string(),
+            distribution_channel: required(s, "VTWEG", &sp)?.to_string(),
+            division: required(s, "SPART", &sp)?.to_string(),
+            customer_group: text(s, "KDGRP"),
+            sales_district: text(s, "BZIRK"),
+            currency: text(s, "WAERS"),
+            incoterms: text(s, "INCO1"),
+            incoterms_place: text(s, "INCO2"),
+            payment_terms: text(s, "ZTERM"),
+            shipping_conditions: text(s, "VSBED"),
+            partners: Vec::new(),
+        };
+        for (j, vp) in s.children("E1KNVPM").enumerate() {
+            let pp = format!("{sp}.E1KNVPM[{j}]");
+            if msgfn_delete(vp) {
+                continue;
+            }
+            area.partners.push(PartnerFunction {
+                function: required(vp, "PARVW", &pp)?.to_string(),
+                partner: normalize(required(vp, "KUNN2", &pp)?),
+            });
+        }
+        c.sales_areas.push(area);
+    }
+    extensions(kna1, &mut c.extensions);
+    top_level_extensions(idoc, &mut c.extensions);
+    let op = if msgfn_delete(kna1) || c.deletion_flag {
+        Op::Delete
+    } else {
+        Op::Upsert
+    };
+    Ok((Entity::Customer, op, Record::Customer(c)))
+}
+
+fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+    let k01 = idoc
+        .segment("E1EDK01")
+        .ok_or_else(|| ParseError::MissingSegment {
+            path: path.to_string(),
+            segment: "E1EDK01".into(),
+        })?;
+    let p = format!("{path}.E1EDK01");
+    let mut o = SalesOrder {
+        order: normalize(required(k01, "BELNR", &p)?),
+        order_type: text(k01, "BSART"),
+        currency: text(k01, "CURCY"),
+        payment_terms: text(k01, "ZTERM"),
+        gross_weight: dec(k01, "BRGEW", &p)?,
+        net_weight: dec(k01, "NTGEW", &p)?,
+        weight_unit: iso_unit(k01, "GEWEI"),
+        sold_to: k01.field("RECIPNT_NO").map(normalize),
+        ..SalesOrder::default()
+    };
+    for s in idoc.segments("E1EDK14") {
+        let v = text(s, "ORGID");
+        match s.field("QUALF") {
+            Some("008") => o.sales_org = v,
+            Some("007") => o.distribution_channel = v,
+            Some("006") => o.division = v,
+            Some("012") if o.order_type.is_none() => o.order_type = v,
+            _ => {}
+        }
+    }
+    for (i, s) in idoc.segments("E1EDK03").enumerate() {
+        let sp = format!("{path}.E1EDK03[{i}]");
+        match s.field("IDDAT") {
+            Some("012") => o.document_date = date(s, "DATUM", &sp)?,
+            Some("002") => o.requested_delivery_date = date(s, "DATUM", &sp)?,
+            _ => {}
+        }
+    }
+    for (i, s) in idoc.segments("E1EDKA1").enumerate() {
+        let sp = format!("{path}.E1EDKA1[{i}]");
+        let partner = OrderPartner {
+            function: required(s, "PARVW", &sp)?.to_string(),
+            partner: s.field("PARTN").map(normalize),
+            name: text(s, "NAME1"),
+            street: text(s, "STRAS"),
+            city: text(s, "ORT01"),
+            postal_code: text(s, "PSTLZ"),
+            country: text(s, "LAND1"),
+        };
+        match partner.function.as_str() {
+            "AG" => o.sold_to = partner.partner.clone().or(o.sold_to.take()),
+            "WE" => o.ship_to = partner.partner.clone(),
+            _ => {}
+        }
+        o.partners.push(partner);
+    }
+    for (i, s) in idoc.segments("E1EDK02").enumerate() {
+        if s.field("QUALF") == Some("001") {
+            let sp = format!("{path}.E1EDK02[{i}]");
+            o.customer_po = text(s, "BELNR");
+            o.customer_po_date = date(s, "DATUM", &sp)?;
+        }
+    }
+    for (i, s) in idoc.segments("E1EDP01").enumerate() {
+        let sp = format!("{path}.E1EDP01[{i}]");
+        let mut item = SalesOrderItem {
+            item: normalize(required(s, "POSEX", &sp)?),
+            quantity: dec(s, "MENGE", &sp)?,
+            unit: s.field("MENEE").map(conv::unit),
+            net_price: dec(s, "VPREI", &sp)?,
+            price_unit: dec(s, "PEINH", &sp)?,
+            net_value: dec(s, "NETWR", &sp)?,
+            plant: text(s, "WERKS"),
+            material_group: text(s, "MATKL"),
+            ..SalesOrderItem::default()
+        };
+        for e19 in s.children("E1EDP19") {
+            match e19.field("QUALF") {
+                Some("002") => item.material = e19.field("IDTNR").map(normalize),
+                _ if item.material.is_none() && e19.field("QUALF").is_none() => {
+                    item.material = e19.field("IDTNR").map(normalize)
+                }
+                _ => {}
+            }
+            if item.description.is_none() {
+                item.description = text(e19, "KTEXT");
+            }
+        }
+        for (j, e20) in s.children("E1EDP20").enumerate() {
+            let lp = format!("{sp}.E1EDP20[{j}]");
+            item.schedule_lines.push(ScheduleLine {
+                quantity: dec(e20, "WMENG", &lp)?,
+                date: date(e20, "EDATU", &lp)?,
+            });
+        }
+        if item.net_value.is_none() {
+            for (j, e26) in s.children("E1EDP26").enumerate() {
+                if e26.field("QUALF") == Some("003") {
+                    item.net_value = dec(e26, "BETRG", &format!("{sp}.E1EDP26[{j}]"))?;
+                }
+            }
+        }
+        extensions(s, &mut o.extensions);
+        o.items.push(item);
+    }
+    for (i, s) in idoc.segments("E1EDS01").enumerate() {
+        if s.field("SUMID") == Some("002") {
+            o.net_value = dec(s, "SUMME", &format!("{path}.E1EDS01[{i}]"))?;
+        }
+    }
+    extensions(k01, &mut o.extensions);
+    top_level_extensions(idoc, &mut o.extensions);
+    let op = if k01.field("ACTION") == Some("003") {
+        Op::Delete
+    } else {
+        Op::Upsert
+    };
+    Ok((Entity::SalesOrder, op, Record::SalesOrder(o)))
+}
+
+/// Custom segments at the top level of the IDoc.
+fn top_level_extensions(idoc: &Idoc, out: &mut BTreeMap<String, String>) {
+    let wrapper = Segment {
+        name: String::new(),
+        fields: Vec::new(),
+        children: idoc
+            .segments
+            .iter()
+            .filter(|s| is_custom_segment(&s.name))
+            .cloned()
+            .collect(),
+    };
+    extensions(&wrapper, out);
+}

@@ -1,1 +1,89 @@
-fn main() {}
+//! µs per record to parse and canonicalise each fixture (criterion).
+#![allow(missing_docs)] // criterion's macros generate undocumented functions
+//!
+//! `cargo bench -p hub-sap --bench parse`; the target is ≤ 15 µs for the MATMAS05 fixture on
+//! one core.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hub_sap::{Envelope, Limits, parse_record};
+use std::hint::black_box;
+
+const FIXTURES: &[(&str, &str)] = &[
+    (
+        "matmas05_pump.xml",
+        include_str!("../fixtures/matmas05_pump.xml"),
+    ),
+    (
+        "debmas07_customer.xml",
+        include_str!("../fixtures/debmas07_customer.xml"),
+    ),
+    (
+        "orders05_salesorder.xml",
+        include_str!("../fixtures/orders05_salesorder.xml"),
+    ),
+    (
+        "s4_businesspartner_changed.cloudevent.json",
+        include_str!("../fixtures/s4_businesspartner_changed.cloudevent.json"),
+    ),
+    (
+        "s4_salesorder_created_thin.cloudevent.json",
+        include_str!("../fixtures/s4_salesorder_created_thin.cloudevent.json"),
+    ),
+];
+
+fn binary_product() -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/s4_product_changed.binary.json")).unwrap();
+    let headers = v["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().as_bytes().to_vec()))
+        .collect();
+    (headers, serde_json::to_vec(&v["value"]).unwrap())
+}
+
+fn parse(c: &mut Criterion) {
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("parse_and_canonicalise");
+    group.throughput(Throughput::Elements(1));
+    for (name, text) in FIXTURES {
+        let bytes = text.as_bytes();
+        group.bench_function(*name, |b| {
+            b.iter(|| parse_record(black_box(&Envelope::value_only(bytes)), &limits).unwrap())
+        });
+    }
+    let (headers, value) = binary_product();
+    group.bench_function("s4_product_changed.binary.json", |b| {
+        b.iter(|| {
+            let env = Envelope {
+                topic: Some("sap.s4.events"),
+                partition: Some(0),
+                offset: Some(0),
+                key: None,
+                value: black_box(&value),
+                headers: &headers,
+            };
+            parse_record(&env, &limits).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse);
+criterion_main!(benches, stage_benches);
+
+/// The IDoc stage alone (decode + generic tree, no mapping), for the MATMAS05 fixture.
+fn tree_only(c: &mut Criterion) {
+    let text = include_str!("../fixtures/matmas05_pump.xml");
+    c.bench_function("idoc_tree_only/matmas05_pump.xml", |b| {
+        b.iter(|| {
+            let decoded = hub_sap::idoc::tree::decode(black_box(text.as_bytes())).unwrap();
+            hub_sap::idoc::tree::parse(&decoded, Default::default())
+                .unwrap()
+                .len()
+        })
+    });
+}
+
+criterion_group!(stage_benches, tree_only);

@@ -256,7 +256,7 @@ fn to_outcome(ce: CloudEvent, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseE
         .keys()
         .all(|k| k == key_field || k == "Customer" || k.starts_with('@'));
     if thin && op == Op::Upsert {
-        return Ok(vec![Outcome::NeedsEnrichment(NeedsEnrichment {
+        return Ok(vec![Outcome::NeedsEnrichment(Box::new(NeedsEnrichment {
             event_id,
             entity,
             key,
@@ -264,7 +264,7 @@ fn to_outcome(ce: CloudEvent, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseE
             version,
             source,
             correlation_id,
-        })]);
+        }))]);
     }
     let record = if thin {
         None
@@ -280,7 +280,7 @@ fn to_outcome(ce: CloudEvent, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseE
         Some(Record::Material(m)) => m.deletion_flag,
         _ => false,
     };
-    Ok(vec![Outcome::Change(ChangeEvent {
+    Ok(vec![Outcome::Change(Box::new(ChangeEvent {
         event_id,
         entity,
         key,
@@ -292,7 +292,7 @@ fn to_outcome(ce: CloudEvent, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseE
         correlation_id,
         schema: entity.schema().to_string(),
         data: record,
-    })])
+    }))])
 }
 
 // ------------------------------------------------------------------------------ field access
@@ -315,7 +315,7 @@ fn b(m: &Map<String, Value>, k: &str) -> bool {
 }
 
 fn d(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<Decimal>, ParseError> {
-    conv::opt_decimal(s(m, k).as_deref(), &format!("{path}.{k}"))
+    conv::opt_decimal(s(m, k).as_deref(), || format!("{path}.{k}"))
 }
 
 /// An ISO date (`2026-12-04`, or a date-time) or an OData V2 date (`/Date(1764806400000)/`).

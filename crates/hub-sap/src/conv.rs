@@ -13,10 +13,10 @@ use std::str::FromStr;
 
 /// A decimal from an SAP character field: blanks trimmed, a trailing (or leading) minus
 /// honoured, trailing zeros removed so that `12.500` and `12.5` are the same value.
-pub fn decimal(value: &str, path: &str) -> Result<Decimal, ParseError> {
+pub fn decimal(value: &str, path: impl Fn() -> String) -> Result<Decimal, ParseError> {
     let t = value.trim();
     let bad = || ParseError::BadNumber {
-        path: path.to_string(),
+        path: path(),
         value: value.chars().take(64).collect(),
     };
     let (negative, digits) = match t.strip_suffix('-') {
@@ -41,7 +41,10 @@ pub fn decimal(value: &str, path: &str) -> Result<Decimal, ParseError> {
 }
 
 /// An optional decimal: `None` for a blank field.
-pub fn opt_decimal(value: Option<&str>, path: &str) -> Result<Option<Decimal>, ParseError> {
+pub fn opt_decimal(
+    value: Option<&str>,
+    path: impl Fn() -> String,
+) -> Result<Option<Decimal>, ParseError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => decimal(v, path).map(Some),
@@ -49,7 +52,10 @@ pub fn opt_decimal(value: Option<&str>, path: &str) -> Result<Option<Decimal>, P
 }
 
 /// A date from `YYYYMMDD`; `None` for blank or `00000000`.
-pub fn date(value: Option<&str>, path: &str) -> Result<Option<NaiveDate>, ParseError> {
+pub fn date(
+    value: Option<&str>,
+    path: impl Fn() -> String,
+) -> Result<Option<NaiveDate>, ParseError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -59,20 +65,23 @@ pub fn date(value: Option<&str>, path: &str) -> Result<Option<NaiveDate>, ParseE
     // SAP's "infinite" date 99991231 is a real date and stays one.
     if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::BadDate {
-            path: path.to_string(),
+            path: path(),
             value: v.chars().take(64).collect(),
         });
     }
     NaiveDate::parse_from_str(v, "%Y%m%d")
         .map(Some)
         .map_err(|_| ParseError::BadDate {
-            path: path.to_string(),
+            path: path(),
             value: v.to_string(),
         })
 }
 
 /// A time from `HHMMSS`; `None` for blank. (`240000` is midnight at the day's end.)
-pub fn time(value: Option<&str>, path: &str) -> Result<Option<NaiveTime>, ParseError> {
+pub fn time(
+    value: Option<&str>,
+    path: impl Fn() -> String,
+) -> Result<Option<NaiveTime>, ParseError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -81,14 +90,14 @@ pub fn time(value: Option<&str>, path: &str) -> Result<Option<NaiveTime>, ParseE
     }
     if v.len() != 6 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::BadDate {
-            path: path.to_string(),
+            path: path(),
             value: v.chars().take(64).collect(),
         });
     }
     NaiveTime::parse_from_str(v, "%H%M%S")
         .map(Some)
         .map_err(|_| ParseError::BadDate {
-            path: path.to_string(),
+            path: path(),
             value: v.to_string(),
         })
 }
@@ -167,33 +176,39 @@ mod tests {
     #[test]
     fn numbers_with_trailing_minus() {
         // Scenario: SAP's trailing minus, blanks and trailing zeros.
-        assert_eq!(decimal("12.500-", "F").unwrap().to_string(), "-12.5");
-        assert_eq!(decimal(" 845.90 ", "F").unwrap().to_string(), "845.9");
-        assert_eq!(decimal("-3", "F").unwrap().to_string(), "-3");
-        assert_eq!(decimal("0.000", "F").unwrap().to_string(), "0");
+        assert_eq!(
+            decimal("12.500-", || "F".into()).unwrap().to_string(),
+            "-12.5"
+        );
+        assert_eq!(
+            decimal(" 845.90 ", || "F".into()).unwrap().to_string(),
+            "845.9"
+        );
+        assert_eq!(decimal("-3", || "F".into()).unwrap().to_string(), "-3");
+        assert_eq!(decimal("0.000", || "F".into()).unwrap().to_string(), "0");
         for bad in ["", "-", "1,5", "abc", "--1", "-1-", "1e5"] {
-            let e = decimal(bad, "E1MARAM.BRGEW").unwrap_err();
+            let e = decimal(bad, || "E1MARAM.BRGEW".into()).unwrap_err();
             assert_eq!(e.path(), Some("E1MARAM.BRGEW"), "{bad}");
         }
-        assert_eq!(opt_decimal(Some("  "), "F").unwrap(), None);
+        assert_eq!(opt_decimal(Some("  "), || "F".into()).unwrap(), None);
     }
 
     #[test]
     fn dates_and_times() {
         // Scenario: YYYYMMDD with 00000000 as none; HHMMSS; impossible dates are errors.
         assert_eq!(
-            date(Some("20261120"), "D").unwrap(),
+            date(Some("20261120"), || "D".into()).unwrap(),
             NaiveDate::from_ymd_opt(2026, 11, 20)
         );
-        assert_eq!(date(Some("00000000"), "D").unwrap(), None);
-        assert_eq!(date(None, "D").unwrap(), None);
-        assert!(date(Some("20261332"), "D").is_err());
-        assert!(date(Some("2026-11-20"), "D").is_err());
+        assert_eq!(date(Some("00000000"), || "D".into()).unwrap(), None);
+        assert_eq!(date(None, || "D".into()).unwrap(), None);
+        assert!(date(Some("20261332"), || "D".into()).is_err());
+        assert!(date(Some("2026-11-20"), || "D".into()).is_err());
         assert_eq!(
-            time(Some("101502"), "T").unwrap(),
+            time(Some("101502"), || "T".into()).unwrap(),
             NaiveTime::from_hms_opt(10, 15, 2)
         );
-        assert!(time(Some("256000"), "T").is_err());
+        assert!(time(Some("256000"), || "T".into()).is_err());
     }
 
     #[test]

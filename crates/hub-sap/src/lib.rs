@@ -13,7 +13,8 @@
 //!   mappings.
 //! - [`cloudevent`]: S/4HANA business events, structured and Kafka binary mode.
 //! - [`conv`]: SAP conventions (trailing minus, `YYYYMMDD`, flags, ISO languages and units).
-//! - [`error`]: [`ParseError`].
+//! - [`error`]: the error type, [`ParseError`].
+//! - [`fuzzing`]: the entry points of the fuzz targets (`fuzz/`) and of their corpus replay.
 //!
 //! Format detection: a `ce_specversion` header means a binary-mode CloudEvent; otherwise a value
 //! starting with `<` (after a BOM and blanks) is IDoc XML and one starting with `{` a
@@ -22,6 +23,7 @@
 pub mod cloudevent;
 pub mod conv;
 pub mod error;
+pub mod fuzzing;
 pub mod idoc;
 pub mod record;
 

@@ -82,9 +82,9 @@ impl Default for Limits {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// A canonical change event, ready to publish.
-    Change(ChangeEvent),
+    Change(Box<ChangeEvent>),
     /// A thin event (key only): the record must be read from S/4HANA before it can be published.
-    NeedsEnrichment(NeedsEnrichment),
+    NeedsEnrichment(Box<NeedsEnrichment>),
 }
 
 /// A thin S/4HANA event: which object changed, and when, but not its data.

@@ -22,7 +22,7 @@ fn one(value: &str) -> ChangeEvent {
     let mut out = parse(value.as_bytes()).unwrap();
     assert_eq!(out.len(), 1);
     match out.remove(0) {
-        Outcome::Change(e) => e,
+        Outcome::Change(e) => *e,
         other => panic!("expected a change, got {other:?}"),
     }
 }

@@ -3,11 +3,13 @@
 //! # Layout
 //! - `provision`: create (or check) the resources of `template.yaml` on the local stand-ins.
 //! - `kafka`: host the embedded Kafka broker.
+//! - `parse`: print the canonical change events of one Kafka record (or its typed error).
 //! - `run`: the main job: provision, then run every function of the template under the local
 //!   SQS event source mapping, with a live status, until interrupted.
 //! - `status`: queue depths and table size of the stack.
 
 mod kafka;
+mod parse;
 mod provision;
 mod run;
 mod stack;
@@ -37,6 +39,9 @@ enum Command {
     Run(run::Args),
     /// Queue depths (with DLQs) and table size of the local stack.
     Status(status::Args),
+    /// Print the canonical change events of one Kafka record as JSON lines, or its typed error
+    /// (exit status 2).
+    Parse(parse::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         // The mock cluster lives on this thread; it needs no async runtime.
         Command::Kafka(cmd) => kafka::run(cmd),
+        Command::Parse(args) => parse::run(args),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -61,7 +67,7 @@ fn main() -> ExitCode {
                     Command::Provision(args) => provision::run(args).await,
                     Command::Run(args) => run::run(args).await,
                     Command::Status(args) => status::run(args).await,
-                    Command::Kafka(_) => unreachable!("handled above"),
+                    Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })
         }

@@ -19,45 +19,51 @@ use std::collections::BTreeMap;
 use tree::{Idoc, Segment};
 
 /// Turns each IDoc of a document into a change event.
-pub fn to_outcomes(idocs: &[Idoc], env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
+pub fn to_outcomes(idocs: &[Idoc<'_>], env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
     idocs
         .iter()
         .enumerate()
-        .map(|(i, idoc)| to_event(idoc, i, env).map(Outcome::Change))
+        .map(|(i, idoc)| to_event(idoc, i, env).map(|e| Outcome::Change(Box::new(e))))
         .collect()
 }
 
-fn required<'a>(seg: &'a Segment, field: &str, path: &str) -> Result<&'a str, ParseError> {
+/// Where in the document: built only when an error needs it (the happy path allocates no
+/// path strings).
+type At<'a> = &'a dyn Fn() -> String;
+
+fn required<'a>(seg: &'a Segment<'_>, field: &str, path: At<'_>) -> Result<&'a str, ParseError> {
     seg.field(field).ok_or_else(|| ParseError::MissingField {
-        path: format!("{path}.{field}"),
+        path: format!("{}.{field}", path()),
     })
 }
 
 fn dec(
-    seg: &Segment,
+    seg: &Segment<'_>,
     field: &str,
-    path: &str,
+    path: At<'_>,
 ) -> Result<Option<rust_decimal::Decimal>, ParseError> {
-    conv::opt_decimal(seg.field(field), &format!("{path}.{field}"))
+    conv::opt_decimal(seg.field(field), || format!("{}.{field}", path()))
 }
 
-fn date(seg: &Segment, field: &str, path: &str) -> Result<Option<chrono::NaiveDate>, ParseError> {
-    conv::date(seg.field(field), &format!("{path}.{field}"))
+fn date(
+    seg: &Segment<'_>,
+    field: &str,
+    path: At<'_>,
+) -> Result<Option<chrono::NaiveDate>, ParseError> {
+    conv::date(seg.field(field), || format!("{}.{field}", path()))
 }
 
-fn text(seg: &Segment, field: &str) -> Option<String> {
+fn text(seg: &Segment<'_>, field: &str) -> Option<String> {
     seg.field(field).map(str::to_string)
 }
 
 /// The ISO field if present, else the internal one converted.
-fn iso_unit(seg: &Segment, field: &str) -> Option<String> {
-    seg.field(&format!("{field}_ISO"))
-        .or_else(|| seg.field(field))
-        .map(conv::unit)
+fn iso_unit(seg: &Segment<'_>, iso: &str, field: &str) -> Option<String> {
+    seg.field(iso).or_else(|| seg.field(field)).map(conv::unit)
 }
 
-fn iso_language(seg: &Segment, field: &str) -> Option<String> {
-    seg.field(&format!("{field}_ISO"))
+fn iso_language(seg: &Segment<'_>, iso: &str, field: &str) -> Option<String> {
+    seg.field(iso)
         .or_else(|| seg.field(field))
         .map(conv::language)
 }
@@ -71,24 +77,24 @@ fn is_extension_field(name: &str) -> bool {
 }
 
 /// Collects extension fields of `seg` and the fields of custom segments below it.
-fn extensions(seg: &Segment, out: &mut BTreeMap<String, String>) {
+fn extensions(seg: &Segment<'_>, out: &mut BTreeMap<String, String>) {
     for (name, value) in &seg.fields {
         if is_extension_field(name) {
-            out.insert(format!("{}.{name}", seg.name), value.clone());
+            out.insert(format!("{}.{name}", seg.name), value.to_string());
         }
     }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for child in &seg.children {
         if is_custom_segment(&child.name) {
-            let n = seen.entry(child.name.as_str()).or_default();
+            let n = seen.entry(child.name.as_ref()).or_default();
             let prefix = if *n == 0 {
-                child.name.clone()
+                child.name.to_string()
             } else {
                 format!("{}[{n}]", child.name)
             };
             *n += 1;
             for (field, value) in &child.fields {
-                out.insert(format!("{prefix}.{field}"), value.clone());
+                out.insert(format!("{prefix}.{field}"), value.to_string());
             }
             custom_children(child, &prefix, out);
         } else {
@@ -97,17 +103,17 @@ fn extensions(seg: &Segment, out: &mut BTreeMap<String, String>) {
     }
 }
 
-fn custom_children(seg: &Segment, prefix: &str, out: &mut BTreeMap<String, String>) {
+fn custom_children(seg: &Segment<'_>, prefix: &str, out: &mut BTreeMap<String, String>) {
     for child in &seg.children {
         let p = format!("{prefix}.{}", child.name);
         for (field, value) in &child.fields {
-            out.insert(format!("{p}.{field}"), value.clone());
+            out.insert(format!("{p}.{field}"), value.to_string());
         }
         custom_children(child, &p, out);
     }
 }
 
-fn to_event(idoc: &Idoc, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
+fn to_event(idoc: &Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
     let path = format!("IDOC[{index}]");
     let ctl = &idoc.control;
     let cpath = format!("{path}.EDI_DC40");
@@ -117,7 +123,7 @@ fn to_event(idoc: &Idoc, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent
             .trim_end_matches(|c: char| c.is_ascii_digit())
             .to_string()
     });
-    let docnum = required(ctl, "DOCNUM", &cpath)?;
+    let docnum = required(ctl, "DOCNUM", &|| cpath.clone())?;
     let system = ctl
         .field("SNDPRN")
         .or_else(|| ctl.field("SNDPOR"))
@@ -125,15 +131,14 @@ fn to_event(idoc: &Idoc, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent
             path: format!("{cpath}.SNDPRN"),
         })?;
     let client = ctl.field("MANDT").map(str::to_string);
-    let credat = conv::date(
-        Some(required(ctl, "CREDAT", &cpath)?),
-        &format!("{cpath}.CREDAT"),
-    )?
+    let credat = conv::date(Some(required(ctl, "CREDAT", &|| cpath.clone())?), || {
+        format!("{cpath}.CREDAT")
+    })?
     .ok_or_else(|| ParseError::MissingField {
         path: format!("{cpath}.CREDAT"),
     })?;
     let cretim =
-        conv::time(ctl.field("CRETIM"), &format!("{cpath}.CRETIM"))?.unwrap_or(NaiveTime::MIN);
+        conv::time(ctl.field("CRETIM"), || format!("{cpath}.CRETIM"))?.unwrap_or(NaiveTime::MIN);
     let occurred_at = NaiveDateTime::new(credat, cretim).and_utc();
     let docnum_key = normalize(docnum);
     let seq = docnum_key
@@ -186,11 +191,11 @@ fn to_event(idoc: &Idoc, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent
 }
 
 /// MSGFN `003` means delete.
-fn msgfn_delete(seg: &Segment) -> bool {
+fn msgfn_delete(seg: &Segment<'_>) -> bool {
     seg.field("MSGFN") == Some("003")
 }
 
-fn material(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn material(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
     let mara = idoc
         .segment("E1MARAM")
         .ok_or_else(|| ParseError::MissingSegment {
@@ -199,36 +204,38 @@ fn material(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
         })?;
     let p = format!("{path}.E1MARAM");
     let mut m = Material {
-        material: normalize(required(mara, "MATNR", &p)?),
+        material: normalize(required(mara, "MATNR", &|| p.clone())?),
         material_type: text(mara, "MTART"),
         industry_sector: text(mara, "MBRSH"),
         material_group: text(mara, "MATKL"),
-        base_unit: iso_unit(mara, "MEINS"),
-        gross_weight: dec(mara, "BRGEW", &p)?,
-        net_weight: dec(mara, "NTGEW", &p)?,
-        weight_unit: iso_unit(mara, "GEWEI"),
-        volume: dec(mara, "VOLUM", &p)?,
-        volume_unit: iso_unit(mara, "VOLEH"),
+        base_unit: iso_unit(mara, "MEINS_ISO", "MEINS"),
+        gross_weight: dec(mara, "BRGEW", &|| p.clone())?,
+        net_weight: dec(mara, "NTGEW", &|| p.clone())?,
+        weight_unit: iso_unit(mara, "GEWEI_ISO", "GEWEI"),
+        volume: dec(mara, "VOLUM", &|| p.clone())?,
+        volume_unit: iso_unit(mara, "VOLEH_ISO", "VOLEH"),
         ean: text(mara, "EAN11"),
-        created_on: date(mara, "ERSDA", &p)?,
-        changed_on: date(mara, "LAEDA", &p)?,
+        created_on: date(mara, "ERSDA", &|| p.clone())?,
+        changed_on: date(mara, "LAEDA", &|| p.clone())?,
         deletion_flag: conv::flag(mara.field("LVORM")),
         ..Material::default()
     };
     for (i, s) in mara.children("E1MAKTM").enumerate() {
-        let sp = format!("{p}.E1MAKTM[{i}]");
+        let sp = || format!("{p}.E1MAKTM[{i}]");
         if msgfn_delete(s) {
             continue;
         }
         m.descriptions.push(MaterialDescription {
-            language: iso_language(s, "SPRAS").ok_or_else(|| ParseError::MissingField {
-                path: format!("{sp}.SPRAS"),
+            language: iso_language(s, "SPRAS_ISO", "SPRAS").ok_or_else(|| {
+                ParseError::MissingField {
+                    path: format!("{}.SPRAS", sp()),
+                }
             })?,
             text: required(s, "MAKTX", &sp)?.to_string(),
         });
     }
     for (i, s) in mara.children("E1MARCM").enumerate() {
-        let sp = format!("{p}.E1MARCM[{i}]");
+        let sp = || format!("{p}.E1MARCM[{i}]");
         if msgfn_delete(s) {
             continue;
         }
@@ -245,7 +252,7 @@ fn material(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
         });
     }
     for (i, s) in mara.children("E1MBEWM").enumerate() {
-        let sp = format!("{p}.E1MBEWM[{i}]");
+        let sp = || format!("{p}.E1MBEWM[{i}]");
         if msgfn_delete(s) {
             continue;
         }
@@ -268,7 +275,7 @@ fn material(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
     Ok((Entity::Material, op, Record::Material(m)))
 }
 
-fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn customer(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
     let kna1 = idoc
         .segment("E1KNA1M")
         .ok_or_else(|| ParseError::MissingSegment {
@@ -277,7 +284,7 @@ fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
         })?;
     let p = format!("{path}.E1KNA1M");
     let mut c = Customer {
-        customer: normalize(required(kna1, "KUNNR", &p)?),
+        customer: normalize(required(kna1, "KUNNR", &|| p.clone())?),
         account_group: text(kna1, "KTOKD"),
         name: text(kna1, "NAME1"),
         name2: text(kna1, "NAME2"),
@@ -288,13 +295,13 @@ fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
         region: text(kna1, "REGIO"),
         country: text(kna1, "LAND1"),
         phone: text(kna1, "TELF1"),
-        language: iso_language(kna1, "SPRAS"),
+        language: iso_language(kna1, "SPRAS_ISO", "SPRAS"),
         tax_number: text(kna1, "STCD1"),
         deletion_flag: conv::flag(kna1.field("LOEVM")),
         ..Customer::default()
     };
     for (i, s) in kna1.children("E1KNB1M").enumerate() {
-        let sp = format!("{p}.E1KNB1M[{i}]");
+        let sp = || format!("{p}.E1KNB1M[{i}]");
         if msgfn_delete(s) {
             continue;
         }
@@ -306,7 +313,7 @@ fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
         });
     }
     for (i, s) in kna1.children("E1KNVVM").enumerate() {
-        let sp = format!("{p}.E1KNVVM[{i}]");
+        let sp = || format!("{p}.E1KNVVM[{i}]");
         if msgfn_delete(s) {
             continue;
         }
@@ -324,7 +331,7 @@ fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
             partners: Vec::new(),
         };
         for (j, vp) in s.children("E1KNVPM").enumerate() {
-            let pp = format!("{sp}.E1KNVPM[{j}]");
+            let pp = || format!("{}.E1KNVPM[{j}]", sp());
             if msgfn_delete(vp) {
                 continue;
             }
@@ -345,7 +352,7 @@ fn customer(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError>
     Ok((Entity::Customer, op, Record::Customer(c)))
 }
 
-fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
     let k01 = idoc
         .segment("E1EDK01")
         .ok_or_else(|| ParseError::MissingSegment {
@@ -354,13 +361,13 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
         })?;
     let p = format!("{path}.E1EDK01");
     let mut o = SalesOrder {
-        order: normalize(required(k01, "BELNR", &p)?),
+        order: normalize(required(k01, "BELNR", &|| p.clone())?),
         order_type: text(k01, "BSART"),
         currency: text(k01, "CURCY"),
         payment_terms: text(k01, "ZTERM"),
-        gross_weight: dec(k01, "BRGEW", &p)?,
-        net_weight: dec(k01, "NTGEW", &p)?,
-        weight_unit: iso_unit(k01, "GEWEI"),
+        gross_weight: dec(k01, "BRGEW", &|| p.clone())?,
+        net_weight: dec(k01, "NTGEW", &|| p.clone())?,
+        weight_unit: iso_unit(k01, "GEWEI_ISO", "GEWEI"),
         sold_to: k01.field("RECIPNT_NO").map(normalize),
         ..SalesOrder::default()
     };
@@ -375,7 +382,7 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
         }
     }
     for (i, s) in idoc.segments("E1EDK03").enumerate() {
-        let sp = format!("{path}.E1EDK03[{i}]");
+        let sp = || format!("{path}.E1EDK03[{i}]");
         match s.field("IDDAT") {
             Some("012") => o.document_date = date(s, "DATUM", &sp)?,
             Some("002") => o.requested_delivery_date = date(s, "DATUM", &sp)?,
@@ -383,7 +390,7 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
         }
     }
     for (i, s) in idoc.segments("E1EDKA1").enumerate() {
-        let sp = format!("{path}.E1EDKA1[{i}]");
+        let sp = || format!("{path}.E1EDKA1[{i}]");
         let partner = OrderPartner {
             function: required(s, "PARVW", &sp)?.to_string(),
             partner: s.field("PARTN").map(normalize),
@@ -402,13 +409,13 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
     }
     for (i, s) in idoc.segments("E1EDK02").enumerate() {
         if s.field("QUALF") == Some("001") {
-            let sp = format!("{path}.E1EDK02[{i}]");
+            let sp = || format!("{path}.E1EDK02[{i}]");
             o.customer_po = text(s, "BELNR");
             o.customer_po_date = date(s, "DATUM", &sp)?;
         }
     }
     for (i, s) in idoc.segments("E1EDP01").enumerate() {
-        let sp = format!("{path}.E1EDP01[{i}]");
+        let sp = || format!("{path}.E1EDP01[{i}]");
         let mut item = SalesOrderItem {
             item: normalize(required(s, "POSEX", &sp)?),
             quantity: dec(s, "MENGE", &sp)?,
@@ -433,7 +440,7 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
             }
         }
         for (j, e20) in s.children("E1EDP20").enumerate() {
-            let lp = format!("{sp}.E1EDP20[{j}]");
+            let lp = || format!("{}.E1EDP20[{j}]", sp());
             item.schedule_lines.push(ScheduleLine {
                 quantity: dec(e20, "WMENG", &lp)?,
                 date: date(e20, "EDATU", &lp)?,
@@ -442,7 +449,7 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
         if item.net_value.is_none() {
             for (j, e26) in s.children("E1EDP26").enumerate() {
                 if e26.field("QUALF") == Some("003") {
-                    item.net_value = dec(e26, "BETRG", &format!("{sp}.E1EDP26[{j}]"))?;
+                    item.net_value = dec(e26, "BETRG", &|| format!("{}.E1EDP26[{j}]", sp()))?;
                 }
             }
         }
@@ -451,7 +458,7 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
     }
     for (i, s) in idoc.segments("E1EDS01").enumerate() {
         if s.field("SUMID") == Some("002") {
-            o.net_value = dec(s, "SUMME", &format!("{path}.E1EDS01[{i}]"))?;
+            o.net_value = dec(s, "SUMME", &|| format!("{path}.E1EDS01[{i}]"))?;
         }
     }
     extensions(k01, &mut o.extensions);
@@ -465,9 +472,9 @@ fn sales_order(idoc: &Idoc, path: &str) -> Result<(Entity, Op, Record), ParseErr
 }
 
 /// Custom segments at the top level of the IDoc.
-fn top_level_extensions(idoc: &Idoc, out: &mut BTreeMap<String, String>) {
+fn top_level_extensions(idoc: &Idoc<'_>, out: &mut BTreeMap<String, String>) {
     let wrapper = Segment {
-        name: String::new(),
+        name: Default::default(),
         fields: Vec::new(),
         children: idoc
             .segments

@@ -38,64 +38,109 @@ impl Default for TreeLimits {
 }
 
 /// An IDoc segment: its name, its fields (in order) and its child segments (in order).
+/// Names and values borrow from the document text where no unescaping was needed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Segment {
+pub struct Segment<'a> {
     /// Segment name, e.g. `E1MARAM` (local name, without namespace prefix).
-    pub name: String,
-    /// Fields in document order; empty fields are left out.
-    pub fields: Vec<(String, String)>,
+    pub name: Cow<'a, str>,
+    /// Fields in document order, values trimmed; empty fields are left out.
+    pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Child segments in document order.
-    pub children: Vec<Segment>,
+    pub children: Vec<Segment<'a>>,
 }
 
-impl Segment {
-    /// The value of a field (trimmed; `None` when absent or blank).
+impl<'a> Segment<'a> {
+    /// The value of a field (`None` when absent or blank).
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Child segments with this name.
-    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Segment> + 'a {
+    pub fn children<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Segment<'a>> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// The first child segment with this name.
-    pub fn child(&self, name: &str) -> Option<&Segment> {
+    pub fn child(&self, name: &str) -> Option<&Segment<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 }
 
 /// One IDoc: its control record and its data segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Idoc {
+pub struct Idoc<'a> {
     /// The control record's fields (`EDI_DC40`).
-    pub control: Segment,
+    pub control: Segment<'a>,
     /// Top-level data segments.
-    pub segments: Vec<Segment>,
+    pub segments: Vec<Segment<'a>>,
 }
 
-impl Idoc {
+impl<'a> Idoc<'a> {
     /// The first top-level segment with this name.
-    pub fn segment(&self, name: &str) -> Option<&Segment> {
+    pub fn segment(&self, name: &str) -> Option<&Segment<'a>> {
         self.segments.iter().find(|s| s.name == name)
     }
 
     /// Top-level segments with this name.
-    pub fn segments<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Segment> + 'a {
+    pub fn segments<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Segment<'a>> + 's {
         self.segments.iter().filter(move |s| s.name == name)
     }
 }
 
-/// A node while parsing.
+/// A node while parsing; names and text borrow from the input where they can.
 #[derive(Default)]
-struct Node {
-    name: String,
-    text: String,
-    children: Vec<Node>,
+struct Node<'a> {
+    name: Cow<'a, str>,
+    text: Cow<'a, str>,
+    children: Vec<Node<'a>>,
+}
+
+impl<'a> Node<'a> {
+    fn named(name: Cow<'a, str>) -> Node<'a> {
+        Node {
+            name,
+            ..Node::default()
+        }
+    }
+
+    /// Appends text. Text of an element that already has children is whitespace between
+    /// segments (IDocs have no mixed content) and is dropped.
+    fn push_text(&mut self, t: Cow<'a, str>) {
+        if !self.children.is_empty() {
+            return;
+        }
+        if self.text.is_empty() {
+            self.text = t;
+        } else {
+            self.text.to_mut().push_str(&t);
+        }
+    }
+}
+
+/// The local name (without namespace prefix) of a start tag, borrowed from the input `text`:
+/// the tag's content ends right before `>` (or `/>`) at the reader's position.
+fn element_name<'a>(
+    text: &'a str,
+    end_of_tag: u64,
+    e: &quick_xml::events::BytesStart<'_>,
+    empty: bool,
+) -> Cow<'a, str> {
+    let name = e.name();
+    let name = name.as_ref();
+    let local_start = name.iter().rposition(|c| *c == b':').map_or(0, |i| i + 1);
+    let content_len = e.len();
+    let close = if empty { 2 } else { 1 };
+    let borrowed = (end_of_tag as usize)
+        .checked_sub(close + content_len)
+        .and_then(|start| text.get(start + local_start..start + name.len()))
+        .filter(|s| s.as_bytes() == &name[local_start..]);
+    match borrowed {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(String::from_utf8_lossy(&name[local_start..]).into_owned()),
+    }
 }
 
 /// Decodes the bytes to UTF-8 by their BOM or XML declaration.
@@ -165,7 +210,7 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 }
 
 /// Parses IDoc XML text into its IDocs.
-pub fn parse(text: &str, limits: TreeLimits) -> Result<Vec<Idoc>, ParseError> {
+pub fn parse(text: &str, limits: TreeLimits) -> Result<Vec<Idoc<'_>>, ParseError> {
     let root = parse_nodes(text, limits)?;
     let mut idocs = Vec::new();
     collect_idocs(root, &mut idocs);
@@ -179,9 +224,10 @@ pub fn parse(text: &str, limits: TreeLimits) -> Result<Vec<Idoc>, ParseError> {
         .collect()
 }
 
-fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
+fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
     let mut reader = Reader::from_str(text);
-    reader.config_mut().trim_text(true);
+    // No trim_text: it would trim each piece of text around an entity reference ("A &lt; 0")
+    // separately; fields are trimmed once, whole, when the segment is built.
     let xml_err = |reader: &Reader<&[u8]>, reason: String| ParseError::Xml {
         position: reader.error_position(),
         reason,
@@ -212,10 +258,12 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
                         limit: limits.max_depth,
                     });
                 }
-                stack.push(Node {
-                    name: local_name(e.local_name().as_ref()),
-                    ..Node::default()
-                });
+                stack.push(Node::named(element_name(
+                    text,
+                    reader.buffer_position(),
+                    &e,
+                    false,
+                )));
             }
             Event::Empty(e) => {
                 if stack.len() == 1 && seen_root {
@@ -228,10 +276,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
                         limit: limits.max_elements,
                     });
                 }
-                let node = Node {
-                    name: local_name(e.local_name().as_ref()),
-                    ..Node::default()
-                };
+                let node = Node::named(element_name(text, reader.buffer_position(), &e, true));
                 if let Some(parent) = stack.last_mut() {
                     parent.children.push(node);
                 }
@@ -245,12 +290,12 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
             }
             Event::Text(t) => {
                 let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
-                push_text(&mut stack, &reader, &raw)?;
+                push_text(&mut stack, &reader, raw)?;
             }
             Event::CData(t) => {
                 let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&raw);
+                    top.push_text(raw);
                 }
             }
             Event::GeneralRef(r) => {
@@ -275,7 +320,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
                     Err(e) => return Err(xml_err(&reader, e.to_string())),
                 };
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&resolved);
+                    top.push_text(Cow::Owned(resolved));
                 }
             }
             Event::DocType(_) => {
@@ -291,7 +336,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
             position: text.len() as u64,
             reason: format!(
                 "document ends inside <{}>",
-                stack.last().map(|n| n.name.as_str()).unwrap_or("")
+                stack.last().map(|n| n.name.as_ref()).unwrap_or("")
             ),
         });
     }
@@ -305,7 +350,11 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node, ParseError> {
     Ok(doc)
 }
 
-fn push_text(stack: &mut [Node], reader: &Reader<&[u8]>, raw: &str) -> Result<(), ParseError> {
+fn push_text<'a>(
+    stack: &mut [Node<'a>],
+    reader: &Reader<&[u8]>,
+    raw: Cow<'a, str>,
+) -> Result<(), ParseError> {
     if stack.len() == 1 {
         if raw.trim().is_empty() {
             return Ok(());
@@ -316,26 +365,22 @@ fn push_text(stack: &mut [Node], reader: &Reader<&[u8]>, raw: &str) -> Result<()
         });
     }
     if let Some(top) = stack.last_mut() {
-        top.text.push_str(raw);
+        top.push_text(raw);
     }
     Ok(())
 }
 
-fn local_name(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path_of(stack: &[Node]) -> String {
+fn path_of(stack: &[Node<'_>]) -> String {
     stack
         .iter()
         .skip(1)
-        .map(|n| n.name.as_str())
+        .map(|n| n.name.as_ref())
         .collect::<Vec<_>>()
         .join(".")
 }
 
 /// Moves every `IDOC` element (at any depth, not nested in another) into `out`.
-fn collect_idocs(node: Node, out: &mut Vec<Node>) {
+fn collect_idocs<'a>(node: Node<'a>, out: &mut Vec<Node<'a>>) {
     for child in node.children {
         if child.name == "IDOC" {
             out.push(child);
@@ -345,7 +390,7 @@ fn collect_idocs(node: Node, out: &mut Vec<Node>) {
     }
 }
 
-fn to_idoc(node: Node, index: usize) -> Result<Idoc, ParseError> {
+fn to_idoc(node: Node<'_>, index: usize) -> Result<Idoc<'_>, ParseError> {
     let mut control = None;
     let mut segments = Vec::new();
     for child in node.children {
@@ -363,7 +408,7 @@ fn to_idoc(node: Node, index: usize) -> Result<Idoc, ParseError> {
     Ok(Idoc { control, segments })
 }
 
-fn to_segment(node: Node) -> Segment {
+fn to_segment(node: Node<'_>) -> Segment<'_> {
     let mut seg = Segment {
         name: node.name,
         fields: Vec::new(),
@@ -371,9 +416,13 @@ fn to_segment(node: Node) -> Segment {
     };
     for child in node.children {
         if child.children.is_empty() {
-            let value = child.text.trim();
+            let value = match child.text {
+                Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                Cow::Owned(t) if t.trim().len() == t.len() => Cow::Owned(t),
+                Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
+            };
             if !value.is_empty() {
-                seg.fields.push((child.name, value.to_string()));
+                seg.fields.push((child.name, value));
             }
         } else {
             seg.children.push(to_segment(child));
@@ -398,7 +447,7 @@ mod tests {
         assert_eq!(idoc.control.field("DOCNUM"), Some("0000000004711001"));
         let mara = idoc.segment("E1MARAM").unwrap();
         assert_eq!(mara.field("MATNR"), Some("000000000000100234"));
-        let kinds: Vec<&str> = mara.children.iter().map(|c| c.name.as_str()).collect();
+        let kinds: Vec<&str> = mara.children.iter().map(|c| c.name.as_ref()).collect();
         assert_eq!(
             kinds,
             ["E1MAKTM", "E1MAKTM", "E1MARCM", "E1MARCM", "E1MBEWM"]
@@ -433,6 +482,17 @@ mod tests {
             idocs[1].segment("E1MARAM").unwrap().field("MATNR"),
             Some("C")
         );
+    }
+
+    #[test]
+    fn names_and_text_borrow_from_the_input() {
+        // Scenario: the parser allocates no string for element names or plain text.
+        let doc = parse_nodes("<a:B x=\"1\"><C>text</C><D/></a:B>", TreeLimits::default()).unwrap();
+        let b = &doc.children[0];
+        assert!(matches!(b.name, Cow::Borrowed("B")));
+        assert!(matches!(b.children[0].name, Cow::Borrowed("C")));
+        assert!(matches!(b.children[0].text, Cow::Borrowed("text")));
+        assert!(matches!(b.children[1].name, Cow::Borrowed("D")));
     }
 
     #[test]

@@ -1,0 +1,107 @@
+//! `hubctl parse`: what the hub makes of one Kafka record.
+
+use anyhow::{Context as _, bail};
+use hub_core::Classify;
+use hub_sap::{Envelope, Limits, parse_record};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `hubctl parse`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The record value (`-` for standard input); with --envelope, a JSON file
+    /// `{"key": …, "headers": {…}, "value": …}` holding the whole record.
+    file: PathBuf,
+    /// A Kafka header, NAME=VALUE (repeatable), e.g. `--header ce_specversion=1.0`.
+    #[arg(long = "header", value_name = "NAME=VALUE")]
+    headers: Vec<String>,
+    /// The Kafka key.
+    #[arg(long)]
+    key: Option<String>,
+    /// The Kafka topic the record came from (recorded in the event's source).
+    #[arg(long)]
+    topic: Option<String>,
+    /// The Kafka partition.
+    #[arg(long)]
+    partition: Option<i32>,
+    /// The Kafka offset.
+    #[arg(long)]
+    offset: Option<i64>,
+    /// FILE is an envelope with key, headers and value (the binary-mode fixture format).
+    #[arg(long)]
+    envelope: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let raw = if args.file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        buf
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+    };
+    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut key = args.key.clone().map(String::into_bytes);
+    let value = if args.envelope {
+        let env: Value = serde_json::from_slice(&raw).context("--envelope: FILE is not JSON")?;
+        if let Some(h) = env.get("headers").and_then(Value::as_object) {
+            for (k, v) in h {
+                let v = v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string());
+                headers.push((k.clone(), v.into_bytes()));
+            }
+        }
+        if key.is_none() {
+            key = env
+                .get("key")
+                .and_then(Value::as_str)
+                .map(|k| k.as_bytes().to_vec());
+        }
+        match env.get("value") {
+            Some(Value::String(s)) => s.clone().into_bytes(),
+            Some(v) => serde_json::to_vec(v)?,
+            None => bail!("--envelope: FILE has no \"value\""),
+        }
+    } else {
+        raw
+    };
+    for h in &args.headers {
+        let Some((k, v)) = h.split_once('=') else {
+            bail!("--header {h}: expected NAME=VALUE");
+        };
+        headers.push((k.to_string(), v.as_bytes().to_vec()));
+    }
+    let env = Envelope {
+        topic: args.topic.as_deref(),
+        partition: args.partition,
+        offset: args.offset,
+        key: key.as_deref(),
+        value: &value,
+        headers: &headers,
+    };
+    let mut out = std::io::stdout().lock();
+    match parse_record(&env, &Limits::default()) {
+        Ok(outcomes) => {
+            for o in outcomes {
+                writeln!(out, "{}", serde_json::to_string(&o)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let line = json!({
+                "outcome": "error",
+                "class": e.class(),
+                "kind": e.kind(),
+                "path": e.path(),
+                "message": e.to_string(),
+            });
+            writeln!(out, "{line}")?;
+            eprintln!("error ({}): {e}", e.class());
+            Ok(ExitCode::from(2))
+        }
+    }
+}

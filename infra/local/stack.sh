@@ -33,6 +33,13 @@ start_moto() {
 }
 
 start_dynamodb() {
+  # Fallback: moto's DynamoDB (less exact on conditions and limits) when Java is missing or
+  # HUB_DYNAMODB=moto asks for it.
+  if [ "${HUB_DYNAMODB:-local}" = "moto" ] || ! command -v java >/dev/null 2>&1; then
+    log "WARNING: using moto's DynamoDB instead of DynamoDB Local (HUB_DYNAMODB=moto or no java)"
+    DYNAMODB_PORT="$MOTO_PORT"
+    return
+  fi
   if pid_alive dynamodb && http_up "$DYNAMODB_PORT"; then
     log "DynamoDB Local already running (pid $(cat "$HUB_RUN/dynamodb.pid"), port $DYNAMODB_PORT)"
     return

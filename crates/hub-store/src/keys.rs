@@ -1,0 +1,113 @@
+//! Every key of the single table, in one place (DESIGN §5).
+//!
+//! The table has generic key attributes: `pk`/`sk`, and `gsi1pk`/`gsi1sk` for index `gsi1`.
+//!
+//! | access pattern | key condition |
+//! |---|---|
+//! | customer by id | `pk = CUSTOMER#<id>`, `sk = PROFILE` |
+//! | material by id, with descriptions and plants | `pk = MATERIAL#<id>` (one item, `sk = MATERIAL`) |
+//! | order by id, with items | `pk = ORDER#<id>` (`sk = ORDER`, plus one `MATERIAL#<m>` index row per material) |
+//! | a customer's orders, newest first | GSI1 `gsi1pk = CUSTOMER#<id>`, `gsi1sk begins_with ORDER#`, descending |
+//! | orders containing a material | GSI1 `gsi1pk = MATERIAL#<id>`, `gsi1sk begins_with ORDER#` |
+//!
+//! Both GSI1 patterns share the index: an order item carries `gsi1pk = CUSTOMER#<sold-to>`, an
+//! order's material index row carries `gsi1pk = MATERIAL#<material>`, so one GSI serves both.
+
+/// Partition key prefix of customers.
+pub const CUSTOMER: &str = "CUSTOMER#";
+/// Partition key prefix of materials.
+pub const MATERIAL: &str = "MATERIAL#";
+/// Partition key prefix of sales orders.
+pub const ORDER: &str = "ORDER#";
+/// Sort key of a customer's profile item.
+pub const PROFILE: &str = "PROFILE";
+/// Sort key of a material's item.
+pub const MATERIAL_SK: &str = "MATERIAL";
+/// Sort key of an order's header item (which holds its items).
+pub const ORDER_SK: &str = "ORDER";
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+/// A customer's profile.
+///
+/// ```
+/// let k = hub_store::keys::customer("100123");
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("CUSTOMER#100123", "PROFILE"));
+/// ```
+pub fn customer(id: &str) -> Key {
+    Key {
+        pk: format!("{CUSTOMER}{id}"),
+        sk: PROFILE.to_string(),
+    }
+}
+
+/// A material, with its descriptions and plants.
+///
+/// ```
+/// let k = hub_store::keys::material("100234");
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("MATERIAL#100234", "MATERIAL"));
+/// ```
+pub fn material(id: &str) -> Key {
+    Key {
+        pk: format!("{MATERIAL}{id}"),
+        sk: MATERIAL_SK.to_string(),
+    }
+}
+
+/// An order's header item, with its items.
+///
+/// ```
+/// let k = hub_store::keys::order("45001");
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("ORDER#45001", "ORDER"));
+/// ```
+pub fn order(id: &str) -> Key {
+    Key {
+        pk: format!("{ORDER}{id}"),
+        sk: ORDER_SK.to_string(),
+    }
+}
+
+/// The index row that lists an order under a material it contains.
+///
+/// ```
+/// let k = hub_store::keys::order_material("45001", "100234");
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("ORDER#45001", "MATERIAL#100234"));
+/// ```
+pub fn order_material(order: &str, material: &str) -> Key {
+    Key {
+        pk: format!("{ORDER}{order}"),
+        sk: format!("{MATERIAL}{material}"),
+    }
+}
+
+/// GSI1 key of an order under its sold-to customer: newest first when queried descending.
+/// The date is the order's document date (`YYYY-MM-DD`, or `0000-00-00` when unknown).
+///
+/// ```
+/// let (pk, sk) = hub_store::keys::customer_order_gsi1("100123", "2026-11-20", "45001");
+/// assert_eq!(pk, "CUSTOMER#100123");
+/// assert_eq!(sk, "ORDER#2026-11-20#45001");
+/// ```
+pub fn customer_order_gsi1(customer: &str, date: &str, order: &str) -> (String, String) {
+    (
+        format!("{CUSTOMER}{customer}"),
+        format!("{ORDER}{date}#{order}"),
+    )
+}
+
+/// GSI1 key of an order's material index row: the orders containing a material.
+///
+/// ```
+/// let (pk, sk) = hub_store::keys::material_order_gsi1("100234", "45001");
+/// assert_eq!((pk.as_str(), sk.as_str()), ("MATERIAL#100234", "ORDER#45001"));
+/// ```
+pub fn material_order_gsi1(material: &str, order: &str) -> (String, String) {
+    (format!("{MATERIAL}{material}"), format!("{ORDER}{order}"))
+}

@@ -1,0 +1,188 @@
+//! The invariant of DESIGN §3 against the in-memory store: any interleaving and duplication of a
+//! set of change events converges to the table that applying them once in version order gives.
+//! (The same property runs against DynamoDB Local in the integration tests.)
+
+use chrono::{DateTime, TimeZone, Utc};
+use hub_model::event::{Format, Source};
+use hub_model::records::{Customer, SalesOrder, SalesOrderItem};
+use hub_model::{ChangeEvent, Entity, Op, Record, Version};
+use hub_store::{Applied, EntityStore, MemoryStore, plan};
+use proptest::prelude::*;
+use std::time::Duration;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> ChangeEvent {
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()
+        + chrono::Duration::seconds((seq / 3) as i64);
+    let data = match (op, entity) {
+        (Op::Delete, _) => None,
+        (_, Entity::Customer) => Some(Record::Customer(Customer {
+            customer: key.to_string(),
+            name: Some(format!("name-{variant}")),
+            ..Customer::default()
+        })),
+        (_, _) => Some(Record::SalesOrder(SalesOrder {
+            order: key.to_string(),
+            sold_to: Some(format!("{}", variant % 2)),
+            items: (0..(variant % 3 + 1))
+                .map(|i| SalesOrderItem {
+                    item: format!("{}", (i + 1) * 10),
+                    material: Some(format!("M{}", (variant as u32 + i as u32) % 4)),
+                    ..SalesOrderItem::default()
+                })
+                .collect(),
+            ..SalesOrder::default()
+        })),
+    };
+    ChangeEvent {
+        event_id: format!("e:{key}:{seq}"),
+        entity,
+        key: key.to_string(),
+        op,
+        version: Version::new(at, seq),
+        occurred_at: at,
+        published_at: None,
+        source: Source {
+            system: "S".into(),
+            client: None,
+            format: Format::IdocXml,
+            message_type: "T".into(),
+            document_type: None,
+            document: seq.to_string(),
+            topic: None,
+            partition: None,
+            offset: None,
+        },
+        correlation_id: "c".into(),
+        schema: entity.schema().into(),
+        data,
+    }
+}
+
+fn events() -> impl Strategy<Value = Vec<ChangeEvent>> {
+    // Up to 12 distinct changes over 3 keys of 2 entities; a change's version is unique per key.
+    prop::collection::vec(
+        (
+            prop::bool::ANY,
+            0usize..3,
+            prop::bool::weighted(0.25),
+            any::<u8>(),
+        ),
+        1..12,
+    )
+    .prop_map(|specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(seq, (is_order, key, delete, variant))| {
+                let entity = if is_order {
+                    Entity::SalesOrder
+                } else {
+                    Entity::Customer
+                };
+                let op = if delete { Op::Delete } else { Op::Upsert };
+                event(entity, &format!("K{key}"), seq as u64, op, variant)
+            })
+            .collect()
+    })
+}
+
+async fn apply_all(store: &MemoryStore, events: &[ChangeEvent]) {
+    for e in events {
+        let p = plan(e, now(), Duration::from_secs(86_400)).unwrap();
+        store.apply(&p).await.unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_and_duplication_converges(
+        events in events(),
+        order in any::<prop::sample::Index>(),
+        dups in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        shuffle_seed in any::<u64>(),
+    ) {
+        // Scenario: the events, some duplicated, in a random order, against the events once in
+        // version order: the same table.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut expected_order = events.clone();
+        expected_order.sort_by_key(|e| e.version);
+        let expected = MemoryStore::new();
+        rt.block_on(apply_all(&expected, &expected_order));
+
+        let mut mixed = events.clone();
+        for d in dups {
+            mixed.push(events[d.index(events.len())].clone());
+        }
+        let mut rng = fastrand_like(shuffle_seed ^ order.index(1000) as u64);
+        for i in (1..mixed.len()).rev() {
+            let j = (rng() % (i as u64 + 1)) as usize;
+            mixed.swap(i, j);
+        }
+        let actual = MemoryStore::new();
+        rt.block_on(apply_all(&actual, &mixed));
+        prop_assert_eq!(actual.snapshot(), expected.snapshot());
+    }
+}
+
+/// A small deterministic generator (xorshift) for the shuffle.
+fn fastrand_like(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+#[tokio::test]
+async fn stale_changes_and_tombstones() {
+    // Scenario: an older change after a newer one is Stale and writes nothing; a delete leaves a
+    // tombstone with a TTL that a late upsert cannot overwrite; an order's index rows follow its
+    // materials and vanish with a delete.
+    let store = MemoryStore::new();
+    let p = |e: &ChangeEvent| plan(e, now(), Duration::from_secs(3600)).unwrap();
+    let newer = event(Entity::SalesOrder, "45001", 5, Op::Upsert, 2);
+    let older = event(Entity::SalesOrder, "45001", 1, Op::Upsert, 0);
+    assert_eq!(store.apply(&p(&newer)).await.unwrap(), Applied::Written);
+    assert_eq!(store.apply(&p(&older)).await.unwrap(), Applied::Stale);
+    assert_eq!(
+        store.apply(&p(&newer)).await.unwrap(),
+        Applied::Stale,
+        "equal is stale too"
+    );
+    let rows = store.query("ORDER#45001").await.unwrap();
+    assert_eq!(rows.len(), 1 + 3, "header and one index row per material");
+    let by_material = store
+        .query_gsi1("MATERIAL#M2", "ORDER#", false)
+        .await
+        .unwrap();
+    assert_eq!(by_material.len(), 1);
+
+    let delete = event(Entity::SalesOrder, "45001", 9, Op::Delete, 0);
+    assert_eq!(store.apply(&p(&delete)).await.unwrap(), Applied::Written);
+    let rows = store.query("ORDER#45001").await.unwrap();
+    assert_eq!(rows.len(), 1, "only the tombstone");
+    assert_eq!(rows[0].attrs["deleted"], true);
+    assert_eq!(rows[0].attrs["ttl"], now().timestamp() + 3600);
+    let late = event(Entity::SalesOrder, "45001", 7, Op::Upsert, 1);
+    assert_eq!(store.apply(&p(&late)).await.unwrap(), Applied::Stale);
+}
+
+#[test]
+fn coalescing_keeps_the_newest_per_key() {
+    // Scenario: three changes of one key and one of another: two winners, two superseded.
+    let a1 = event(Entity::Customer, "1", 1, Op::Upsert, 0);
+    let a3 = event(Entity::Customer, "1", 3, Op::Upsert, 1);
+    let a2 = event(Entity::Customer, "1", 2, Op::Delete, 0);
+    let b = event(Entity::Customer, "2", 1, Op::Upsert, 0);
+    let (keep, superseded) = hub_store::coalesce(&[&a1, &a3, &a2, &b]);
+    assert_eq!(keep, vec![1, 3]);
+    assert_eq!(superseded, vec![0, 2]);
+}

@@ -9,10 +9,12 @@
 //! - [`clients`]: [`AwsClients`], built once per process from the environment (including the
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
+//! - [`dynamo_store`]: [`dynamo_store::DynamoStore`], the single table's DynamoDB adapter.
 //! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
 //!   resources.
 
 pub mod clients;
+pub mod dynamo_store;
 pub mod error;
 pub mod provision;
 

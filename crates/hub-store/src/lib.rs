@@ -18,6 +18,8 @@ pub mod keys;
 pub mod memory;
 pub mod plan;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use keys::Key;
 pub use memory::MemoryStore;

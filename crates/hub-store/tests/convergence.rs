@@ -2,93 +2,11 @@
 //! set of change events converges to the table that applying them once in version order gives.
 //! (The same property runs against DynamoDB Local in the integration tests.)
 
-use chrono::{DateTime, TimeZone, Utc};
-use hub_model::event::{Format, Source};
-use hub_model::records::{Customer, SalesOrder, SalesOrderItem};
-use hub_model::{ChangeEvent, Entity, Op, Record, Version};
+use hub_model::{ChangeEvent, Entity, Op};
+use hub_store::testing::{event, events, now, shuffle};
 use hub_store::{Applied, EntityStore, MemoryStore, plan};
 use proptest::prelude::*;
 use std::time::Duration;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
-}
-
-fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> ChangeEvent {
-    let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()
-        + chrono::Duration::seconds((seq / 3) as i64);
-    let data = match (op, entity) {
-        (Op::Delete, _) => None,
-        (_, Entity::Customer) => Some(Record::Customer(Customer {
-            customer: key.to_string(),
-            name: Some(format!("name-{variant}")),
-            ..Customer::default()
-        })),
-        (_, _) => Some(Record::SalesOrder(SalesOrder {
-            order: key.to_string(),
-            sold_to: Some(format!("{}", variant % 2)),
-            items: (0..(variant % 3 + 1))
-                .map(|i| SalesOrderItem {
-                    item: format!("{}", (i + 1) * 10),
-                    material: Some(format!("M{}", (variant as u32 + i as u32) % 4)),
-                    ..SalesOrderItem::default()
-                })
-                .collect(),
-            ..SalesOrder::default()
-        })),
-    };
-    ChangeEvent {
-        event_id: format!("e:{key}:{seq}"),
-        entity,
-        key: key.to_string(),
-        op,
-        version: Version::new(at, seq),
-        occurred_at: at,
-        published_at: None,
-        source: Source {
-            system: "S".into(),
-            client: None,
-            format: Format::IdocXml,
-            message_type: "T".into(),
-            document_type: None,
-            document: seq.to_string(),
-            topic: None,
-            partition: None,
-            offset: None,
-        },
-        correlation_id: "c".into(),
-        schema: entity.schema().into(),
-        data,
-    }
-}
-
-fn events() -> impl Strategy<Value = Vec<ChangeEvent>> {
-    // Up to 12 distinct changes over 3 keys of 2 entities; a change's version is unique per key.
-    prop::collection::vec(
-        (
-            prop::bool::ANY,
-            0usize..3,
-            prop::bool::weighted(0.25),
-            any::<u8>(),
-        ),
-        1..12,
-    )
-    .prop_map(|specs| {
-        specs
-            .into_iter()
-            .enumerate()
-            .map(|(seq, (is_order, key, delete, variant))| {
-                let entity = if is_order {
-                    Entity::SalesOrder
-                } else {
-                    Entity::Customer
-                };
-                let op = if delete { Op::Delete } else { Op::Upsert };
-                event(entity, &format!("K{key}"), seq as u64, op, variant)
-            })
-            .collect()
-    })
-}
 
 async fn apply_all(store: &MemoryStore, events: &[ChangeEvent]) {
     for e in events {
@@ -102,7 +20,7 @@ proptest! {
 
     #[test]
     fn any_order_and_duplication_converges(
-        events in events(),
+        events in events("K", 12),
         order in any::<prop::sample::Index>(),
         dups in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
         shuffle_seed in any::<u64>(),
@@ -119,25 +37,10 @@ proptest! {
         for d in dups {
             mixed.push(events[d.index(events.len())].clone());
         }
-        let mut rng = fastrand_like(shuffle_seed ^ order.index(1000) as u64);
-        for i in (1..mixed.len()).rev() {
-            let j = (rng() % (i as u64 + 1)) as usize;
-            mixed.swap(i, j);
-        }
+        shuffle(&mut mixed, shuffle_seed ^ order.index(1000) as u64);
         let actual = MemoryStore::new();
         rt.block_on(apply_all(&actual, &mixed));
         prop_assert_eq!(actual.snapshot(), expected.snapshot());
-    }
-}
-
-/// A small deterministic generator (xorshift) for the shuffle.
-fn fastrand_like(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
     }
 }
 

@@ -1,0 +1,363 @@
+//! The single table on DynamoDB: [`DynamoStore`], the DynamoDB adapter of
+//! [`hub_store::EntityStore`].
+//!
+//! How a plan is written:
+//! - a customer, a material, or a tombstone of either: one `PutItem` with the version guard
+//!   `attribute_not_exists(pk) OR version < :v`; a failed condition is [`Applied::Stale`];
+//! - an order (or its tombstone): the header is read (consistent read) to learn the stored
+//!   version and material index rows, then one `TransactWriteItems` puts the header under the
+//!   guard `attribute_not_exists(pk)` / `version = :read` (optimistic concurrency), puts the new
+//!   index rows and deletes the rows of materials the order no longer has; a reader never sees
+//!   the header of one version with the rows of another. A transaction cancelled by its
+//!   condition is re-read and retried (another writer won the race) until the stored version is
+//!   newer (then it is stale).
+//!
+//! Limits: a transaction takes 100 actions and 4 MB, so at most 99 index rows go with the header;
+//! the rows beyond are written right after it (the material index of orders with more than 99
+//! distinct materials is eventually consistent). An item over DynamoDB's 400 KB limit is a
+//! permanent error.
+
+use crate::error::AwsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use hub_core::Classify;
+use hub_store::{Applied, EntityStore, Item, Key, StoreError, WritePlan};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// DynamoDB's limit on actions in one `TransactWriteItems`.
+const TRANSACTION_ACTIONS: usize = 100;
+/// Attempts when concurrent writers race on the same order.
+const RACE_ATTEMPTS: usize = 5;
+
+/// The table on DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// The store over `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put_guarded(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&plan.main)))
+            .condition_expression("attribute_not_exists(pk) OR version < :v")
+            .expression_attribute_values(":v", AttributeValue::S(plan.version.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Applied::Written),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Applied::Stale)
+            }
+            Err(e) => Err(store_error(AwsError::sdk("dynamodb:PutItem", e))),
+        }
+    }
+
+    async fn write_aggregate(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+        for _ in 0..RACE_ATTEMPTS {
+            let stored = self.get(&plan.main.key).await?;
+            let stored_version = stored
+                .as_ref()
+                .and_then(|i| i.version().map(str::to_string));
+            if stored_version
+                .as_deref()
+                .is_some_and(|v| v >= plan.version.as_str())
+            {
+                return Ok(Applied::Stale);
+            }
+            let old_materials: Vec<String> = stored
+                .as_ref()
+                .and_then(|i| i.attrs.get("materials"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut actions = Vec::new();
+            let mut header = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&plan.main)));
+            header = match &stored_version {
+                None => header.condition_expression("attribute_not_exists(pk)"),
+                Some(v) => header
+                    .condition_expression("version = :read")
+                    .expression_attribute_values(":read", AttributeValue::S(v.clone())),
+            };
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(
+                        header
+                            .build()
+                            .map_err(|e| StoreError::Permanent(e.to_string()))?,
+                    )
+                    .build(),
+            );
+            let mut later: Vec<TransactWriteItem> = Vec::new();
+            let mut push = |a: TransactWriteItem, actions: &mut Vec<TransactWriteItem>| {
+                if actions.len() < TRANSACTION_ACTIONS {
+                    actions.push(a);
+                } else {
+                    later.push(a);
+                }
+            };
+            for row in &plan.index_rows {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(row)))
+                    .build()
+                    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+                push(TransactWriteItem::builder().put(put).build(), &mut actions);
+            }
+            for m in old_materials {
+                let key = hub_store::keys::order_material(
+                    plan.main
+                        .attrs
+                        .get("key")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    &m,
+                );
+                if plan.index_rows.iter().any(|r| r.key == key) {
+                    continue;
+                }
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(key.pk))
+                    .key("sk", AttributeValue::S(key.sk))
+                    .build()
+                    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+                push(
+                    TransactWriteItem::builder().delete(delete).build(),
+                    &mut actions,
+                );
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    self.write_overflow(later).await?;
+                    return Ok(Applied::Written);
+                }
+                Err(e) => {
+                    let lost_race = e
+                        .as_service_error()
+                        .filter(|s| s.is_transaction_canceled_exception())
+                        .and_then(|s| match s {
+                            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                            _ => None,
+                        })
+                        .is_some_and(|c| {
+                            c.cancellation_reasons()
+                                .first()
+                                .and_then(|r| r.code())
+                                == Some("ConditionalCheckFailed")
+                        });
+                    if !lost_race {
+                        return Err(store_error(AwsError::sdk("dynamodb:TransactWriteItems", e)));
+                    }
+                    // Another writer changed the header since it was read: read again.
+                }
+            }
+        }
+        Err(StoreError::Transient(format!(
+            "order {} kept changing under {RACE_ATTEMPTS} attempts",
+            plan.main.key.pk
+        )))
+    }
+
+    /// Index rows beyond one transaction's capacity, written after the header.
+    async fn write_overflow(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        for chunk in actions.chunks(TRANSACTION_ACTIONS) {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| store_error(AwsError::sdk("dynamodb:TransactWriteItems", e)))?;
+        }
+        Ok(())
+    }
+
+    async fn query_all(
+        &self,
+        index: Option<&str>,
+        key_condition: &str,
+        values: HashMap<String, AttributeValue>,
+        forward: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression(key_condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start.take())
+                .consistent_read(index.is_none())
+                .send()
+                .await
+                .map_err(|e| store_error(AwsError::sdk("dynamodb:Query", e)))?;
+            out.extend(page.items().iter().filter_map(from_item));
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl EntityStore for DynamoStore {
+    async fn apply(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+        if plan.entity == hub_model::Entity::SalesOrder {
+            self.write_aggregate(plan).await
+        } else {
+            self.put_guarded(plan).await
+        }
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.pk.clone()))
+            .key("sk", AttributeValue::S(key.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(AwsError::sdk("dynamodb:GetItem", e)))?;
+        Ok(out.item().and_then(from_item))
+    }
+
+    async fn query(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_all(
+            None,
+            "pk = :pk",
+            HashMap::from([(":pk".to_string(), AttributeValue::S(pk.to_string()))]),
+            true,
+        )
+        .await
+    }
+
+    async fn query_gsi1(
+        &self,
+        gsi1pk: &str,
+        prefix: &str,
+        descending: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_all(
+            Some("gsi1"),
+            "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+            HashMap::from([
+                (":pk".to_string(), AttributeValue::S(gsi1pk.to_string())),
+                (":prefix".to_string(), AttributeValue::S(prefix.to_string())),
+            ]),
+            !descending,
+        )
+        .await
+    }
+}
+
+fn store_error(e: AwsError) -> StoreError {
+    if e.is_retryable() {
+        StoreError::Transient(e.to_string())
+    } else {
+        StoreError::Permanent(e.to_string())
+    }
+}
+
+/// An item as DynamoDB attributes (`pk`, `sk` and the JSON attributes).
+pub fn to_item(item: &Item) -> HashMap<String, AttributeValue> {
+    let mut out: HashMap<String, AttributeValue> = item
+        .attrs
+        .iter()
+        .filter_map(|(k, v)| to_attr(v).map(|a| (k.clone(), a)))
+        .collect();
+    out.insert("pk".into(), AttributeValue::S(item.key.pk.clone()));
+    out.insert("sk".into(), AttributeValue::S(item.key.sk.clone()));
+    out
+}
+
+fn to_attr(v: &Value) -> Option<AttributeValue> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().filter_map(to_attr).collect()),
+        Value::Object(m) => AttributeValue::M(
+            m.iter()
+                .filter_map(|(k, v)| to_attr(v).map(|a| (k.clone(), a)))
+                .collect(),
+        ),
+    })
+}
+
+/// An item from DynamoDB attributes; `None` without `pk`/`sk`.
+pub fn from_item(attrs: &HashMap<String, AttributeValue>) -> Option<Item> {
+    let pk = attrs.get("pk")?.as_s().ok()?.clone();
+    let sk = attrs.get("sk")?.as_s().ok()?.clone();
+    let mut map = Map::new();
+    let mut names: Vec<&String> = attrs.keys().filter(|k| *k != "pk" && *k != "sk").collect();
+    names.sort();
+    for k in names {
+        if let Some(v) = from_attr(&attrs[k]) {
+            map.insert(k.clone(), v);
+        }
+    }
+    Some(Item {
+        key: Key { pk, sk },
+        attrs: map,
+    })
+}
+
+fn from_attr(a: &AttributeValue) -> Option<Value> {
+    Some(match a {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(n) => n.parse::<i64>().map(Value::from).ok().or_else(|| {
+            n.parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map(Value::Number)
+        })?,
+        AttributeValue::L(l) => Value::Array(l.iter().filter_map(from_attr).collect()),
+        AttributeValue::M(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .filter_map(|k| from_attr(&m[k]).map(|v| (k.clone(), v)))
+                    .collect(),
+            )
+        }
+        AttributeValue::Null(_) => return None,
+        _ => return None,
+    })
+}

@@ -1,0 +1,105 @@
+//! Generators of change events for property tests (feature `testing`), shared by this crate's
+//! tests and the integration tests against DynamoDB Local.
+
+use chrono::{DateTime, TimeZone, Utc};
+use hub_model::event::{Format, Source};
+use hub_model::records::{Customer, SalesOrder, SalesOrderItem};
+use hub_model::{ChangeEvent, Entity, Op, Record, Version};
+use proptest::prelude::*;
+
+/// The fixed "now" of property tests (so that `updated_at` is comparable).
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+/// A change of `key` with sequence number `seq`; `variant` varies the data.
+pub fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> ChangeEvent {
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()
+        + chrono::Duration::seconds((seq / 3) as i64);
+    let data = match (op, entity) {
+        (Op::Delete, _) => None,
+        (_, Entity::Customer) => Some(Record::Customer(Customer {
+            customer: key.to_string(),
+            name: Some(format!("name-{variant}")),
+            ..Customer::default()
+        })),
+        (_, _) => Some(Record::SalesOrder(SalesOrder {
+            order: key.to_string(),
+            sold_to: Some(format!("{}", variant % 2)),
+            items: (0..(variant % 3 + 1))
+                .map(|i| SalesOrderItem {
+                    item: format!("{}", (i + 1) * 10),
+                    material: Some(format!("M{}", (variant as u32 + i as u32) % 4)),
+                    ..SalesOrderItem::default()
+                })
+                .collect(),
+            ..SalesOrder::default()
+        })),
+    };
+    ChangeEvent {
+        event_id: format!("e:{key}:{seq}"),
+        entity,
+        key: key.to_string(),
+        op,
+        version: Version::new(at, seq),
+        occurred_at: at,
+        published_at: None,
+        source: Source {
+            system: "S".into(),
+            client: None,
+            format: Format::IdocXml,
+            message_type: "T".into(),
+            document_type: None,
+            document: seq.to_string(),
+            topic: None,
+            partition: None,
+            offset: None,
+        },
+        correlation_id: "c".into(),
+        schema: entity.schema().into(),
+        data,
+    }
+}
+
+/// Strategy: up to `max` distinct changes over three keys of customers and orders.
+pub fn events(prefix: &str, max: usize) -> impl Strategy<Value = Vec<ChangeEvent>> {
+    // Distinct changes over 3 keys (`<prefix>0`…`<prefix>2`) of 2 entities; a change's version
+    // is unique per key (its sequence number).
+    let prefix = prefix.to_string();
+    prop::collection::vec(
+        (
+            prop::bool::ANY,
+            0usize..3,
+            prop::bool::weighted(0.25),
+            any::<u8>(),
+        ),
+        1..max,
+    )
+    .prop_map(move |specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(seq, (is_order, key, delete, variant))| {
+                let entity = if is_order {
+                    Entity::SalesOrder
+                } else {
+                    Entity::Customer
+                };
+                let op = if delete { Op::Delete } else { Op::Upsert };
+                event(entity, &format!("{prefix}{key}"), seq as u64, op, variant)
+            })
+            .collect()
+    })
+}
+
+/// Shuffles in place with a small deterministic generator (xorshift), seeded.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut s = seed | 1;
+    for i in (1..items.len()).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let j = (s % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}

@@ -1,0 +1,208 @@
+//! The store contract, written once and run against both adapters: the in-memory store and the
+//! DynamoDB store on DynamoDB Local (the project's table, provisioned from template.yaml). Then
+//! the convergence property against DynamoDB Local.
+
+use hub_aws::dynamo_store::DynamoStore;
+use hub_integration_tests::*;
+use hub_model::{ChangeEvent, Entity, Op};
+use hub_store::testing::{event, events, now, shuffle};
+use hub_store::{Applied, EntityStore, MemoryStore, plan};
+use proptest::prelude::*;
+use std::time::Duration;
+
+const TTL: Duration = Duration::from_secs(3600);
+
+fn p(e: &ChangeEvent) -> hub_store::WritePlan {
+    plan(e, now(), TTL).unwrap()
+}
+
+/// Newer wins, older and equal are stale, a tombstone removes the index rows and stops a late
+/// upsert.
+async fn versions_and_tombstones<S: EntityStore>(store: &S, prefix: &str) {
+    let order = format!("{prefix}45001");
+    let newer = event(Entity::SalesOrder, &order, 5, Op::Upsert, 2);
+    let older = event(Entity::SalesOrder, &order, 1, Op::Upsert, 0);
+    assert_eq!(store.apply(&p(&newer)).await.unwrap(), Applied::Written);
+    assert_eq!(store.apply(&p(&older)).await.unwrap(), Applied::Stale);
+    assert_eq!(store.apply(&p(&newer)).await.unwrap(), Applied::Stale);
+    let rows = store.query(&format!("ORDER#{order}")).await.unwrap();
+    let sks: Vec<&str> = rows.iter().map(|r| r.key.sk.as_str()).collect();
+    assert_eq!(
+        sks,
+        ["MATERIAL#M0", "MATERIAL#M2", "MATERIAL#M3", "ORDER"],
+        "the header and one row per material, in sort-key order"
+    );
+    let header = store
+        .get(&hub_store::keys::order(&order))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header.version(), Some(p(&newer).version.as_str()));
+    assert_eq!(header.attrs["entity"], "sales_order");
+    assert_eq!(header.attrs["event_id"], newer.event_id.as_str());
+
+    // A newer version with fewer materials drops the rows of the others.
+    let fewer = event(Entity::SalesOrder, &order, 6, Op::Upsert, 0);
+    assert_eq!(store.apply(&p(&fewer)).await.unwrap(), Applied::Written);
+    assert_eq!(
+        store.query(&format!("ORDER#{order}")).await.unwrap().len(),
+        2
+    );
+
+    let delete = event(Entity::SalesOrder, &order, 9, Op::Delete, 0);
+    assert_eq!(store.apply(&p(&delete)).await.unwrap(), Applied::Written);
+    let rows = store.query(&format!("ORDER#{order}")).await.unwrap();
+    assert_eq!(rows.len(), 1, "only the tombstone");
+    assert_eq!(rows[0].attrs["deleted"], true);
+    assert_eq!(rows[0].attrs["ttl"], now().timestamp() + 3600);
+    let late = event(Entity::SalesOrder, &order, 7, Op::Upsert, 1);
+    assert_eq!(store.apply(&p(&late)).await.unwrap(), Applied::Stale);
+
+    let customer = format!("{prefix}100123");
+    let c = event(Entity::Customer, &customer, 3, Op::Upsert, 7);
+    assert_eq!(store.apply(&p(&c)).await.unwrap(), Applied::Written);
+    let item = store
+        .get(&hub_store::keys::customer(&customer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.attrs["name"], "name-7");
+    assert_eq!(item.attrs["customer"], customer.as_str());
+}
+
+/// A customer's orders newest first, and the orders containing a material, through GSI1.
+async fn access_patterns<S: EntityStore>(store: &S, prefix: &str) {
+    // variant 1 → sold-to "1", materials M1 and M2; variant 3 → sold-to "1", M3, M0; variant 2 → "0".
+    let customer_orders = |o: &str, seq, variant| {
+        let mut e = event(Entity::SalesOrder, o, seq, Op::Upsert, variant);
+        if let Some(hub_model::Record::SalesOrder(so)) = &mut e.data {
+            so.sold_to = Some(format!("{prefix}C"));
+            so.document_date = chrono::NaiveDate::from_ymd_opt(2026, 11, seq as u32);
+        }
+        e
+    };
+    for (o, seq, variant) in [("A", 1, 1), ("B", 3, 3), ("C", 2, 1)] {
+        let e = customer_orders(&format!("{prefix}{o}"), seq, variant);
+        assert_eq!(store.apply(&p(&e)).await.unwrap(), Applied::Written);
+    }
+    let newest_first = store
+        .query_gsi1(&format!("CUSTOMER#{prefix}C"), "ORDER#", true)
+        .await
+        .unwrap();
+    let keys: Vec<_> = newest_first
+        .iter()
+        .map(|i| i.attrs["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            format!("{prefix}B"),
+            format!("{prefix}C"),
+            format!("{prefix}A")
+        ]
+    );
+    let with_m1 = store
+        .query_gsi1("MATERIAL#M1", &format!("ORDER#{prefix}"), false)
+        .await
+        .unwrap();
+    let orders: Vec<_> = with_m1
+        .iter()
+        .map(|i| i.attrs["order"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(orders, vec![format!("{prefix}A"), format!("{prefix}C")]);
+}
+
+async fn dynamo() -> DynamoStore {
+    let clients = clients().await;
+    let (report, _) = provision(&clients, project_template(), &unique("store"), &[]).await;
+    DynamoStore::new(
+        clients.dynamodb.clone(),
+        report.physical_id("HubTable").unwrap(),
+    )
+}
+
+mod memory {
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_and_tombstones() {
+        // Scenario: the version guard and tombstones, in memory.
+        super::versions_and_tombstones(&MemoryStore::new(), "m").await;
+    }
+
+    #[tokio::test]
+    async fn access_patterns() {
+        // Scenario: GSI1 access patterns, in memory.
+        super::access_patterns(&MemoryStore::new(), "m").await;
+    }
+}
+
+mod dynamodb {
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_and_tombstones() {
+        // Scenario: the version guard and tombstones, on DynamoDB Local.
+        super::versions_and_tombstones(&dynamo().await, "d").await;
+    }
+
+    #[tokio::test]
+    async fn access_patterns() {
+        // Scenario: GSI1 access patterns, on DynamoDB Local.
+        super::access_patterns(&dynamo().await, "d").await;
+    }
+}
+
+#[test]
+fn convergence_on_dynamodb_local() {
+    // Scenario: 200 generated sets of changes (upserts, deletes, duplicates), applied in a random
+    // order to DynamoDB Local, give the table that applying them once in version order gives.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(dynamo());
+    let case = std::sync::atomic::AtomicU32::new(0);
+    let config = ProptestConfig {
+        cases: 200,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(events in events("k", 9), dups in prop::collection::vec(any::<prop::sample::Index>(), 0..4), seed in any::<u64>())| {
+        // Unique keys per case: the same table serves every case.
+        let n = case.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let prefix = format!("c{n}x{seed:x}-");
+        let events: Vec<ChangeEvent> = events.into_iter().map(|mut e| {
+            e.key = format!("{prefix}{}", e.key);
+            if let Some(d) = &mut e.data {
+                match d {
+                    hub_model::Record::Customer(c) => c.customer = e.key.clone(),
+                    hub_model::Record::SalesOrder(o) => o.order = e.key.clone(),
+                    hub_model::Record::Material(m) => m.material = e.key.clone(),
+                }
+            }
+            e
+        }).collect();
+        let mut in_order = events.clone();
+        in_order.sort_by_key(|e| e.version);
+        let expected = MemoryStore::new();
+        let mut mixed = events.clone();
+        for d in dups {
+            mixed.push(events[d.index(events.len())].clone());
+        }
+        shuffle(&mut mixed, seed);
+        let pks: std::collections::BTreeSet<String> =
+            events.iter().map(|e| p(e).main.key.pk).collect();
+        let (want, got) = rt.block_on(async {
+            for e in &in_order {
+                expected.apply(&p(e)).await.unwrap();
+            }
+            for e in &mixed {
+                store.apply(&p(e)).await.unwrap();
+            }
+            let mut got = Vec::new();
+            for pk in &pks {
+                got.extend(store.query(pk).await.unwrap());
+            }
+            (expected.snapshot(), got)
+        });
+        prop_assert_eq!(got, want);
+    });
+}

@@ -10,6 +10,7 @@
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
 //! - [`dynamo_store`]: [`dynamo_store::DynamoStore`], the single table's DynamoDB adapter.
+//! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`], the domain DLQ's SQS adapter.
 //! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
 //!   resources.
 
@@ -17,6 +18,7 @@ pub mod clients;
 pub mod dynamo_store;
 pub mod error;
 pub mod provision;
+pub mod sqs_dlq;
 
 pub use clients::AwsClients;
 pub use error::{AwsError, classify};

@@ -103,3 +103,74 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
         items.swap(i, j);
     }
 }
+
+/// A store that throttles: writes of the listed keys fail with a transient error `times` times
+/// (`u32::MAX`: always) before reaching the inner store. Counts every `apply` call.
+#[derive(Debug)]
+pub struct Throttling<S> {
+    inner: S,
+    keys: std::collections::HashSet<String>,
+    remaining: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    times: u32,
+    /// `apply` calls received, throttled or not.
+    pub calls: std::sync::atomic::AtomicU64,
+}
+
+impl<S> Throttling<S> {
+    /// Wraps `inner`; writes whose business key is in `keys` fail `times` times.
+    pub fn new(inner: S, keys: &[&str], times: u32) -> Throttling<S> {
+        Throttling {
+            inner,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            remaining: Default::default(),
+            times,
+            calls: Default::default(),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: crate::EntityStore> crate::EntityStore for Throttling<S> {
+    async fn apply(&self, plan: &crate::WritePlan) -> Result<crate::Applied, crate::StoreError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let key = plan
+            .main
+            .attrs
+            .get("key")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if self.keys.contains(&key) {
+            let mut remaining = self.remaining.lock().expect("not poisoned");
+            let left = remaining.entry(key).or_insert(self.times);
+            if *left > 0 {
+                *left = left.saturating_sub(if self.times == u32::MAX { 0 } else { 1 });
+                return Err(crate::StoreError::Transient(
+                    "ProvisionedThroughputExceededException (injected)".into(),
+                ));
+            }
+        }
+        self.inner.apply(plan).await
+    }
+
+    async fn get(&self, key: &crate::Key) -> Result<Option<crate::Item>, crate::StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn query(&self, pk: &str) -> Result<Vec<crate::Item>, crate::StoreError> {
+        self.inner.query(pk).await
+    }
+
+    async fn query_gsi1(
+        &self,
+        gsi1pk: &str,
+        prefix: &str,
+        descending: bool,
+    ) -> Result<Vec<crate::Item>, crate::StoreError> {
+        self.inner.query_gsi1(gsi1pk, prefix, descending).await
+    }
+}

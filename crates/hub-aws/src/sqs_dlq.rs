@@ -1,0 +1,74 @@
+//! The domain DLQ on SQS: [`SqsDeadLetters`], the SQS adapter of [`hub_sync::DeadLetterSink`].
+//!
+//! The original body is sent unchanged, with the original message attributes and the error
+//! context as attributes. SQS allows ten message attributes per message: when the original's
+//! attributes and the context do not fit, the original's are packed into one attribute,
+//! `original_attributes` (a JSON object), which the redrive unpacks.
+
+use crate::error::AwsError;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use hub_sync::{DeadLetter, DeadLetterSink, SinkError};
+
+/// SQS's limit on message attributes per message.
+const SQS_MAX_ATTRIBUTES: usize = 10;
+
+/// Sends dead letters to one SQS queue.
+#[derive(Debug, Clone)]
+pub struct SqsDeadLetters {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetters {
+    /// A sink sending to `queue_url`.
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsDeadLetters {
+        SqsDeadLetters {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+fn string(v: &str) -> Option<MessageAttributeValue> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(v)
+        .build()
+        .ok()
+}
+
+impl DeadLetterSink for SqsDeadLetters {
+    async fn send(&self, letter: DeadLetter) -> Result<(), SinkError> {
+        let context = letter.context_attributes();
+        let req = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(&letter.body);
+        let mut attrs = std::collections::HashMap::new();
+        if letter.attributes.len() + context.len() <= SQS_MAX_ATTRIBUTES {
+            for (k, v) in &letter.attributes {
+                attrs.insert(k.clone(), v.clone());
+            }
+        } else {
+            attrs.insert(
+                "original_attributes".to_string(),
+                serde_json::to_string(&letter.attributes).unwrap_or_default(),
+            );
+        }
+        for (k, v) in context {
+            attrs.insert(k.to_string(), v);
+        }
+        let mut values = std::collections::HashMap::new();
+        for (k, v) in attrs {
+            if let Some(a) = string(&v) {
+                values.insert(k, a);
+            }
+        }
+        req.set_message_attributes(Some(values))
+            .send()
+            .await
+            .map_err(|e| SinkError(AwsError::sdk("sqs:SendMessage", e).to_string()))?;
+        Ok(())
+    }
+}

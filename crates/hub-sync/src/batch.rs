@@ -1,0 +1,276 @@
+//! One SQS batch, start to finish.
+
+use crate::dlq::{DeadLetter, DeadLetterSink};
+use crate::metrics::{Counters, emf_line};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{SecondsFormat, Utc};
+use hub_core::retry::Backoff;
+use hub_core::{Classify, ErrorClass};
+use hub_model::{ChangeEvent, Entity};
+use hub_store::{Applied, EntityStore, StoreError, coalesce, plan};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+/// How a domain function processes its batches.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The entity this function owns; other entities are dead-lettered (a misrouted message).
+    pub entity: Entity,
+    /// Domain name, used as metric dimension and DLQ `stage` (`customers`, …).
+    pub domain: String,
+    /// How long a tombstone stays before DynamoDB's TTL removes it.
+    pub tombstone_ttl: Duration,
+    /// Retries of transient store errors within the invocation.
+    pub backoff: Backoff,
+    /// Time kept in reserve before the invocation deadline: no retry starts later than that.
+    pub safety_margin: Duration,
+    /// Whether to print the EMF metrics line.
+    pub emit_metrics: bool,
+}
+
+impl SyncConfig {
+    /// Defaults for a domain: tombstones kept 30 days, up to 4 attempts, 2 s margin.
+    pub fn new(entity: Entity, domain: &str) -> SyncConfig {
+        SyncConfig {
+            entity,
+            domain: domain.to_string(),
+            tombstone_ttl: Duration::from_secs(30 * 24 * 3600),
+            backoff: Backoff {
+                base: Duration::from_millis(50),
+                cap: Duration::from_secs(2),
+                max_attempts: 4,
+            },
+            safety_margin: Duration::from_secs(2),
+            emit_metrics: true,
+        }
+    }
+}
+
+/// What a batch did: the response for SQS and the counters.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    /// Only the messages SQS must redeliver.
+    pub response: SqsBatchResponse,
+    /// Counters (also written as the EMF line).
+    pub counters: Counters,
+}
+
+/// A message's fate.
+enum Fate {
+    Done,
+    DeadLetter(ErrorClass, String),
+    Retry,
+}
+
+/// Processes one batch. `deadline` is when the invocation must have answered (Lambda's
+/// deadline); retries stop `safety_margin` before it.
+pub async fn process_batch<S: EntityStore, D: DeadLetterSink>(
+    event: SqsEvent,
+    store: &S,
+    dlq: &D,
+    config: &SyncConfig,
+    deadline: Instant,
+) -> BatchReport {
+    let mut counters = Counters {
+        received: event.records.len() as u64,
+        ..Counters::default()
+    };
+    let records = event.records;
+    let mut fates: Vec<Fate> = Vec::with_capacity(records.len());
+    let mut decoded: Vec<(usize, ChangeEvent)> = Vec::new();
+    for (i, m) in records.iter().enumerate() {
+        match decode(m, config.entity) {
+            Ok(e) => {
+                fates.push(Fate::Done);
+                decoded.push((i, e));
+            }
+            Err(reason) => fates.push(Fate::DeadLetter(ErrorClass::Permanent, reason)),
+        }
+    }
+
+    let refs: Vec<&ChangeEvent> = decoded.iter().map(|(_, e)| e).collect();
+    let (winners, superseded) = coalesce(&refs);
+    counters.stale += superseded.len() as u64;
+    for s in &superseded {
+        debug!(message_id = ?records[decoded[*s].0].message_id, event_id = %decoded[*s].1.event_id, "Superseded within the batch.");
+    }
+
+    let writes = winners.iter().map(|w| {
+        let (index, event) = &decoded[*w];
+        let message_id = records[*index].message_id.clone().unwrap_or_default();
+        let span = info_span!(
+            "change",
+            message_id = %message_id,
+            event_id = %event.event_id,
+            correlation_id = %event.correlation_id,
+            entity = %event.entity,
+        );
+        async move { (*index, write(event, store, config, deadline).await) }.instrument(span)
+    });
+    let results = futures::future::join_all(writes).await;
+    let now = Utc::now();
+    for (index, result) in results {
+        let event = &decoded
+            .iter()
+            .find(|(i, _)| *i == index)
+            .expect("decoded")
+            .1;
+        match result {
+            Ok((Applied::Written, tombstone, retries)) => {
+                counters.applied += 1;
+                counters.retried += retries;
+                if tombstone {
+                    counters.tombstoned += 1;
+                }
+                counters
+                    .latencies_ms
+                    .push((now - event.occurred_at).num_milliseconds().max(0));
+            }
+            Ok((Applied::Stale, _, retries)) => {
+                counters.stale += 1;
+                counters.retried += retries;
+            }
+            Err((e, retries)) => {
+                counters.retried += retries;
+                fates[index] = match e.class() {
+                    ErrorClass::Transient => Fate::Retry,
+                    class => Fate::DeadLetter(class, e.to_string()),
+                };
+            }
+        }
+    }
+
+    let mut failures = Vec::new();
+    for (i, fate) in fates.into_iter().enumerate() {
+        let m = &records[i];
+        let id = m.message_id.clone().unwrap_or_default();
+        match fate {
+            Fate::Done => {}
+            Fate::Retry => {
+                counters.failed += 1;
+                warn!(message_id = %id, "Transient failure; SQS will redeliver.");
+                failures.push(id);
+            }
+            Fate::DeadLetter(class, reason) => {
+                let letter = dead_letter(m, class, &reason, &config.domain);
+                match dlq.send(letter).await {
+                    Ok(()) => {
+                        counters.dead_lettered += 1;
+                        warn!(message_id = %id, error_class = %class, error = %reason, "Dead-lettered.");
+                    }
+                    Err(e) => {
+                        // Never report a message handled that is nowhere: SQS redelivers it.
+                        counters.failed += 1;
+                        warn!(message_id = %id, error = %e, "DLQ unavailable; SQS will redeliver.");
+                        failures.push(id);
+                    }
+                }
+            }
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    for id in failures {
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id;
+        response.batch_item_failures.push(f);
+    }
+    if config.emit_metrics {
+        println!(
+            "{}",
+            emf_line(&config.domain, &counters, now.timestamp_millis())
+        );
+    }
+    info!(
+        domain = %config.domain,
+        received = counters.received,
+        applied = counters.applied,
+        stale = counters.stale,
+        dead_lettered = counters.dead_lettered,
+        failed = counters.failed,
+        "Batch processed."
+    );
+    BatchReport { response, counters }
+}
+
+/// Decodes a message into a change event of this domain, or says why it cannot be one.
+fn decode(m: &SqsMessage, entity: Entity) -> Result<ChangeEvent, String> {
+    let body = m.body.as_deref().ok_or("message has no body")?;
+    let event: ChangeEvent =
+        serde_json::from_str(body).map_err(|e| format!("not a canonical change event: {e}"))?;
+    if event.entity != entity {
+        return Err(format!(
+            "entity {} delivered to the {} domain",
+            event.entity, entity
+        ));
+    }
+    if event.schema != entity.schema() {
+        return Err(format!(
+            "schema {} is not {}",
+            event.schema,
+            entity.schema()
+        ));
+    }
+    Ok(event)
+}
+
+/// Writes one change, retrying transient errors while time remains. Returns (outcome,
+/// tombstone?, retries) or (error, retries).
+async fn write<S: EntityStore>(
+    event: &ChangeEvent,
+    store: &S,
+    config: &SyncConfig,
+    deadline: Instant,
+) -> Result<(Applied, bool, u64), (StoreError, u64)> {
+    let plan = plan(event, Utc::now(), config.tombstone_ttl)
+        .map_err(|e| (StoreError::Permanent(e.to_string()), 0))?;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match store.apply(&plan).await {
+            Ok(applied) => return Ok((applied, plan.tombstone, u64::from(attempt - 1))),
+            Err(e) if e.is_retryable() && config.backoff.allows(attempt) => {
+                let delay = config.backoff.delay(attempt - 1);
+                if Instant::now() + delay + config.safety_margin >= deadline {
+                    return Err((e, u64::from(attempt - 1)));
+                }
+                debug!(attempt, ?delay, error = %e, "Transient store error; retrying.");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err((e, u64::from(attempt - 1))),
+        }
+    }
+}
+
+fn dead_letter(m: &SqsMessage, class: ErrorClass, reason: &str, domain: &str) -> DeadLetter {
+    let attributes: HashMap<String, String> = m
+        .message_attributes
+        .iter()
+        .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
+        .collect();
+    let correlation_id = m
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .and_then(|v| {
+            v.get("correlation_id")
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+        });
+    DeadLetter {
+        body: m.body.clone().unwrap_or_default(),
+        attributes,
+        error_class: class,
+        error_message: reason.to_string(),
+        stage: format!("{domain}-sync"),
+        failed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        attempts: m
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        correlation_id,
+        message_id: m.message_id.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,84 @@
+//! Where messages that can never be written go: the domain DLQ.
+
+use hub_core::ErrorClass;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use thiserror::Error;
+
+/// A message to dead-letter, with its error context (DESIGN §4). The original body and message
+/// attributes travel unchanged; the context is added as message attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The original body.
+    pub body: String,
+    /// The original message attributes (string values).
+    pub attributes: HashMap<String, String>,
+    /// `permanent`, `transient` or `poison`.
+    pub error_class: ErrorClass,
+    /// What went wrong.
+    pub error_message: String,
+    /// Where it failed, e.g. `customers-sync`.
+    pub stage: String,
+    /// When (RFC 3339).
+    pub failed_at: String,
+    /// Deliveries so far (SQS `ApproximateReceiveCount`).
+    pub attempts: u32,
+    /// The correlation id, if the message had one.
+    pub correlation_id: Option<String>,
+    /// The SQS message id it had.
+    pub message_id: String,
+}
+
+impl DeadLetter {
+    /// The error context as message attributes, as every DLQ message of the hub carries it.
+    /// With the routing attributes of the original (four), this stays within SQS's limit of ten
+    /// message attributes.
+    pub fn context_attributes(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("error_class", self.error_class.as_str().to_string()),
+            (
+                "error_message",
+                self.error_message.chars().take(1024).collect(),
+            ),
+            ("stage", self.stage.clone()),
+            ("failed_at", self.failed_at.clone()),
+            ("attempts", self.attempts.to_string()),
+        ];
+        if let Some(c) = &self.correlation_id {
+            out.push(("correlation_id", c.clone()));
+        }
+        out
+    }
+}
+
+/// The DLQ could not take the message: the caller must not report it handled.
+#[derive(Debug, Error)]
+#[error("dead-letter sink failed: {0}")]
+pub struct SinkError(pub String);
+
+/// The dead-letter port.
+pub trait DeadLetterSink: Send + Sync {
+    /// Sends one message to the DLQ.
+    fn send(&self, letter: DeadLetter) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// Dead letters kept in memory (tests, local runs without a DLQ).
+#[derive(Debug, Default)]
+pub struct MemoryDeadLetters {
+    letters: Mutex<Vec<DeadLetter>>,
+}
+
+impl MemoryDeadLetters {
+    /// What was sent, in order.
+    pub fn letters(&self) -> Vec<DeadLetter> {
+        self.letters.lock().expect("not poisoned").clone()
+    }
+}
+
+impl DeadLetterSink for MemoryDeadLetters {
+    async fn send(&self, letter: DeadLetter) -> Result<(), SinkError> {
+        self.letters.lock().expect("not poisoned").push(letter);
+        Ok(())
+    }
+}

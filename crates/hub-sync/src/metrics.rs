@@ -1,0 +1,67 @@
+//! Metrics as CloudWatch Embedded Metric Format: one JSON line on stdout per batch, which
+//! CloudWatch Logs turns into metrics (namespace [`NAMESPACE`], dimension `domain`).
+
+use serde_json::{Value, json};
+
+/// The CloudWatch namespace of every hub metric.
+pub const NAMESPACE: &str = "SapSyncHub";
+
+/// Metric names of the domain sync functions (the dashboard and alarms use the same names).
+pub const METRICS: &[(&str, &str)] = &[
+    ("events_received_total", "Count"),
+    ("events_applied_total", "Count"),
+    ("events_stale_total", "Count"),
+    ("events_tombstoned_total", "Count"),
+    ("events_dead_lettered_total", "Count"),
+    ("events_retried_total", "Count"),
+    ("events_failed_total", "Count"),
+    ("sap_to_table_latency_ms", "Milliseconds"),
+];
+
+/// Counters of one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages in the batch.
+    pub received: u64,
+    /// Changes written.
+    pub applied: u64,
+    /// Changes older than (or equal to) what the table holds, or superseded in the batch.
+    pub stale: u64,
+    /// Deletes written as tombstones (also counted in `applied`).
+    pub tombstoned: u64,
+    /// Messages sent to the DLQ.
+    pub dead_lettered: u64,
+    /// Store retries within the invocation.
+    pub retried: u64,
+    /// Messages reported in `batchItemFailures`.
+    pub failed: u64,
+    /// SAP-to-table latency of each applied change, in ms.
+    pub latencies_ms: Vec<i64>,
+}
+
+/// The EMF line for one batch of `domain`.
+pub fn emf_line(domain: &str, c: &Counters, timestamp_ms: i64) -> Value {
+    let metrics: Vec<Value> = METRICS
+        .iter()
+        .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+        .collect();
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["domain"]],
+                "Metrics": metrics,
+            }],
+        },
+        "domain": domain,
+        "events_received_total": c.received,
+        "events_applied_total": c.applied,
+        "events_stale_total": c.stale,
+        "events_tombstoned_total": c.tombstoned,
+        "events_dead_lettered_total": c.dead_lettered,
+        "events_retried_total": c.retried,
+        "events_failed_total": c.failed,
+        "sap_to_table_latency_ms": c.latencies_ms,
+    })
+}

@@ -1,0 +1,250 @@
+//! Batch processing against the in-memory store and dead-letter sink: the routing of every kind
+//! of message, retries within the invocation, and the partial batch response.
+
+use aws_lambda_events::sqs::SqsEvent;
+use hub_model::{ChangeEvent, Entity, Op};
+use hub_store::testing::{Throttling, event};
+use hub_store::{EntityStore, MemoryStore, keys};
+use hub_sync::{
+    DeadLetter, DeadLetterSink, MemoryDeadLetters, SinkError, SyncConfig, process_batch,
+};
+use serde_json::json;
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn sqs(messages: &[(&str, String)]) -> SqsEvent {
+    let records: Vec<_> = messages
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id,
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {"entity": {"stringValue": "customer", "dataType": "String"}},
+                "eventSource": "aws:sqs",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn body(e: &ChangeEvent) -> String {
+    serde_json::to_string(e).unwrap()
+}
+
+fn config() -> SyncConfig {
+    let mut c = SyncConfig::new(Entity::Customer, "customers");
+    c.emit_metrics = false;
+    c.backoff.base = Duration::from_millis(1);
+    c
+}
+
+fn failed_ids(r: &hub_sync::BatchReport) -> Vec<String> {
+    r.response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mixed_batch_routes_every_message() {
+    // Scenario: valid, stale, duplicated, unparseable, misrouted and throttled messages in one
+    // batch: the table gets the newest valid changes, the DLQ the permanent errors with their
+    // context, and only the throttled message is reported for redelivery.
+    let store = Throttling::new(MemoryStore::new(), &["T1"], u32::MAX);
+    let stored = event(Entity::Customer, "S1", 10, Op::Upsert, 1);
+    store
+        .apply(&hub_store::plan(&stored, chrono::Utc::now(), Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let calls_before = store.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let dlq = MemoryDeadLetters::default();
+    let batch = sqs(&[
+        (
+            "new",
+            body(&event(Entity::Customer, "N1", 3, Op::Upsert, 5)),
+        ),
+        (
+            "stale",
+            body(&event(Entity::Customer, "S1", 4, Op::Upsert, 2)),
+        ),
+        (
+            "dup-old",
+            body(&event(Entity::Customer, "D1", 1, Op::Upsert, 1)),
+        ),
+        (
+            "dup-new",
+            body(&event(Entity::Customer, "D1", 2, Op::Upsert, 2)),
+        ),
+        ("garbage", "{not json".to_string()),
+        (
+            "misrouted",
+            body(&event(Entity::SalesOrder, "O1", 1, Op::Upsert, 1)),
+        ),
+        (
+            "throttled",
+            body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)),
+        ),
+        (
+            "delete",
+            body(&event(Entity::Customer, "X1", 7, Op::Delete, 0)),
+        ),
+    ]);
+    let report = process_batch(
+        batch,
+        &store,
+        &dlq,
+        &config(),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+
+    assert_eq!(failed_ids(&report), vec!["throttled"]);
+    let c = &report.counters;
+    assert_eq!(
+        (
+            c.received,
+            c.applied,
+            c.stale,
+            c.tombstoned,
+            c.dead_lettered,
+            c.failed
+        ),
+        (8, 3, 2, 1, 2, 1)
+    );
+    assert_eq!(
+        c.retried, 3,
+        "the throttled write was retried up to max_attempts"
+    );
+    // One write per distinct key: N1, S1, D1 (coalesced), T1 (4 attempts), X1.
+    let calls = store.calls.load(std::sync::atomic::Ordering::SeqCst) - calls_before;
+    assert_eq!(calls, 4 + 4);
+
+    let table = store.inner();
+    let d1 = table.get(&keys::customer("D1")).await.unwrap().unwrap();
+    assert_eq!(d1.attrs["name"], "name-2", "the newest change of D1 won");
+    let s1 = table.get(&keys::customer("S1")).await.unwrap().unwrap();
+    assert_eq!(s1.attrs["name"], "name-1", "the stale change wrote nothing");
+    assert!(table.get(&keys::customer("T1")).await.unwrap().is_none());
+    assert_eq!(
+        table
+            .get(&keys::customer("X1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .attrs["deleted"],
+        true
+    );
+
+    let letters = dlq.letters();
+    let ids: Vec<_> = letters.iter().map(|l| l.message_id.as_str()).collect();
+    assert_eq!(ids, vec!["garbage", "misrouted"]);
+    let misrouted = &letters[1];
+    assert_eq!(misrouted.error_class, hub_core::ErrorClass::Permanent);
+    assert!(
+        misrouted
+            .error_message
+            .contains("sales_order delivered to the customer domain")
+    );
+    assert_eq!(misrouted.stage, "customers-sync");
+    assert_eq!(
+        misrouted.attributes["entity"], "customer",
+        "original attributes kept"
+    );
+    assert_eq!(misrouted.correlation_id.as_deref(), Some("c"));
+    let attrs: Vec<_> = misrouted
+        .context_attributes()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        attrs,
+        [
+            "error_class",
+            "error_message",
+            "stage",
+            "failed_at",
+            "attempts",
+            "correlation_id"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_within_the_invocation() {
+    // Scenario: two throttled attempts, then success: applied, no failure reported.
+    let store = Throttling::new(MemoryStore::new(), &["T1"], 2);
+    let dlq = MemoryDeadLetters::default();
+    let batch = sqs(&[("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))]);
+    let r = process_batch(
+        batch,
+        &store,
+        &dlq,
+        &config(),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert!(failed_ids(&r).is_empty());
+    assert_eq!((r.counters.applied, r.counters.retried), (1, 2));
+}
+
+#[tokio::test]
+async fn no_retry_starts_past_the_deadline() {
+    // Scenario: with the deadline already inside the safety margin, a throttled write is
+    // reported for redelivery at once instead of retried.
+    let store = Throttling::new(MemoryStore::new(), &["T1"], 1);
+    let dlq = MemoryDeadLetters::default();
+    let batch = sqs(&[("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))]);
+    let r = process_batch(
+        batch,
+        &store,
+        &dlq,
+        &config(),
+        Instant::now() + Duration::from_millis(100),
+    )
+    .await;
+    assert_eq!(failed_ids(&r), vec!["m"]);
+    assert_eq!(r.counters.retried, 0);
+}
+
+struct BrokenDlq;
+
+impl DeadLetterSink for BrokenDlq {
+    async fn send(&self, _: DeadLetter) -> Result<(), SinkError> {
+        Err(SinkError("DLQ unreachable".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_message_the_dlq_cannot_take_is_redelivered() {
+    // Scenario: a permanent error while the DLQ is down: the message is reported failed, so it
+    // stays in the queue; nothing is lost.
+    let r = process_batch(
+        sqs(&[("bad", "nope".into())]),
+        &MemoryStore::new(),
+        &BrokenDlq,
+        &config(),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(failed_ids(&r), vec!["bad"]);
+    assert_eq!(r.counters.dead_lettered, 0);
+}
+
+#[test]
+fn the_emf_line_names_every_metric() {
+    // Scenario: the EMF line declares every metric of METRICS and carries each value.
+    let line = hub_sync::metrics::emf_line("customers", &Default::default(), 1);
+    let declared: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap())
+        .collect();
+    for (name, _) in hub_sync::metrics::METRICS {
+        assert!(declared.contains(name));
+        assert!(line.get(*name).is_some(), "{name} has a value");
+    }
+    assert_eq!(line["domain"], "customers");
+}

@@ -1,0 +1,6 @@
+//! The materials sync Lambda: drains the materials queue into the single table.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    domain_sync::run(hub_model::Entity::Material, "materials").await
+}

@@ -62,6 +62,8 @@ pub struct Resource {
     pub depends_on: Vec<String>,
     /// `Condition`: the resource exists only when this condition holds.
     pub condition: Option<String>,
+    /// `Metadata` (e.g. SAM's `BuildMethod` and `BuildProperties.Binary`), unresolved.
+    pub metadata: Map<String, Value>,
 }
 
 /// A parsed SAM / CloudFormation template.
@@ -142,6 +144,24 @@ impl Template {
     /// The resource with this logical id.
     pub fn resource(&self, logical_id: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.logical_id == logical_id)
+    }
+
+    /// The environment variables of a SAM function: `Globals.Function.Environment.Variables`
+    /// overlaid with the function's own, unresolved.
+    pub fn function_environment(&self, logical_id: &str) -> Map<String, Value> {
+        let vars = |v: Option<&Value>| {
+            v.and_then(|e| e.get("Environment"))
+                .and_then(|e| e.get("Variables"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut out = vars(self.globals.get("Function"));
+        let own = self
+            .resource(logical_id)
+            .map(|r| Value::Object(r.properties.clone()));
+        out.extend(vars(own.as_ref()));
+        out
     }
 
     /// The parameter with this name.
@@ -383,6 +403,10 @@ fn parse_resource(logical_id: String, v: Value) -> Result<Resource, TemplateErro
             ));
         }
     };
+    let metadata = match m.remove("Metadata") {
+        Some(Value::Object(md)) => md,
+        _ => Map::new(),
+    };
     let condition = match m.remove("Condition") {
         None => None,
         Some(Value::String(s)) => Some(s),
@@ -399,6 +423,7 @@ fn parse_resource(logical_id: String, v: Value) -> Result<Resource, TemplateErro
         properties,
         depends_on,
         condition,
+        metadata,
     })
 }
 

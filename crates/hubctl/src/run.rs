@@ -4,9 +4,12 @@ use crate::provision::print_report;
 use crate::stack::{StackArgs, local_clients};
 use crate::status;
 use anyhow::bail;
+use hub_aws::AwsClients;
 use hub_aws::provision::Provisioner;
 use hub_local::{EsmConfig, LocalFunction, SqsEventSourceMapping};
 use hub_template::Context;
+use serde_json::Value;
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +26,36 @@ pub struct Args {
     status_interval: u64,
 }
 
-/// The handler a function of the template runs locally, by logical id. The hub's Lambda crates
-/// register theirs here as they are built.
-fn local_function(logical_id: &str) -> Option<Arc<dyn LocalFunction>> {
-    let _ = logical_id;
-    None
+/// The handler a function of the template runs locally: chosen by its SAM build binary
+/// (`Metadata.BuildProperties.Binary`), configured from its resolved environment variables, as
+/// the deployed function would be.
+pub fn local_function(
+    ctx: &Context<'_>,
+    logical_id: &str,
+    clients: &AwsClients,
+) -> anyhow::Result<Option<Arc<dyn LocalFunction>>> {
+    let template = ctx.template();
+    let Some(resource) = template.resource(logical_id) else {
+        return Ok(None);
+    };
+    let Some(binary) = resource
+        .metadata
+        .get("BuildProperties")
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let mut env = HashMap::new();
+    for (k, v) in template.function_environment(logical_id) {
+        let v = ctx.resolve_required(&v, &format!("Resources.{logical_id}.Environment.{k}"))?;
+        let v = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        env.insert(k, v);
+    }
+    Ok(domain_sync::local::function(binary, &env, clients)?)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -48,7 +76,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     for config in EsmConfig::from_template(&ctx)? {
-        let Some(function) = local_function(&config.function) else {
+        let Some(function) = local_function(&ctx, &config.function, &clients)? else {
             warn!(function = %config.function, "No local handler for this function; its queue is not drained.");
             continue;
         };

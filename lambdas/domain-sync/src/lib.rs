@@ -7,9 +7,14 @@
 //!   `hub-sync`; the same function the local event source mapping runs.
 //! - [`run`]: the wiring every binary's `main` calls: tracing, config, SDK clients (once), then
 //!   `lambda_runtime::run`.
+//! - `local` (feature `local`): the same handlers as local functions for the local event source
+//!   mapping, configured from the function's environment in `template.yaml`.
+//! - [`DOMAINS`]: binary name → entity and domain.
 
 pub mod config;
 pub mod handler;
+#[cfg(feature = "local")]
+pub mod local;
 
 pub use config::Config;
 
@@ -18,6 +23,21 @@ use hub_aws::dynamo_store::DynamoStore;
 use hub_aws::sqs_dlq::SqsDeadLetters;
 use hub_model::Entity;
 use std::sync::Arc;
+
+/// The domain functions: binary name (SAM `BuildProperties.Binary`), entity, domain name.
+pub const DOMAINS: &[(&str, Entity, &str)] = &[
+    ("customer-sync", Entity::Customer, "customers"),
+    ("material-sync", Entity::Material, "materials"),
+    ("sales-order-sync", Entity::SalesOrder, "sales-orders"),
+];
+
+/// The entity and domain of a binary.
+pub fn domain_of(binary: &str) -> Option<(Entity, &'static str)> {
+    DOMAINS
+        .iter()
+        .find(|(b, _, _)| *b == binary)
+        .map(|(_, e, d)| (*e, *d))
+}
 
 /// Runs the Lambda of one domain until the runtime stops it.
 pub async fn run(entity: Entity, domain: &str) -> Result<(), lambda_runtime::Error> {

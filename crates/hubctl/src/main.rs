@@ -7,10 +7,12 @@
 //! - `run`: the main job: provision, then run every function of the template under the local
 //!   SQS event source mapping, with a live status, until interrupted.
 //! - `status`: queue depths and table size of the stack.
+//! - `get`, `query`: read the single table as a domain consumer would.
 
 mod kafka;
 mod parse;
 mod provision;
+mod read;
 mod run;
 mod stack;
 mod status;
@@ -39,6 +41,10 @@ enum Command {
     Run(run::Args),
     /// Queue depths (with DLQs) and table size of the local stack.
     Status(status::Args),
+    /// Read one record as a domain consumer would (customer, material, order).
+    Get(read::GetArgs),
+    /// Run an index query (customer-orders newest first, material-orders).
+    Query(read::QueryArgs),
     /// Print the canonical change events of one Kafka record as JSON lines, or its typed error
     /// (exit status 2).
     Parse(parse::Args),
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
                     Command::Provision(args) => provision::run(args).await,
                     Command::Run(args) => run::run(args).await,
                     Command::Status(args) => status::run(args).await,
+                    Command::Get(args) => read::get(args).await,
+                    Command::Query(args) => read::query(args).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

@@ -1,0 +1,115 @@
+//! `hubctl get` and `hubctl query`: what a domain consumer reads from the single table.
+
+use crate::stack::{StackArgs, local_clients};
+use anyhow::Context as _;
+use hub_aws::dynamo_store::DynamoStore;
+use hub_aws::provision::Provisioner;
+use hub_model::key::normalize;
+use hub_store::{EntityStore, Item, keys};
+use hub_template::Context;
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+/// What to read by id.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Entity {
+    /// `pk = CUSTOMER#<id>`, `sk = PROFILE`.
+    Customer,
+    /// `pk = MATERIAL#<id>`.
+    Material,
+    /// `pk = ORDER#<id>`: the order with its items and material index rows.
+    Order,
+}
+
+/// Which index query.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Pattern {
+    /// A customer's orders, newest first (GSI1 `gsi1pk = CUSTOMER#<id>`).
+    CustomerOrders,
+    /// The orders containing a material (GSI1 `gsi1pk = MATERIAL#<id>`).
+    MaterialOrders,
+}
+
+/// Arguments of `hubctl get`.
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// What to read.
+    #[arg(value_enum)]
+    entity: Entity,
+    /// Its business key (padded or not: `0000100123` and `100123` are the same).
+    id: String,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+/// Arguments of `hubctl query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The access pattern.
+    #[arg(value_enum)]
+    pattern: Pattern,
+    /// The customer or material key.
+    id: String,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+async fn store(stack: &StackArgs) -> anyhow::Result<DynamoStore> {
+    let template = stack.template()?;
+    let clients = local_clients().await;
+    let mut ctx = Context::new(&template, stack.stack(&clients), &stack.overrides()?)?;
+    let report = Provisioner::new(clients.clone())
+        .check(&mut ctx)
+        .await
+        .context("looking up the table")?;
+    let table = report
+        .physical_id("HubTable")
+        .context("the template has no HubTable")?
+        .to_string();
+    Ok(DynamoStore::new(clients.dynamodb.clone(), table))
+}
+
+fn print(items: &[Item]) -> anyhow::Result<()> {
+    for i in items {
+        let mut v = json!({"pk": i.key.pk, "sk": i.key.sk});
+        if let Value::Object(m) = &mut v {
+            m.extend(i.attrs.clone());
+        }
+        println!("{}", serde_json::to_string(&v)?);
+    }
+    Ok(())
+}
+
+pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
+    let store = store(&args.stack).await?;
+    let id = normalize(&args.id);
+    let items = match args.entity {
+        Entity::Customer => store.get(&keys::customer(&id)).await?.into_iter().collect(),
+        Entity::Material => store.query(&keys::material(&id).pk).await?,
+        Entity::Order => store.query(&keys::order(&id).pk).await?,
+    };
+    print(&items)?;
+    Ok(if items.is_empty() {
+        eprintln!("not found");
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub async fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let store = store(&args.stack).await?;
+    let id = normalize(&args.id);
+    let items = match args.pattern {
+        Pattern::CustomerOrders => {
+            let (pk, _) = keys::customer_order_gsi1(&id, "", "");
+            store.query_gsi1(&pk, keys::ORDER, true).await?
+        }
+        Pattern::MaterialOrders => {
+            let (pk, _) = keys::material_order_gsi1(&id, "");
+            store.query_gsi1(&pk, keys::ORDER, false).await?
+        }
+    };
+    print(&items)?;
+    Ok(ExitCode::SUCCESS)
+}

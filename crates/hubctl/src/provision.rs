@@ -3,7 +3,6 @@
 use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
 use hub_aws::provision::{Provisioner, Report};
-use hub_template::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,11 +25,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = Context::new(
-        &template,
-        args.stack.stack(&clients),
-        &args.stack.overrides()?,
-    )?;
+    let mut ctx = args.stack.context(&template, &clients)?;
     let provisioner = Provisioner::new(clients);
     let report = if args.check {
         provisioner.check(&mut ctx).await?

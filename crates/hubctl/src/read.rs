@@ -6,7 +6,6 @@ use hub_aws::dynamo_store::DynamoStore;
 use hub_aws::provision::Provisioner;
 use hub_model::key::normalize;
 use hub_store::{EntityStore, Item, keys};
-use hub_template::Context;
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
@@ -57,7 +56,7 @@ pub struct QueryArgs {
 async fn store(stack: &StackArgs) -> anyhow::Result<DynamoStore> {
     let template = stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = Context::new(&template, stack.stack(&clients), &stack.overrides()?)?;
+    let mut ctx = stack.context(&template, &clients)?;
     let report = Provisioner::new(clients.clone())
         .check(&mut ctx)
         .await

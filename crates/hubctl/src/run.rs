@@ -61,11 +61,7 @@ pub fn local_function(
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = Context::new(
-        &template,
-        args.stack.stack(&clients),
-        &args.stack.overrides()?,
-    )?;
+    let mut ctx = args.stack.context(&template, &clients)?;
     let report = Provisioner::new(clients.clone())
         .provision(&mut ctx)
         .await?;

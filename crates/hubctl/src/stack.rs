@@ -44,6 +44,19 @@ impl StackArgs {
         Ok(out)
     }
 
+    /// The resolution context of `template` for this stack, validating the parameters.
+    pub fn context<'t>(
+        &self,
+        template: &'t Template,
+        clients: &AwsClients,
+    ) -> anyhow::Result<hub_template::Context<'t>> {
+        Ok(hub_template::Context::new(
+            template,
+            self.stack(clients),
+            &self.overrides()?,
+        )?)
+    }
+
     /// The stack identity in the clients' region.
     pub fn stack(&self, clients: &AwsClients) -> Stack {
         Stack::new(&self.stack_name, &clients.region(), &self.account_id)

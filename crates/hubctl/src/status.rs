@@ -5,7 +5,6 @@ use anyhow::Context as _;
 use aws_sdk_sqs::types::QueueAttributeName;
 use hub_aws::AwsClients;
 use hub_aws::provision::{Provisioner, Report};
-use hub_template::Context;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -35,11 +34,7 @@ pub struct Status {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = Context::new(
-        &template,
-        args.stack.stack(&clients),
-        &args.stack.overrides()?,
-    )?;
+    let mut ctx = args.stack.context(&template, &clients)?;
     let report = Provisioner::new(clients.clone())
         .check(&mut ctx)
         .await

@@ -112,6 +112,53 @@ async fn access_patterns<S: EntityStore>(store: &S, prefix: &str) {
     assert_eq!(orders, vec![format!("{prefix}A"), format!("{prefix}C")]);
 }
 
+/// An order over DynamoDB's 400 KB item limit keeps its items in chunk rows of the same version;
+/// a smaller newer version removes them.
+async fn large_orders<S: EntityStore>(store: &S, prefix: &str) {
+    let order = format!("{prefix}big");
+    let mut big = event(Entity::SalesOrder, &order, 2, Op::Upsert, 1);
+    if let Some(hub_model::Record::SalesOrder(o)) = &mut big.data {
+        o.items = (1..=3000)
+            .map(|i| hub_model::records::SalesOrderItem {
+                item: (i * 10).to_string(),
+                material: Some(format!("M{}", i % 3)),
+                description: Some(format!("{i:06} {}", "x".repeat(300))),
+                ..Default::default()
+            })
+            .collect();
+    }
+    assert_eq!(store.apply(&p(&big)).await.unwrap(), Applied::Written);
+    let rows = store.query(&format!("ORDER#{order}")).await.unwrap();
+    let header = rows.iter().find(|r| r.key.sk == "ORDER").unwrap();
+    assert!(
+        header.attrs.get("items").is_none(),
+        "the items moved to chunks"
+    );
+    let chunks: Vec<_> = rows
+        .iter()
+        .filter(|r| r.key.sk.starts_with("ITEMS#"))
+        .collect();
+    assert_eq!(header.attrs["item_chunks"], chunks.len());
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    let items: usize = chunks
+        .iter()
+        .map(|c| c.attrs["items"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(items, 3000);
+    assert!(chunks.iter().all(|c| c.version() == header.version()));
+
+    let small = event(Entity::SalesOrder, &order, 3, Op::Upsert, 0);
+    assert_eq!(store.apply(&p(&small)).await.unwrap(), Applied::Written);
+    let sks: Vec<String> = store
+        .query(&format!("ORDER#{order}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key.sk)
+        .collect();
+    assert_eq!(sks, ["MATERIAL#M0", "ORDER"]);
+}
+
 async fn dynamo() -> DynamoStore {
     let clients = clients().await;
     let (report, _) = provision(&clients, project_template(), &unique("store"), &[]).await;
@@ -135,6 +182,12 @@ mod memory {
         // Scenario: GSI1 access patterns, in memory.
         super::access_patterns(&MemoryStore::new(), "m").await;
     }
+
+    #[tokio::test]
+    async fn large_orders() {
+        // Scenario: an order over the item size limit, in memory.
+        super::large_orders(&MemoryStore::new(), "m").await;
+    }
 }
 
 mod dynamodb {
@@ -150,6 +203,12 @@ mod dynamodb {
     async fn access_patterns() {
         // Scenario: GSI1 access patterns, on DynamoDB Local.
         super::access_patterns(&dynamo().await, "d").await;
+    }
+
+    #[tokio::test]
+    async fn large_orders() {
+        // Scenario: an order over the 400 KB item limit, on DynamoDB Local.
+        super::large_orders(&dynamo().await, "d").await;
     }
 }
 

@@ -12,10 +12,10 @@
 //!   condition is re-read and retried (another writer won the race) until the stored version is
 //!   newer (then it is stale).
 //!
-//! Limits: a transaction takes 100 actions and 4 MB, so at most 99 index rows go with the header;
-//! the rows beyond are written right after it (the material index of orders with more than 99
-//! distinct materials is eventually consistent). An item over DynamoDB's 400 KB limit is a
-//! permanent error.
+//! Limits: an order whose items would pass DynamoDB's 400 KB item limit keeps them in `ITEMS#<n>`
+//! chunk rows (see `hub_store::plan`), written in the same transaction. A transaction takes 100
+//! actions and 4 MB: rows beyond either limit are written right after it (orders with more than
+//! 99 rows or about 3.8 MB; readers keep the rows whose `version` equals the header's).
 
 use crate::error::AwsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -26,6 +26,9 @@ use std::collections::HashMap;
 
 /// DynamoDB's limit on actions in one `TransactWriteItems`.
 const TRANSACTION_ACTIONS: usize = 100;
+/// DynamoDB's limit on the size of one `TransactWriteItems` (4 MB), with a margin for
+/// attribute names and request overhead.
+const TRANSACTION_BYTES: usize = 3_800_000;
 /// Attempts when concurrent writers race on the same order.
 const RACE_ATTEMPTS: usize = 5;
 
@@ -79,9 +82,9 @@ impl DynamoStore {
             {
                 return Ok(Applied::Stale);
             }
-            let old_materials: Vec<String> = stored
+            let old_rows: Vec<String> = stored
                 .as_ref()
-                .and_then(|i| i.attrs.get("materials"))
+                .and_then(|i| i.attrs.get("rows"))
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
@@ -110,30 +113,34 @@ impl DynamoStore {
                     .build(),
             );
             let mut later: Vec<TransactWriteItem> = Vec::new();
-            let mut push = |a: TransactWriteItem, actions: &mut Vec<TransactWriteItem>| {
-                if actions.len() < TRANSACTION_ACTIONS {
-                    actions.push(a);
-                } else {
-                    later.push(a);
-                }
-            };
+            let mut bytes = item_bytes(&plan.main);
+            let mut push =
+                |a: TransactWriteItem, size: usize, actions: &mut Vec<TransactWriteItem>| {
+                    if actions.len() < TRANSACTION_ACTIONS && bytes + size <= TRANSACTION_BYTES {
+                        bytes += size;
+                        actions.push(a);
+                    } else {
+                        later.push(a);
+                    }
+                };
             for row in &plan.index_rows {
+                let size = item_bytes(row);
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(to_item(row)))
                     .build()
                     .map_err(|e| StoreError::Permanent(e.to_string()))?;
-                push(TransactWriteItem::builder().put(put).build(), &mut actions);
-            }
-            for m in old_materials {
-                let key = hub_store::keys::order_material(
-                    plan.main
-                        .attrs
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                    &m,
+                push(
+                    TransactWriteItem::builder().put(put).build(),
+                    size,
+                    &mut actions,
                 );
+            }
+            for sk in old_rows {
+                let key = Key {
+                    pk: plan.main.key.pk.clone(),
+                    sk,
+                };
                 if plan.index_rows.iter().any(|r| r.key == key) {
                     continue;
                 }
@@ -145,6 +152,7 @@ impl DynamoStore {
                     .map_err(|e| StoreError::Permanent(e.to_string()))?;
                 push(
                     TransactWriteItem::builder().delete(delete).build(),
+                    64,
                     &mut actions,
                 );
             }
@@ -282,6 +290,15 @@ impl EntityStore for DynamoStore {
         )
         .await
     }
+}
+
+/// Approximate size of an item as DynamoDB counts it (its JSON is close enough for budgeting).
+fn item_bytes(item: &Item) -> usize {
+    serde_json::to_vec(&item.attrs)
+        .map(|b| b.len())
+        .unwrap_or(0)
+        + item.key.pk.len()
+        + item.key.sk.len()
 }
 
 fn store_error(e: AwsError) -> StoreError {

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | customer by id | `pk = CUSTOMER#<id>`, `sk = PROFILE` |
 //! | material by id, with descriptions and plants | `pk = MATERIAL#<id>` (one item, `sk = MATERIAL`) |
-//! | order by id, with items | `pk = ORDER#<id>` (`sk = ORDER`, plus one `MATERIAL#<m>` index row per material) |
+//! | order by id, with items | `pk = ORDER#<id>` (`sk = ORDER`, one `MATERIAL#<m>` index row per material, and `ITEMS#<n>` chunks when the items exceed one item's size) |
 //! | a customer's orders, newest first | GSI1 `gsi1pk = CUSTOMER#<id>`, `gsi1sk begins_with ORDER#`, descending |
 //! | orders containing a material | GSI1 `gsi1pk = MATERIAL#<id>`, `gsi1sk begins_with ORDER#` |
 //!
@@ -19,6 +19,8 @@ pub const CUSTOMER: &str = "CUSTOMER#";
 pub const MATERIAL: &str = "MATERIAL#";
 /// Partition key prefix of sales orders.
 pub const ORDER: &str = "ORDER#";
+/// Sort key prefix of an order's item chunks.
+pub const ITEMS: &str = "ITEMS#";
 /// Sort key of a customer's profile item.
 pub const PROFILE: &str = "PROFILE";
 /// Sort key of a material's item.
@@ -84,6 +86,19 @@ pub fn order_material(order: &str, material: &str) -> Key {
     Key {
         pk: format!("{ORDER}{order}"),
         sk: format!("{MATERIAL}{material}"),
+    }
+}
+
+/// A chunk of an order's items, for orders too large for one item (DynamoDB's 400 KB limit).
+///
+/// ```
+/// let k = hub_store::keys::order_items_chunk("45001", 2);
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("ORDER#45001", "ITEMS#0002"));
+/// ```
+pub fn order_items_chunk(order: &str, chunk: usize) -> Key {
+    Key {
+        pk: format!("{ORDER}{order}"),
+        sk: format!("{ITEMS}{chunk:04}"),
     }
 }
 

@@ -35,8 +35,9 @@ pub struct WritePlan {
     pub version: String,
     /// The versioned item: the record, or a tombstone.
     pub main: Item,
-    /// Rows indexing the main item (an order's materials). Rows of an older version that are not
-    /// in this list are deleted when the plan applies.
+    /// Rows that live and die with the main item (an order's material index rows and item
+    /// chunks). Rows of an older version that are not in this list are deleted when the plan
+    /// applies; the main item lists their sort keys in its `rows` attribute.
     pub index_rows: Vec<Item>,
     /// Whether `main` is a tombstone.
     pub tombstone: bool,
@@ -161,10 +162,6 @@ pub fn plan(
                     .push(item.item.as_str());
             }
         }
-        attrs.insert(
-            "materials".into(),
-            Value::Array(materials.keys().map(|m| Value::from(*m)).collect()),
-        );
         for (material, items) in materials {
             let (gpk, gsk) = keys::material_order_gsi1(material, &o.order);
             let mut row = Map::new();
@@ -183,6 +180,16 @@ pub fn plan(
                 attrs: row,
             });
         }
+        chunk_items(&mut attrs, &o.order, &version, &mut index_rows);
+        attrs.insert(
+            "rows".into(),
+            Value::Array(
+                index_rows
+                    .iter()
+                    .map(|r| Value::from(r.key.sk.clone()))
+                    .collect(),
+            ),
+        );
     }
     Ok(WritePlan {
         entity: event.entity,
@@ -191,6 +198,47 @@ pub fn plan(
         index_rows,
         tombstone: false,
     })
+}
+
+/// Bytes an order item may take before its items move to chunk rows: DynamoDB's item limit is
+/// 400 KB (names and values); the margin covers the attribute names and the other fields.
+pub const ITEM_BUDGET: usize = 350 * 1024;
+
+/// Moves an order's `items` into `ITEMS#<n>` chunk rows when the order would not fit in one
+/// item. The header keeps `item_chunks`; readers assemble the chunks whose `version` equals the
+/// header's.
+fn chunk_items(attrs: &mut Map<String, Value>, order: &str, version: &str, rows: &mut Vec<Item>) {
+    let size = serde_json::to_vec(&*attrs).map(|b| b.len()).unwrap_or(0);
+    if size <= ITEM_BUDGET {
+        return;
+    }
+    let Some(Value::Array(items)) = attrs.remove("items") else {
+        return;
+    };
+    let mut chunks: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut used = 0usize;
+    for item in items {
+        let n = serde_json::to_vec(&item).map(|b| b.len()).unwrap_or(0);
+        if used + n > ITEM_BUDGET && !chunks.last().is_some_and(Vec::is_empty) {
+            chunks.push(Vec::new());
+            used = 0;
+        }
+        used += n;
+        chunks.last_mut().expect("one chunk at least").push(item);
+    }
+    attrs.insert("item_chunks".into(), Value::from(chunks.len()));
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let mut row = Map::new();
+        row.insert("entity".into(), Value::from("sales_order_items"));
+        row.insert("version".into(), Value::from(version));
+        row.insert("order".into(), Value::from(order));
+        row.insert("chunk".into(), Value::from(i + 1));
+        row.insert("items".into(), Value::Array(chunk));
+        rows.push(Item {
+            key: keys::order_items_chunk(order, i + 1),
+            attrs: row,
+        });
+    }
 }
 
 fn strip_nulls(v: Value) -> Value {

@@ -75,6 +75,7 @@ async fn a_mixed_batch_through_the_local_event_source_mapping() {
     let state = Arc::new(State {
         store: Throttling::new(store.clone(), &["T1"], u32::MAX),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &dlq),
+        payloads: hub_sync::NoPayloads,
         sync,
     });
     let inner: Arc<dyn LocalFunction> = handler_fn(move |e| {

@@ -6,8 +6,10 @@
 //! - [`event`]: [`ChangeEvent`], [`Entity`], [`Op`], [`Version`] (orderable source version),
 //!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).
 //! - [`records`]: the domain records, documented field by field, and [`Record`].
+//! - [`claim_check`]: the pointer that carries events over SNS's 256 KiB limit.
 //! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
 
+pub mod claim_check;
 pub mod event;
 pub mod key;
 pub mod records;

@@ -84,6 +84,7 @@ fn handler(c: &mut Criterion) {
         sample.clone(),
         &store,
         &dlq,
+        &hub_sync::NoPayloads,
         &config,
         Instant::now() + Duration::from_secs(60),
     ));
@@ -102,6 +103,7 @@ fn handler(c: &mut Criterion) {
                 sample.clone(),
                 &store,
                 &dlq,
+                &hub_sync::NoPayloads,
                 &config,
                 Instant::now() + Duration::from_secs(60),
             ))

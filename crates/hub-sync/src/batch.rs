@@ -1,11 +1,12 @@
 //! One SQS batch, start to finish.
 
-use crate::dlq::{DeadLetter, DeadLetterSink};
+use crate::dlq::{DeadLetter, DeadLetterSink, FetchError, PayloadStore};
 use crate::metrics::{Counters, emf_line};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{SecondsFormat, Utc};
 use hub_core::retry::Backoff;
 use hub_core::{Classify, ErrorClass};
+use hub_model::claim_check::ClaimCheck;
 use hub_model::{ChangeEvent, Entity};
 use hub_store::{Applied, EntityStore, StoreError, coalesce, plan};
 use std::collections::HashMap;
@@ -66,10 +67,11 @@ enum Fate {
 
 /// Processes one batch. `deadline` is when the invocation must have answered (Lambda's
 /// deadline); retries stop `safety_margin` before it.
-pub async fn process_batch<S: EntityStore, D: DeadLetterSink>(
+pub async fn process_batch<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
     event: SqsEvent,
     store: &S,
     dlq: &D,
+    payloads: &P,
     config: &SyncConfig,
     deadline: Instant,
 ) -> BatchReport {
@@ -80,13 +82,16 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink>(
     let records = event.records;
     let mut fates: Vec<Fate> = Vec::with_capacity(records.len());
     let mut decoded: Vec<(usize, ChangeEvent)> = Vec::new();
-    for (i, m) in records.iter().enumerate() {
-        match decode(m, config.entity) {
+    // Claim-checked events are fetched first (concurrently); the DLQ keeps the pointer.
+    let bodies = futures::future::join_all(records.iter().map(|m| body_of(m, payloads))).await;
+    for (i, body) in bodies.into_iter().enumerate() {
+        match body.and_then(|b| decode(&b, config.entity).map_err(|r| (ErrorClass::Permanent, r))) {
             Ok(e) => {
                 fates.push(Fate::Done);
                 decoded.push((i, e));
             }
-            Err(reason) => fates.push(Fate::DeadLetter(ErrorClass::Permanent, reason)),
+            Err((ErrorClass::Transient, _)) => fates.push(Fate::Retry),
+            Err((class, reason)) => fates.push(Fate::DeadLetter(class, reason)),
         }
     }
 
@@ -194,9 +199,26 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink>(
     BatchReport { response, counters }
 }
 
-/// Decodes a message into a change event of this domain, or says why it cannot be one.
-fn decode(m: &SqsMessage, entity: Entity) -> Result<ChangeEvent, String> {
-    let body = m.body.as_deref().ok_or("message has no body")?;
+/// The event JSON of a message: its body, or the object its claim check points to.
+async fn body_of<P: PayloadStore>(
+    m: &SqsMessage,
+    payloads: &P,
+) -> Result<String, (ErrorClass, String)> {
+    let body = m
+        .body
+        .as_deref()
+        .ok_or((ErrorClass::Permanent, "message has no body".to_string()))?;
+    match ClaimCheck::from_body(body) {
+        None => Ok(body.to_string()),
+        Some(claim) => payloads.fetch(&claim).await.map_err(|e| match e {
+            FetchError::Transient(_) => (ErrorClass::Transient, e.to_string()),
+            FetchError::Permanent(_) => (ErrorClass::Permanent, e.to_string()),
+        }),
+    }
+}
+
+/// Decodes an event body into a change event of this domain, or says why it cannot be one.
+fn decode(body: &str, entity: Entity) -> Result<ChangeEvent, String> {
     let event: ChangeEvent =
         serde_json::from_str(body).map_err(|e| format!("not a canonical change event: {e}"))?;
     if event.entity != entity {

@@ -63,6 +63,73 @@ pub trait DeadLetterSink: Send + Sync {
     fn send(&self, letter: DeadLetter) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
+/// Fetching a claim-checked event failed.
+#[derive(Debug, Error)]
+pub enum FetchError {
+    /// The store did not answer; try again later.
+    #[error("claim check store unavailable: {0}")]
+    Transient(String),
+    /// The object is missing or unreadable; it will not appear by retrying.
+    #[error("claim check cannot be resolved: {0}")]
+    Permanent(String),
+}
+
+/// Where claim-checked events are stored (S3 in the cloud).
+pub trait PayloadStore: Send + Sync {
+    /// The stored event JSON of a claim check.
+    fn fetch(
+        &self,
+        claim: &hub_model::claim_check::ClaimCheck,
+    ) -> impl Future<Output = Result<String, FetchError>> + Send;
+}
+
+/// Claim-checked events in memory (tests, local runs).
+#[derive(Debug, Default)]
+pub struct MemoryPayloads {
+    objects: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryPayloads {
+    /// Stores an event under `uri`.
+    pub fn put(&self, uri: &str, body: &str) {
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .insert(uri.to_string(), body.to_string());
+    }
+}
+
+impl PayloadStore for MemoryPayloads {
+    async fn fetch(
+        &self,
+        claim: &hub_model::claim_check::ClaimCheck,
+    ) -> Result<String, FetchError> {
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .get(&claim.uri)
+            .cloned()
+            .ok_or_else(|| FetchError::Permanent(format!("no object at {}", claim.uri)))
+    }
+}
+
+/// No claim-check store configured: every claim check is a permanent error, so the message goes
+/// to the DLQ with its pointer (and a redrive recovers it once a store is configured).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPayloads;
+
+impl PayloadStore for NoPayloads {
+    async fn fetch(
+        &self,
+        claim: &hub_model::claim_check::ClaimCheck,
+    ) -> Result<String, FetchError> {
+        Err(FetchError::Permanent(format!(
+            "no claim-check store is configured for {}",
+            claim.uri
+        )))
+    }
+}
+
 /// Dead letters kept in memory (tests, local runs without a DLQ).
 #[derive(Debug, Default)]
 pub struct MemoryDeadLetters {

@@ -3,22 +3,26 @@
 //! `SqsBatchResponse` naming only the messages SQS must redeliver out.
 //!
 //! For each batch:
-//! 1. every message is decoded (raw SNS delivery: the body is the `ChangeEvent` JSON) and checked
+//! 1. a claim-check pointer (an event over SNS's 256 KiB, see `hub_model::claim_check`) is
+//!    resolved through the [`PayloadStore`]: a missing object is permanent, an unavailable store
+//!    transient;
+//! 2. every message is decoded (raw SNS delivery: the body is the `ChangeEvent` JSON) and checked
 //!    against the function's domain; a message that cannot be used is a **permanent** error: it
 //!    goes to the domain DLQ at once, with error attributes, and counts as handled;
-//! 2. changes of the same key are coalesced to the newest version (the others are stale by
+//! 3. changes of the same key are coalesced to the newest version (the others are stale by
 //!    construction and count as such);
-//! 3. the winners are written concurrently, each in a span with its message id and correlation
+//! 4. the winners are written concurrently, each in a span with its message id and correlation
 //!    id; a transient store error (throttling, timeout) is retried with full-jitter backoff while
 //!    the invocation has time left, then reported in `batchItemFailures` so that SQS redelivers
 //!    it (and after `maxReceiveCount` its redrive policy moves it to the DLQ);
-//! 4. metrics are written as one CloudWatch EMF line.
+//! 5. metrics are written as one CloudWatch EMF line.
 //!
 //! Logs carry ids, keys and classes, never record data (names, tax numbers, addresses).
 //!
 //! # Layout
 //! - [`batch`]: [`process_batch`], [`SyncConfig`], [`BatchReport`].
-//! - [`dlq`]: the [`DeadLetterSink`] port, [`DeadLetter`], and [`MemoryDeadLetters`].
+//! - [`dlq`]: the [`DeadLetterSink`] port, [`DeadLetter`], [`MemoryDeadLetters`]; the
+//!   [`PayloadStore`] port of claim checks, [`MemoryPayloads`] and [`NoPayloads`].
 //! - [`metrics`]: the EMF line and the metric names.
 
 pub mod batch;
@@ -26,4 +30,7 @@ pub mod dlq;
 pub mod metrics;
 
 pub use batch::{BatchReport, SyncConfig, process_batch};
-pub use dlq::{DeadLetter, DeadLetterSink, MemoryDeadLetters, SinkError};
+pub use dlq::{
+    DeadLetter, DeadLetterSink, FetchError, MemoryDeadLetters, MemoryPayloads, NoPayloads,
+    PayloadStore, SinkError,
+};

@@ -95,6 +95,7 @@ async fn a_mixed_batch_routes_every_message() {
         batch,
         &store,
         &dlq,
+        &hub_sync::NoPayloads,
         &config(),
         Instant::now() + Duration::from_secs(60),
     )
@@ -181,6 +182,7 @@ async fn throttling_is_retried_within_the_invocation() {
         batch,
         &store,
         &dlq,
+        &hub_sync::NoPayloads,
         &config(),
         Instant::now() + Duration::from_secs(60),
     )
@@ -200,6 +202,7 @@ async fn no_retry_starts_past_the_deadline() {
         batch,
         &store,
         &dlq,
+        &hub_sync::NoPayloads,
         &config(),
         Instant::now() + Duration::from_millis(100),
     )
@@ -224,6 +227,7 @@ async fn a_message_the_dlq_cannot_take_is_redelivered() {
         sqs(&[("bad", "nope".into())]),
         &MemoryStore::new(),
         &BrokenDlq,
+        &hub_sync::NoPayloads,
         &config(),
         Instant::now() + Duration::from_secs(60),
     )
@@ -247,4 +251,73 @@ fn the_emf_line_names_every_metric() {
         assert!(line.get(*name).is_some(), "{name} has a value");
     }
     assert_eq!(line["domain"], "customers");
+}
+
+#[tokio::test]
+async fn claim_checks_are_resolved_transparently() {
+    // Scenario: a pointer to a stored event is written like the event itself; a pointer to a
+    // missing object goes to the DLQ with its pointer body; with no store configured it goes to
+    // the DLQ too (nothing is dropped).
+    use hub_model::claim_check::ClaimCheck;
+    let big = event(Entity::Customer, "BIG", 1, Op::Upsert, 9);
+    let payloads = hub_sync::MemoryPayloads::default();
+    payloads.put("s3://claims/BIG.json", &body(&big));
+    let found = ClaimCheck {
+        uri: "s3://claims/BIG.json".into(),
+        bytes: 1,
+    }
+    .to_body();
+    let missing = ClaimCheck {
+        uri: "s3://claims/none.json".into(),
+        bytes: 1,
+    }
+    .to_body();
+    let store = MemoryStore::new();
+    let dlq = MemoryDeadLetters::default();
+    let r = process_batch(
+        sqs(&[("found", found.clone()), ("missing", missing.clone())]),
+        &store,
+        &dlq,
+        &payloads,
+        &config(),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert!(failed_ids(&r).is_empty());
+    assert_eq!(
+        store
+            .get(&keys::customer("BIG"))
+            .await
+            .unwrap()
+            .unwrap()
+            .attrs["name"],
+        "name-9"
+    );
+    let letters = dlq.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].message_id.as_str(), letters[0].body.as_str()),
+        ("missing", missing.as_str())
+    );
+    assert!(
+        letters[0]
+            .error_message
+            .contains("no object at s3://claims/none.json")
+    );
+
+    let dlq = MemoryDeadLetters::default();
+    process_batch(
+        sqs(&[("found", found)]),
+        &MemoryStore::new(),
+        &dlq,
+        &hub_sync::NoPayloads,
+        &config(),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert!(
+        dlq.letters()[0]
+            .error_message
+            .contains("no claim-check store is configured")
+    );
 }

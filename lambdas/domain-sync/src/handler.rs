@@ -2,33 +2,37 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use hub_store::EntityStore;
-use hub_sync::{DeadLetterSink, SyncConfig, process_batch};
+use hub_sync::{DeadLetterSink, NoPayloads, PayloadStore, SyncConfig, process_batch};
 use lambda_runtime::LambdaEvent;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// What every invocation shares: built once per execution environment.
 #[derive(Debug)]
-pub struct State<S, D> {
+pub struct State<S, D, P = NoPayloads> {
     /// The single table.
     pub store: S,
     /// The domain DLQ.
     pub dlq: D,
+    /// Where claim-checked events are (`NoPayloads` until a store is configured: claim checks
+    /// then go to the DLQ).
+    pub payloads: P,
     /// Batch processing settings.
     pub sync: SyncConfig,
 }
 
 /// Handles one invocation. Never fails as a whole: every message is either handled, dead-lettered
 /// or listed in `batchItemFailures`.
-pub async fn handle<S: EntityStore, D: DeadLetterSink>(
+pub async fn handle<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
     event: LambdaEvent<SqsEvent>,
-    state: &State<S, D>,
+    state: &State<S, D, P>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let deadline = deadline(event.context.deadline);
     let report = process_batch(
         event.payload,
         &state.store,
         &state.dlq,
+        &state.payloads,
         &state.sync,
         deadline,
     )
@@ -68,6 +72,7 @@ mod tests {
         let state = State {
             store: MemoryStore::new(),
             dlq: MemoryDeadLetters::default(),
+            payloads: NoPayloads,
             sync,
         };
         let body =

@@ -47,6 +47,7 @@ pub async fn run(entity: Entity, domain: &str) -> Result<(), lambda_runtime::Err
     let state = Arc::new(handler::State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
+        payloads: hub_sync::NoPayloads,
         sync: config.sync,
     });
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {

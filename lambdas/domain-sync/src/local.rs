@@ -23,6 +23,7 @@ pub fn function(
     let state = Arc::new(State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
+        payloads: hub_sync::NoPayloads,
         sync: config.sync,
     });
     Ok(Some(handler_fn(move |event| {

@@ -228,3 +228,81 @@ async fn a_mixed_batch_through_the_local_event_source_mapping() {
     assert!(by_body[1].1["error_message"].contains("sales_order delivered to the customer domain"));
     assert_eq!(by_body[1].1["correlation_id"], "c");
 }
+
+#[tokio::test]
+async fn a_claim_checked_event_over_the_sns_limit_lands_in_the_table() {
+    // Scenario: an event of ~300 KiB (over SNS's 256 KiB) stored in the template's claim-check
+    // bucket (S3 on moto) and delivered as a pointer is resolved by the deployed handler's S3
+    // payload store and written; a pointer to a missing object goes to the DLQ.
+    use hub_aws::s3_payloads::S3Payloads;
+    use hub_model::claim_check::ClaimCheck;
+    let clients = clients().await;
+    let (report, _) = provision(&clients, project_template(), &unique("claim"), &[]).await;
+    let bucket = report.physical_id("ClaimCheckBucket").unwrap().to_string();
+    let table = report.physical_id("HubTable").unwrap().to_string();
+    let dlq = report.physical_id("CustomersDLQ").unwrap().to_string();
+    let mut big = event(Entity::Customer, "BIG1", 1, Op::Upsert, 1);
+    if let Some(hub_model::Record::Customer(c)) = &mut big.data {
+        c.extensions
+            .insert("Z1NOTES.TEXT".into(), "n".repeat(300 * 1024));
+    }
+    let json = serde_json::to_string(&big).unwrap();
+    assert!(json.len() > hub_model::claim_check::SNS_MAX_BYTES);
+    clients
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("customer/BIG1.json")
+        .body(json.clone().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let pointer = |key: &str| {
+        ClaimCheck {
+            uri: format!("s3://{bucket}/{key}"),
+            bytes: json.len() as u64,
+        }
+        .to_body()
+    };
+    let mut sync = hub_sync::SyncConfig::new(Entity::Customer, "customers");
+    sync.emit_metrics = false;
+    let state = State {
+        store: DynamoStore::new(clients.dynamodb.clone(), &table),
+        dlq: SqsDeadLetters::new(clients.sqs.clone(), &dlq),
+        payloads: S3Payloads::new(clients.s3.clone()),
+        sync,
+    };
+    let payload: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(serde_json::json!({
+        "Records": [
+            {"messageId": "big", "body": pointer("customer/BIG1.json")},
+            {"messageId": "gone", "body": pointer("customer/none.json")},
+        ]
+    }))
+    .unwrap();
+    let response = handle(
+        lambda_runtime::LambdaEvent::new(payload, Default::default()),
+        &state,
+    )
+    .await
+    .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let item = state
+        .store
+        .get(&keys::customer("BIG1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        item.attrs["extensions"]["Z1NOTES.TEXT"]
+            .as_str()
+            .unwrap()
+            .len(),
+        300 * 1024
+    );
+    let letters = receive(&clients, &dlq).await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        letters[0].body(),
+        Some(pointer("customer/none.json").as_str())
+    );
+}

@@ -312,7 +312,7 @@ async fn unsupported_resources_fail_clearly() {
     // Scenario: a resource type or property the local provisioner does not implement stops
     // provisioning with an error naming it; nothing silently differs from the template.
     let clients = clients().await;
-    let t = hub_template::Template::parse("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
+    let t = hub_template::Template::parse("Resources:\n  Box:\n    Type: AWS::EC2::Instance\n")
         .unwrap();
     let mut ctx = hub_template::Context::new(
         &t,
@@ -326,7 +326,7 @@ async fn unsupported_resources_fail_clearly() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "Bucket: type AWS::S3::Bucket is not supported by the local provisioner"
+        "Box: type AWS::EC2::Instance is not supported by the local provisioner"
     );
     let t = hub_template::Template::parse(&format!(
         "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {{QueueName: {}, Colour: blue}}\n",

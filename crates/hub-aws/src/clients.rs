@@ -12,6 +12,8 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// S3 (claim checks).
+    pub s3: aws_sdk_s3::Client,
     /// The configuration they were built from.
     pub config: SdkConfig,
 }
@@ -72,10 +74,16 @@ impl AwsClients {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
             .endpoint_url(&endpoints.dynamodb)
             .build();
+        // moto serves S3 on the SNS/SQS port; path-style addressing, as local stand-ins need.
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .endpoint_url(&endpoints.sns)
+            .force_path_style(true)
+            .build();
         AwsClients {
             sns: aws_sdk_sns::Client::from_conf(sns),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            s3: aws_sdk_s3::Client::from_conf(s3),
             config,
         }
     }
@@ -86,6 +94,7 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            s3: aws_sdk_s3::Client::new(&config),
             config,
         }
     }

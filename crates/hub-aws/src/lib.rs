@@ -10,6 +10,7 @@
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
 //! - [`dynamo_store`]: [`dynamo_store::DynamoStore`], the single table's DynamoDB adapter.
+//! - [`s3_payloads`]: [`s3_payloads::S3Payloads`], claim-checked events on S3.
 //! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`], the domain DLQ's SQS adapter.
 //! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
 //!   resources.
@@ -18,6 +19,7 @@ pub mod clients;
 pub mod dynamo_store;
 pub mod error;
 pub mod provision;
+pub mod s3_payloads;
 pub mod sqs_dlq;
 
 pub use clients::AwsClients;

@@ -10,6 +10,7 @@
 //! | `AWS::SNS::TopicPolicy` | the topics' `Policy` attribute | generated id | – |
 //! | `AWS::SQS::Queue` | `CreateQueue` / `SetQueueAttributes` (redrive policy…) | queue URL | `Arn`, `QueueName`, `QueueUrl` |
 //! | `AWS::SQS::QueuePolicy` | the queues' `Policy` attribute | generated id | – |
+//! | `AWS::S3::Bucket` | `CreateBucket` (encryption and lifecycle are cloud-only notes) | bucket name | `Arn`, `DomainName` |
 //! | `AWS::DynamoDB::Table` | `CreateTable` (keys, GSIs, LSIs, stream), `UpdateTimeToLive` | table name | `Arn`, `StreamArn` |
 //! | functions, roles, alarms, dashboards, log groups, KMS | nothing: cloud-only ([`CLOUD_ONLY`]); functions run under the local event source mapping | `<stack>-<id>` | `Arn` |
 //!
@@ -52,6 +53,15 @@ const TABLE_CLOUD_ONLY_PROPERTIES: &[&str] = &[
     "DeletionProtectionEnabled",
     "ContributorInsightsSpecification",
     "TableClass",
+];
+
+/// Bucket settings that only matter in the cloud (encryption, lifecycle, access blocks).
+const BUCKET_CLOUD_ONLY_PROPERTIES: &[&str] = &[
+    "BucketEncryption",
+    "LifecycleConfiguration",
+    "PublicAccessBlockConfiguration",
+    "OwnershipControls",
+    "Tags",
 ];
 
 /// Whether the provisioner may write.
@@ -209,6 +219,16 @@ impl Provisioner {
                     "AWS::SNS::Topic" => self.topic(ctx, mode, id, &props).await?,
                     "AWS::SNS::TopicPolicy" => self.topic_policy(mode, id, &props).await?,
                     "AWS::SNS::Subscription" => self.subscription(mode, id, &props).await?,
+                    "AWS::S3::Bucket" => {
+                        for p in BUCKET_CLOUD_ONLY_PROPERTIES {
+                            if props.contains_key(*p) {
+                                report.notes.push(format!(
+                                    "{id}.{p}: not applied locally (a cloud-only setting)"
+                                ));
+                            }
+                        }
+                        self.bucket(ctx, mode, id, &props).await?
+                    }
                     "AWS::DynamoDB::Table" => {
                         for p in TABLE_CLOUD_ONLY_PROPERTIES {
                             if props.contains_key(*p) {
@@ -837,6 +857,60 @@ impl Provisioner {
             .attributes()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default())
+    }
+
+    // ------------------------------------------------------------------------------- S3
+
+    async fn bucket(
+        &self,
+        ctx: &Context<'_>,
+        mode: Mode,
+        id: &str,
+        props: &Map<String, Value>,
+    ) -> Result<Outcome, AwsError> {
+        check_properties(id, props, &[&["BucketName"], BUCKET_CLOUD_ONLY_PROPERTIES])?;
+        let name = match props.get("BucketName").and_then(scalar) {
+            Some(n) => n,
+            None => default_name(ctx, id, "").to_lowercase(),
+        };
+        let physical = Physical {
+            reference: name.clone(),
+            attributes: BTreeMap::from([
+                (
+                    "Arn".to_string(),
+                    Value::String(format!("arn:aws:s3:::{name}")),
+                ),
+                (
+                    "DomainName".to_string(),
+                    Value::String(format!("{name}.s3.amazonaws.com")),
+                ),
+            ]),
+        };
+        let exists = match self.clients.s3.head_bucket().bucket(&name).send().await {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+            Err(e) => return Err(AwsError::sdk("s3:HeadBucket", e)),
+        };
+        let action = match (exists, mode) {
+            (true, _) => Action::Unchanged,
+            (false, Mode::Check) => return Ok(missing(id, physical)),
+            (false, Mode::Apply) => {
+                self.clients
+                    .s3
+                    .create_bucket()
+                    .bucket(&name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::sdk("s3:CreateBucket", e))?;
+                Action::Created
+            }
+        };
+        Ok(Outcome {
+            physical,
+            action,
+            drift: Vec::new(),
+        })
     }
 
     // ------------------------------------------------------------------------------- DynamoDB

@@ -14,8 +14,7 @@ pub struct State<S, D, P = NoPayloads> {
     pub store: S,
     /// The domain DLQ.
     pub dlq: D,
-    /// Where claim-checked events are (`NoPayloads` until a store is configured: claim checks
-    /// then go to the DLQ).
+    /// Where claim-checked events are (S3 when deployed).
     pub payloads: P,
     /// Batch processing settings.
     pub sync: SyncConfig,

@@ -20,6 +20,7 @@ pub use config::Config;
 
 use hub_aws::AwsClients;
 use hub_aws::dynamo_store::DynamoStore;
+use hub_aws::s3_payloads::S3Payloads;
 use hub_aws::sqs_dlq::SqsDeadLetters;
 use hub_model::Entity;
 use std::sync::Arc;
@@ -47,7 +48,7 @@ pub async fn run(entity: Entity, domain: &str) -> Result<(), lambda_runtime::Err
     let state = Arc::new(handler::State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
-        payloads: hub_sync::NoPayloads,
+        payloads: S3Payloads::new(clients.s3.clone()),
         sync: config.sync,
     });
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {

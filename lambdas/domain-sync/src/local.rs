@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::handler::{State, handle};
 use hub_aws::AwsClients;
 use hub_aws::dynamo_store::DynamoStore;
+use hub_aws::s3_payloads::S3Payloads;
 use hub_aws::sqs_dlq::SqsDeadLetters;
 use hub_local::{LocalFunction, handler_fn};
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub fn function(
     let state = Arc::new(State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
-        payloads: hub_sync::NoPayloads,
+        payloads: S3Payloads::new(clients.s3.clone()),
         sync: config.sync,
     });
     Ok(Some(handler_fn(move |event| {

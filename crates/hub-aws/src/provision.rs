@@ -220,23 +220,11 @@ impl Provisioner {
                     "AWS::SNS::TopicPolicy" => self.topic_policy(mode, id, &props).await?,
                     "AWS::SNS::Subscription" => self.subscription(mode, id, &props).await?,
                     "AWS::S3::Bucket" => {
-                        for p in BUCKET_CLOUD_ONLY_PROPERTIES {
-                            if props.contains_key(*p) {
-                                report.notes.push(format!(
-                                    "{id}.{p}: not applied locally (a cloud-only setting)"
-                                ));
-                            }
-                        }
+                        note_cloud_only(&mut report, id, &props, BUCKET_CLOUD_ONLY_PROPERTIES);
                         self.bucket(ctx, mode, id, &props).await?
                     }
                     "AWS::DynamoDB::Table" => {
-                        for p in TABLE_CLOUD_ONLY_PROPERTIES {
-                            if props.contains_key(*p) {
-                                report.notes.push(format!(
-                                    "{id}.{p}: not applied locally (DynamoDB Local does not implement it)"
-                                ));
-                            }
-                        }
+                        note_cloud_only(&mut report, id, &props, TABLE_CLOUD_ONLY_PROPERTIES);
                         self.table(ctx, mode, id, &props).await?
                     }
                     other => {
@@ -1407,6 +1395,17 @@ impl TableSpec {
 }
 
 // ----------------------------------------------------------------------------------- helpers
+
+/// Notes the properties the stand-ins do not implement (applied only by `sam deploy`).
+fn note_cloud_only(report: &mut Report, id: &str, props: &Map<String, Value>, cloud_only: &[&str]) {
+    for p in cloud_only {
+        if props.contains_key(*p) {
+            report.notes.push(format!(
+                "{id}.{p}: not applied locally (a cloud-only setting)"
+            ));
+        }
+    }
+}
 
 /// `<stack>-<logical id><suffix>`: the local stand-in for CloudFormation's generated names.
 fn default_name(ctx: &Context<'_>, id: &str, suffix: &str) -> String {

@@ -120,6 +120,53 @@ impl<'a> Node<'a> {
     }
 }
 
+/// What the parser tracks besides the events.
+struct Open<'a> {
+    stack: Vec<Node<'a>>,
+    elements: usize,
+    seen_root: bool,
+    limits: TreeLimits,
+}
+
+/// A start tag (or an empty element): checks the bounds and the single root, then opens the
+/// element (or, empty, adds it to its parent at once).
+fn open<'a>(
+    state: &mut Open<'a>,
+    reader: &Reader<&[u8]>,
+    text: &'a str,
+    e: &quick_xml::events::BytesStart<'_>,
+    empty: bool,
+) -> Result<(), ParseError> {
+    if state.stack.len() == 1 && state.seen_root {
+        return Err(ParseError::Xml {
+            position: reader.error_position(),
+            reason: "more than one root element".into(),
+        });
+    }
+    state.seen_root = true;
+    state.elements += 1;
+    if state.elements > state.limits.max_elements {
+        return Err(ParseError::TooManySegments {
+            limit: state.limits.max_elements,
+        });
+    }
+    let node = Node::named(element_name(text, reader.buffer_position(), e, empty));
+    if empty {
+        if let Some(parent) = state.stack.last_mut() {
+            parent.children.push(node);
+        }
+        return Ok(());
+    }
+    if state.stack.len() > state.limits.max_depth {
+        return Err(ParseError::TooDeep {
+            path: path_of(&state.stack),
+            limit: state.limits.max_depth,
+        });
+    }
+    state.stack.push(node);
+    Ok(())
+}
+
 /// The local name (without namespace prefix) of a start tag, borrowed from the input `text`:
 /// the tag's content ends right before `>` (or `/>`) at the reader's position.
 fn element_name<'a>(
@@ -233,68 +280,36 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
         reason,
     };
     // stack[0] is a synthetic document node.
-    let mut stack: Vec<Node> = vec![Node::default()];
-    let mut elements = 0usize;
-    let mut seen_root = false;
+    let mut state = Open {
+        stack: vec![Node::default()],
+        elements: 0,
+        seen_root: false,
+        limits,
+    };
     loop {
         let event = reader
             .read_event()
             .map_err(|e| xml_err(&reader, e.to_string()))?;
         match event {
-            Event::Start(e) => {
-                if stack.len() == 1 && seen_root {
-                    return Err(xml_err(&reader, "more than one root element".into()));
-                }
-                seen_root = true;
-                elements += 1;
-                if elements > limits.max_elements {
-                    return Err(ParseError::TooManySegments {
-                        limit: limits.max_elements,
-                    });
-                }
-                if stack.len() > limits.max_depth {
-                    return Err(ParseError::TooDeep {
-                        path: path_of(&stack),
-                        limit: limits.max_depth,
-                    });
-                }
-                stack.push(Node::named(element_name(
-                    text,
-                    reader.buffer_position(),
-                    &e,
-                    false,
-                )));
-            }
-            Event::Empty(e) => {
-                if stack.len() == 1 && seen_root {
-                    return Err(xml_err(&reader, "more than one root element".into()));
-                }
-                seen_root = true;
-                elements += 1;
-                if elements > limits.max_elements {
-                    return Err(ParseError::TooManySegments {
-                        limit: limits.max_elements,
-                    });
-                }
-                let node = Node::named(element_name(text, reader.buffer_position(), &e, true));
-                if let Some(parent) = stack.last_mut() {
-                    parent.children.push(node);
-                }
-            }
+            Event::Start(e) => open(&mut state, &reader, text, &e, false)?,
+            Event::Empty(e) => open(&mut state, &reader, text, &e, true)?,
             Event::End(_) => {
-                let node = stack.pop().expect("the reader checks that end tags match");
-                match stack.last_mut() {
+                let node = state
+                    .stack
+                    .pop()
+                    .expect("the reader checks that end tags match");
+                match state.stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => return Err(xml_err(&reader, "unbalanced end tag".into())),
                 }
             }
             Event::Text(t) => {
                 let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
-                push_text(&mut stack, &reader, raw)?;
+                push_text(&mut state.stack, &reader, raw)?;
             }
             Event::CData(t) => {
                 let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
-                if let Some(top) = stack.last_mut() {
+                if let Some(top) = state.stack.last_mut() {
                     top.push_text(raw);
                 }
             }
@@ -319,7 +334,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
                     }
                     Err(e) => return Err(xml_err(&reader, e.to_string())),
                 };
-                if let Some(top) = stack.last_mut() {
+                if let Some(top) = state.stack.last_mut() {
                     top.push_text(Cow::Owned(resolved));
                 }
             }
@@ -331,16 +346,16 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
-    if stack.len() != 1 {
+    if state.stack.len() != 1 {
         return Err(ParseError::Xml {
             position: text.len() as u64,
             reason: format!(
                 "document ends inside <{}>",
-                stack.last().map(|n| n.name.as_ref()).unwrap_or("")
+                state.stack.last().map(|n| n.name.as_ref()).unwrap_or("")
             ),
         });
     }
-    let doc = stack.pop().expect("document node");
+    let doc = state.stack.pop().expect("document node");
     if doc.children.is_empty() {
         return Err(ParseError::Xml {
             position: 0,

@@ -28,7 +28,7 @@ pub mod idoc;
 pub mod record;
 
 pub use error::ParseError;
-pub use record::{Envelope, Limits, NeedsEnrichment, Outcome};
+pub use record::{Envelope, Limits, NeedsEnrichment, Outcome, OwnedRecord};
 
 /// Turns one Kafka record into canonical change events.
 pub fn parse_record(env: &Envelope<'_>, limits: &Limits) -> Result<Vec<Outcome>, ParseError> {

@@ -105,3 +105,64 @@ pub struct NeedsEnrichment {
     /// Correlation id.
     pub correlation_id: String,
 }
+
+/// A whole Kafka record held in memory, read from the JSON envelope form operators and tests
+/// use for binary-mode records: `{"key": "…", "headers": {"ce_type": "…"}, "value": …}` (a
+/// string value is taken as it is, any other JSON value is serialised).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OwnedRecord {
+    /// The record key.
+    pub key: Option<Vec<u8>>,
+    /// The headers, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+impl OwnedRecord {
+    /// Reads the envelope form.
+    pub fn from_envelope_json(bytes: &[u8]) -> Result<OwnedRecord, String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let headers = v
+            .get("headers")
+            .and_then(serde_json::Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), text(v).into_bytes()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let value = match v.get("value") {
+            Some(serde_json::Value::String(s)) => s.clone().into_bytes(),
+            Some(other) => other.to_string().into_bytes(),
+            None => return Err("no \"value\"".into()),
+        };
+        Ok(OwnedRecord {
+            key: v.get("key").map(|k| text(k).into_bytes()),
+            headers,
+            value,
+        })
+    }
+
+    /// The record as an [`Envelope`] at the given Kafka coordinates.
+    pub fn envelope<'a>(
+        &'a self,
+        topic: Option<&'a str>,
+        partition: Option<i32>,
+        offset: Option<i64>,
+    ) -> Envelope<'a> {
+        Envelope {
+            topic,
+            partition,
+            offset,
+            key: self.key.as_deref(),
+            value: &self.value,
+            headers: &self.headers,
+        }
+    }
+}

@@ -4,8 +4,7 @@
 use hub_core::{Classify, ErrorClass};
 use hub_model::records::*;
 use hub_model::{ChangeEvent, Entity, Op, Record};
-use hub_sap::{Envelope, Limits, Outcome, ParseError, parse_record};
-use serde_json::Value;
+use hub_sap::{Envelope, Limits, Outcome, OwnedRecord, ParseError, parse_record};
 
 const MATMAS: &str = include_str!("../fixtures/matmas05_pump.xml");
 const DEBMAS: &str = include_str!("../fixtures/debmas07_customer.xml");
@@ -48,33 +47,13 @@ fn order(e: &ChangeEvent) -> &SalesOrder {
     }
 }
 
-type Binary = (Vec<u8>, Vec<(String, Vec<u8>)>, Vec<u8>);
-
-/// A binary-mode record from the fixture's {key, headers, value} form.
-fn binary(fixture: &str) -> Binary {
-    let v: Value = serde_json::from_str(fixture).unwrap();
-    let headers = v["headers"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().as_bytes().to_vec()))
-        .collect();
-    (
-        v["key"].as_str().unwrap().as_bytes().to_vec(),
-        headers,
-        serde_json::to_vec(&v["value"]).unwrap(),
-    )
+/// The binary-mode fixture as a record.
+fn binary(fixture: &str) -> OwnedRecord {
+    OwnedRecord::from_envelope_json(fixture.as_bytes()).unwrap()
 }
 
-fn env<'a>(b: &'a Binary) -> Envelope<'a> {
-    Envelope {
-        topic: Some("sap.s4.events"),
-        partition: Some(2),
-        offset: Some(41),
-        key: Some(&b.0),
-        value: &b.2,
-        headers: &b.1,
-    }
+fn env(b: &OwnedRecord) -> Envelope<'_> {
+    b.envelope(Some("sap.s4.events"), Some(2), Some(41))
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use anyhow::{Context as _, bail};
 use hub_core::Classify;
-use hub_sap::{Envelope, Limits, parse_record};
-use serde_json::{Value, json};
+use hub_sap::{Limits, OwnedRecord, parse_record};
+use serde_json::json;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,47 +42,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
     };
-    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut key = args.key.clone().map(String::into_bytes);
-    let value = if args.envelope {
-        let env: Value = serde_json::from_slice(&raw).context("--envelope: FILE is not JSON")?;
-        if let Some(h) = env.get("headers").and_then(Value::as_object) {
-            for (k, v) in h {
-                let v = v
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string());
-                headers.push((k.clone(), v.into_bytes()));
-            }
-        }
-        if key.is_none() {
-            key = env
-                .get("key")
-                .and_then(Value::as_str)
-                .map(|k| k.as_bytes().to_vec());
-        }
-        match env.get("value") {
-            Some(Value::String(s)) => s.clone().into_bytes(),
-            Some(v) => serde_json::to_vec(v)?,
-            None => bail!("--envelope: FILE has no \"value\""),
-        }
+    let mut record = if args.envelope {
+        OwnedRecord::from_envelope_json(&raw).map_err(|e| anyhow::anyhow!("--envelope: {e}"))?
     } else {
-        raw
+        OwnedRecord {
+            value: raw,
+            ..OwnedRecord::default()
+        }
     };
+    if let Some(k) = &args.key {
+        record.key = Some(k.clone().into_bytes());
+    }
     for h in &args.headers {
         let Some((k, v)) = h.split_once('=') else {
             bail!("--header {h}: expected NAME=VALUE");
         };
-        headers.push((k.to_string(), v.as_bytes().to_vec()));
+        record.headers.push((k.to_string(), v.as_bytes().to_vec()));
     }
-    let env = Envelope {
-        topic: args.topic.as_deref(),
-        partition: args.partition,
-        offset: args.offset,
-        key: key.as_deref(),
-        value: &value,
-        headers: &headers,
-    };
+    let env = record.envelope(args.topic.as_deref(), args.partition, args.offset);
     let mut out = std::io::stdout().lock();
     match parse_record(&env, &Limits::default()) {
         Ok(outcomes) => {

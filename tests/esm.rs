@@ -58,6 +58,20 @@ impl Log {
     }
 }
 
+/// A function that records every batch in `log` and answers `answer(call number, batch)`.
+fn scripted(
+    log: &Arc<Log>,
+    answer: impl Fn(usize, &[Seen]) -> Result<Value, FunctionError> + Send + Sync + 'static,
+) -> Arc<dyn LocalFunction> {
+    let log = log.clone();
+    let calls = AtomicUsize::new(0);
+    raw_fn(move |payload, _| {
+        let batch = log.record(&payload);
+        let result = answer(calls.fetch_add(1, Ordering::SeqCst), &batch);
+        async move { result }
+    })
+}
+
 struct Running {
     token: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), EsmError>>,
@@ -109,17 +123,13 @@ async fn partial_batch_response_deletes_only_the_successes() {
     msgs.extend(bodies("fail", 2));
     send_all(&clients, &url, &msgs).await;
     let log = Arc::new(Log::default());
-    let l = log.clone();
-    let f = raw_fn(move |payload, _| {
-        let batch = l.record(&payload);
-        async move {
-            let failures: Vec<Value> = batch
-                .iter()
-                .filter(|s| s.body.starts_with("fail") && s.receive_count == 1)
-                .map(|s| json!({"itemIdentifier": s.id}))
-                .collect();
-            Ok(json!({ "batchItemFailures": failures }))
-        }
+    let f = scripted(&log, |_, batch| {
+        let failures: Vec<Value> = batch
+            .iter()
+            .filter(|s| s.body.starts_with("fail") && s.receive_count == 1)
+            .map(|s| json!({"itemIdentifier": s.id}))
+            .collect();
+        Ok(json!({ "batchItemFailures": failures }))
     });
     let mut c = config(&url, &arn);
     c.report_batch_item_failures = true;
@@ -150,21 +160,15 @@ async fn a_function_error_fails_the_whole_batch() {
     let (url, arn, _) = queue_with_dlq(&clients, &unique("fnerr"), 3, 5).await;
     send_all(&clients, &url, &bodies("m", 4)).await;
     let log = Arc::new(Log::default());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let (l, n) = (log.clone(), calls.clone());
-    let f = raw_fn(move |payload, _| {
-        l.record(&payload);
-        let first = n.fetch_add(1, Ordering::SeqCst) == 0;
-        async move {
-            if first {
-                Err(FunctionError::Failed {
-                    error_type: "Boom".into(),
-                    error_message: "first call fails".into(),
-                })
-            } else {
-                // Partial-batch format, but nothing failed: all deleted.
-                Ok(json!({"batchItemFailures": []}))
-            }
+    let f = scripted(&log, |call, _| {
+        if call == 0 {
+            Err(FunctionError::Failed {
+                error_type: "Boom".into(),
+                error_message: "first call fails".into(),
+            })
+        } else {
+            // Partial-batch format, but nothing failed: all deleted.
+            Ok(json!({"batchItemFailures": []}))
         }
     });
     let mut c = config(&url, &arn);
@@ -204,18 +208,12 @@ async fn a_malformed_response_deletes_nothing() {
     let (url, arn, _) = queue_with_dlq(&clients, &unique("malformed"), 3, 10).await;
     send_all(&clients, &url, &bodies("m", 3)).await;
     let log = Arc::new(Log::default());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let (l, n) = (log.clone(), calls.clone());
-    let f = raw_fn(move |payload, _| {
-        l.record(&payload);
-        let call = n.fetch_add(1, Ordering::SeqCst);
-        async move {
-            Ok(match call {
-                0 => json!({"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}),
-                1 => json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
-                _ => json!({}),
-            })
-        }
+    let f = scripted(&log, |call, _| {
+        Ok(match call {
+            0 => json!({"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}),
+            1 => json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
+            _ => json!({}),
+        })
     });
     let mut c = config(&url, &arn);
     c.report_batch_item_failures = true;
@@ -244,16 +242,12 @@ async fn without_report_batch_item_failures_a_partial_response_is_ignored() {
     let (url, arn, _) = queue_with_dlq(&clients, &unique("noreport"), 1, 5).await;
     send_all(&clients, &url, &bodies("m", 3)).await;
     let log = Arc::new(Log::default());
-    let l = log.clone();
-    let f = raw_fn(move |payload, _| {
-        let batch = l.record(&payload);
-        async move {
-            let all: Vec<Value> = batch
-                .iter()
-                .map(|s| json!({"itemIdentifier": s.id}))
-                .collect();
-            Ok(json!({ "batchItemFailures": all }))
-        }
+    let f = scripted(&log, |_, batch| {
+        let all: Vec<Value> = batch
+            .iter()
+            .map(|s| json!({"itemIdentifier": s.id}))
+            .collect();
+        Ok(json!({ "batchItemFailures": all }))
     });
     let run = start(config(&url, &arn), clients.sqs.clone(), f);
     drained(&clients, &url).await;
@@ -272,11 +266,7 @@ async fn batch_size_and_batching_window_shape_the_batches() {
     let (url, arn, _) = queue_with_dlq(&clients, &unique("batch"), 10, 5).await;
     send_all(&clients, &url, &bodies("m", 25)).await;
     let log = Arc::new(Log::default());
-    let l = log.clone();
-    let f = raw_fn(move |payload, _| {
-        l.record(&payload);
-        async move { Ok(Value::Null) }
-    });
+    let f = scripted(&log, |_, _| Ok(Value::Null));
     let mut c = config(&url, &arn);
     c.batch_size = 20;
     c.batching_window = Duration::from_secs(2);

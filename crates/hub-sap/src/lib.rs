@@ -14,6 +14,7 @@
 //! - [`cloudevent`]: S/4HANA business events, structured and Kafka binary mode.
 //! - [`conv`]: SAP conventions (trailing minus, `YYYYMMDD`, flags, ISO languages and units).
 //! - [`error`]: the error type, [`ParseError`].
+//! - [`samples`]: the fixtures as Kafka records, for tests, seeding and benchmarks.
 //! - [`fuzzing`]: the entry points of the fuzz targets (`fuzz/`) and of their corpus replay.
 //!
 //! Format detection: a `ce_specversion` header means a binary-mode CloudEvent; otherwise a value
@@ -26,6 +27,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod idoc;
 pub mod record;
+pub mod samples;
 
 pub use error::ParseError;
 pub use record::{Envelope, Limits, NeedsEnrichment, Outcome, OwnedRecord};

@@ -1,0 +1,323 @@
+//! A chunk of Kafka records end to end: parse, route, claim-check what is too large, publish in
+//! batches (concurrently, behind the breaker), dead-letter what cannot be published.
+//!
+//! [`Pipeline::process`] returns only when **every** record of the chunk is published or
+//! dead-lettered: transient failures (SNS, SQS or S3 down, throttled) are retried with
+//! full-jitter backoff for as long as it takes, behind the circuit breaker for SNS. A caller
+//! that cannot wait (shutdown, a Lambda's deadline) drops the future: records not yet done are
+//! simply not committed, and Kafka delivers them again (duplicates are harmless downstream:
+//! writes are version-guarded and event ids deterministic).
+
+use crate::batch::pack_by;
+use crate::breaker::{BreakerState, CircuitBreaker};
+use crate::dead_letter::{BridgeDeadLetter, DeadLetterClass, ErrorContext};
+use crate::message::Message;
+use crate::metrics::BridgeMetrics;
+use crate::ports::{ClaimStore, DeadLetters, EntryFailure, PortError, Publisher};
+use crate::record::KafkaRecord;
+use crate::route::route;
+use crate::settings::Settings;
+use chrono::Utc;
+use futures::StreamExt;
+use hub_core::ErrorClass;
+use std::future::Future;
+use std::sync::Arc;
+use tracing::{debug, error, warn};
+
+/// What one chunk became.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkReport {
+    /// Records in the chunk.
+    pub records: usize,
+    /// Events published.
+    pub published: usize,
+    /// Dead letters sent (records, thin events, events SNS refused).
+    pub dead_lettered: usize,
+    /// Events published as claim checks.
+    pub claim_checked: usize,
+}
+
+/// The pipeline and its adapters.
+#[derive(Debug)]
+pub struct Pipeline<P, D, C> {
+    publisher: P,
+    dead_letters: D,
+    claims: C,
+    settings: Settings,
+    breaker: Arc<CircuitBreaker>,
+    metrics: Arc<BridgeMetrics>,
+}
+
+type Indexed = (usize, Message);
+
+impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
+    /// A pipeline over these adapters.
+    pub fn new(
+        publisher: P,
+        dead_letters: D,
+        claims: C,
+        settings: Settings,
+        metrics: Arc<BridgeMetrics>,
+    ) -> Pipeline<P, D, C> {
+        Pipeline {
+            publisher,
+            dead_letters,
+            claims,
+            breaker: Arc::new(CircuitBreaker::new(settings.breaker)),
+            settings,
+            metrics,
+        }
+    }
+
+    /// The breaker around SNS (the consumer pauses while it is open).
+    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+        &self.breaker
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<BridgeMetrics> {
+        &self.metrics
+    }
+
+    /// The publisher (tests inspect it).
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// The claim store (tests inspect it).
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// The dead-letter port (tests inspect it).
+    pub fn dead_letters(&self) -> &D {
+        &self.dead_letters
+    }
+
+    /// Publishes or dead-letters every record of `records`; see the module documentation.
+    pub async fn process(&self, records: &[KafkaRecord]) -> ChunkReport {
+        let now = Utc::now();
+        self.metrics.add_received(records.len() as u64);
+        let mut messages: Vec<Indexed> = Vec::with_capacity(records.len());
+        let mut letters: Vec<BridgeDeadLetter> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let routed = route(record, &self.settings, now);
+            messages.extend(routed.messages.into_iter().map(|m| (i, m)));
+            for d in &routed.dead_letters {
+                warn!(
+                    record = %record.coordinates(),
+                    correlation_id = d.correlation_id.as_deref().unwrap_or(""),
+                    error_class = %d.error.class,
+                    error_kind = %d.error.kind,
+                    error = %d.error.message,
+                    "Record dead-lettered."
+                );
+            }
+            letters.extend(routed.dead_letters);
+        }
+        let mut report = ChunkReport {
+            records: records.len(),
+            ..ChunkReport::default()
+        };
+
+        // Events over SNS's limit travel as claim checks (rare: one at a time).
+        for (_, m) in &mut messages {
+            if m.too_large() {
+                let key = m.claim_key(&self.settings.claim_prefix);
+                let body = m.body.clone().into_bytes();
+                let uri = self
+                    .until_done("claims:put", || self.claims.put(&key, body.clone()))
+                    .await;
+                *m = std::mem::replace(m, placeholder()).into_claim_check(uri);
+                report.claim_checked += 1;
+                self.metrics.add_claim_checks(1);
+            }
+        }
+
+        let batches = pack_by(messages, |(_, m)| m.size());
+        let outcomes: Vec<(usize, Vec<(Indexed, EntryFailure)>)> = futures::stream::iter(batches)
+            .map(|b| self.publish_until_done(b))
+            .buffer_unordered(self.settings.publish_concurrency)
+            .collect()
+            .await;
+        let mut rejected = Vec::new();
+        for (published, refused) in outcomes {
+            report.published += published;
+            rejected.extend(refused);
+        }
+
+        for ((i, m), failure) in rejected {
+            error!(
+                event_id = %m.event_id,
+                correlation_id = %m.correlation_id,
+                code = %failure.code,
+                error = %failure.message,
+                "SNS refused the event; it goes to the bridge DLQ."
+            );
+            let mut d = BridgeDeadLetter::new(
+                &records[i],
+                ErrorContext {
+                    class: DeadLetterClass::Permanent,
+                    kind: "publish_rejected".into(),
+                    message: format!("{}: {}", failure.code, failure.message),
+                    path: None,
+                },
+                Utc::now(),
+            );
+            d.event_id = Some(m.event_id);
+            d.correlation_id = Some(m.correlation_id);
+            d.entity = Some(m.entity.to_string());
+            letters.push(d);
+        }
+
+        let sent = futures::stream::iter(letters)
+            .map(|d| self.send_dead_letter(d))
+            .buffer_unordered(self.settings.publish_concurrency)
+            .count()
+            .await;
+        report.dead_lettered = sent;
+        self.metrics.add_records_done(records.len() as u64);
+        report
+    }
+
+    async fn send_dead_letter(&self, mut d: BridgeDeadLetter) {
+        if d.value_too_large() {
+            let key = d.value_object_key(&self.settings.claim_prefix);
+            let value = d.to_record(None).map(|r| r.value).unwrap_or_default();
+            let len = value.len() as u64;
+            let uri = self
+                .until_done("claims:put", || self.claims.put(&key, value.clone()))
+                .await;
+            d.value_b64 = None;
+            d.value_claim_check = Some(hub_model::claim_check::ClaimCheck { uri, bytes: len });
+        }
+        self.until_done("dlq:send", || self.dead_letters.send(&d))
+            .await;
+        self.metrics.add_dead_lettered(1);
+        if d.error.class == DeadLetterClass::NeedsEnrichment {
+            self.metrics.add_needs_enrichment(1);
+        }
+    }
+
+    /// Calls `op` until it succeeds, waiting with full-jitter backoff between attempts. A
+    /// permanent error (a missing queue or bucket, access denied) is a configuration problem an
+    /// operator must fix: logged at ERROR and retried, never turned into data loss.
+    async fn until_done<T, F, Fut>(&self, what: &'static str, mut op: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, PortError>>,
+    {
+        let mut attempt: u32 = 0;
+        loop {
+            match op().await {
+                Ok(v) => return v,
+                Err(e) => {
+                    if e.class == ErrorClass::Transient {
+                        warn!(operation = what, attempt, error = %e, "Call failed; retrying.");
+                    } else {
+                        error!(operation = what, attempt, error = %e, "Call refused; retrying until the configuration is fixed.");
+                    }
+                    self.metrics.add_retries(1);
+                    tokio::time::sleep(self.settings.retry.delay(attempt)).await;
+                    attempt = (attempt + 1).min(self.settings.retry.max_attempts);
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch until every entry is published or refused for good; returns how
+    /// many were published and the refused ones.
+    async fn publish_until_done(
+        &self,
+        batch: Vec<Indexed>,
+    ) -> (usize, Vec<(Indexed, EntryFailure)>) {
+        let mut pending = batch;
+        let mut total = 0usize;
+        let mut rejected = Vec::new();
+        let mut attempt: u32 = 0;
+        loop {
+            let permit = self.breaker.permit().await;
+            let result = {
+                let refs: Vec<&Message> = pending.iter().map(|(_, m)| m).collect();
+                self.publisher.publish_batch(&refs).await
+            };
+            match result {
+                Ok(failures) => {
+                    let sent = pending.len();
+                    let mut retry = Vec::new();
+                    let mut published = 0u64;
+                    let now = Utc::now();
+                    for (i, item) in pending.into_iter().enumerate() {
+                        match failures.iter().find(|f| f.index == i) {
+                            None => {
+                                published += 1;
+                                self.metrics.observe_latency_ms(
+                                    (now - item.1.occurred_at).num_milliseconds(),
+                                );
+                                debug!(
+                                    event_id = %item.1.event_id,
+                                    correlation_id = %item.1.correlation_id,
+                                    "Event published."
+                                );
+                            }
+                            Some(f) if f.retryable => retry.push(item),
+                            Some(f) => rejected.push((item, f.clone())),
+                        }
+                    }
+                    self.metrics.add_published(published);
+                    total += published as usize;
+                    if retry.len() == sent {
+                        self.breaker_failure(permit);
+                    } else {
+                        self.breaker_success(permit);
+                    }
+                    pending = retry;
+                }
+                Err(e) => {
+                    if e.class == ErrorClass::Transient {
+                        warn!(entries = pending.len(), attempt, error = %e, "PublishBatch failed; retrying.");
+                    } else {
+                        error!(entries = pending.len(), attempt, error = %e, "PublishBatch refused as a whole; retrying until the configuration is fixed.");
+                    }
+                    self.breaker_failure(permit);
+                }
+            }
+            if pending.is_empty() {
+                return (total, rejected);
+            }
+            self.metrics.add_retries(pending.len() as u64);
+            tokio::time::sleep(self.settings.retry.delay(attempt)).await;
+            attempt = (attempt + 1).min(self.settings.retry.max_attempts);
+        }
+    }
+
+    fn breaker_failure(&self, permit: crate::breaker::Permit<'_>) {
+        self.breaker.failure(permit);
+        self.export_breaker();
+    }
+
+    fn breaker_success(&self, permit: crate::breaker::Permit<'_>) {
+        self.breaker.success(permit);
+        self.export_breaker();
+    }
+
+    fn export_breaker(&self) {
+        self.metrics.set_breaker(
+            self.breaker.state() != BreakerState::Closed,
+            self.breaker.transitions(),
+        );
+    }
+}
+
+fn placeholder() -> Message {
+    Message {
+        event_id: String::new(),
+        correlation_id: String::new(),
+        body: String::new(),
+        attributes: Vec::new(),
+        group_id: None,
+        dedup_id: None,
+        occurred_at: chrono::DateTime::<Utc>::MIN_UTC,
+        entity: "",
+    }
+}

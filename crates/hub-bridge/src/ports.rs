@@ -1,0 +1,224 @@
+//! The bridge's ports: where events are published ([`Publisher`], SNS in the cloud), where
+//! records that cannot be published go ([`DeadLetters`], SQS) and where bodies too large for
+//! either are kept ([`ClaimStore`], S3), with in-memory adapters for tests and local runs.
+
+use crate::dead_letter::BridgeDeadLetter;
+use crate::message::Message;
+use hub_core::{Classify, ErrorClass};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// A whole call failed (nothing of it is known to have happened).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} failed ({class}): {message}")]
+pub struct PortError {
+    /// The operation, e.g. `sns:PublishBatch`.
+    pub operation: &'static str,
+    /// Retry or not.
+    pub class: ErrorClass,
+    /// What the service said.
+    pub message: String,
+}
+
+impl Classify for PortError {
+    fn class(&self) -> ErrorClass {
+        self.class
+    }
+}
+
+/// One entry of a batch that the service refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFailure {
+    /// Index of the entry in the batch.
+    pub index: usize,
+    /// The service's error code, e.g. `InternalError`, `InvalidParameter`.
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+    /// Whether sending it again may succeed (SNS: not a sender fault, or throttled).
+    pub retryable: bool,
+}
+
+/// Publishes batches of messages (SNS `PublishBatch`).
+pub trait Publisher: Send + Sync {
+    /// Publishes up to 10 messages; `Ok` lists the entries that failed (the others were
+    /// published), `Err` means the call as a whole failed.
+    fn publish_batch(
+        &self,
+        messages: &[&Message],
+    ) -> impl Future<Output = Result<Vec<EntryFailure>, PortError>> + Send;
+}
+
+/// Receives records that cannot be published (the bridge DLQ).
+pub trait DeadLetters: Send + Sync {
+    /// Sends one dead letter.
+    fn send(&self, letter: &BridgeDeadLetter)
+    -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Keeps bodies too large for SNS or SQS (S3 in the cloud).
+pub trait ClaimStore: Send + Sync {
+    /// Stores `body` under `key` (overwriting) and returns its URI, e.g. `s3://bucket/key`.
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// An in-memory publisher that can be made to fail, for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<Message>>,
+    down: AtomicBool,
+    fail_calls: AtomicU32,
+    calls: AtomicU32,
+    reject_containing: Mutex<Option<String>>,
+}
+
+impl MemoryPublisher {
+    /// Every message published so far, in order.
+    pub fn published(&self) -> Vec<Message> {
+        self.published.lock().expect("not poisoned").clone()
+    }
+
+    /// While `down`, every call fails with a transient error (an outage).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The next `n` calls fail with a transient error.
+    pub fn fail_next_calls(&self, n: u32) {
+        self.fail_calls.store(n, Ordering::SeqCst);
+    }
+
+    /// Entries whose body contains `needle` are refused as a sender fault (permanent).
+    pub fn reject_bodies_containing(&self, needle: &str) {
+        *self.reject_containing.lock().expect("not poisoned") = Some(needle.to_string());
+    }
+
+    /// Calls made so far, failed ones included.
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Publisher for MemoryPublisher {
+    async fn publish_batch(&self, messages: &[&Message]) -> Result<Vec<EntryFailure>, PortError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let scripted = self
+            .fail_calls
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if self.down.load(Ordering::SeqCst) || scripted {
+            return Err(PortError {
+                operation: "memory:PublishBatch",
+                class: ErrorClass::Transient,
+                message: "service unavailable".into(),
+            });
+        }
+        let reject = self.reject_containing.lock().expect("not poisoned").clone();
+        let mut failed = Vec::new();
+        let mut published = self.published.lock().expect("not poisoned");
+        for (index, m) in messages.iter().enumerate() {
+            if reject.as_ref().is_some_and(|n| m.body.contains(n.as_str())) {
+                failed.push(EntryFailure {
+                    index,
+                    code: "InvalidParameter".into(),
+                    message: "refused by the test".into(),
+                    retryable: false,
+                });
+            } else {
+                published.push((*m).clone());
+            }
+        }
+        Ok(failed)
+    }
+}
+
+/// An in-memory DLQ.
+#[derive(Debug, Default)]
+pub struct MemoryDeadLetters {
+    letters: Mutex<Vec<BridgeDeadLetter>>,
+    down: AtomicBool,
+}
+
+impl MemoryDeadLetters {
+    /// Every dead letter so far.
+    pub fn letters(&self) -> Vec<BridgeDeadLetter> {
+        self.letters.lock().expect("not poisoned").clone()
+    }
+
+    /// While `down`, sends fail with a transient error.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+impl DeadLetters for MemoryDeadLetters {
+    async fn send(&self, letter: &BridgeDeadLetter) -> Result<(), PortError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(PortError {
+                operation: "memory:SendMessage",
+                class: ErrorClass::Transient,
+                message: "queue unavailable".into(),
+            });
+        }
+        self.letters
+            .lock()
+            .expect("not poisoned")
+            .push(letter.clone());
+        Ok(())
+    }
+}
+
+/// An in-memory claim store (`memory://<key>` URIs).
+#[derive(Debug, Default)]
+pub struct MemoryClaims {
+    objects: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl MemoryClaims {
+    /// The object at `uri`, if any.
+    pub fn get(&self, uri: &str) -> Option<Vec<u8>> {
+        self.objects.lock().expect("not poisoned").get(uri).cloned()
+    }
+
+    /// How many objects are stored.
+    pub fn len(&self) -> usize {
+        self.objects.lock().expect("not poisoned").len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ClaimStore for MemoryClaims {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, PortError> {
+        let uri = format!("memory://{key}");
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .insert(uri.clone(), body);
+        Ok(uri)
+    }
+}
+
+/// No claim store configured: a body too large for SNS or SQS cannot be stored, so the
+/// pipeline keeps retrying it (and logs at ERROR): configure `CLAIM_CHECK_BUCKET`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoClaims;
+
+impl ClaimStore for NoClaims {
+    async fn put(&self, _key: &str, _body: Vec<u8>) -> Result<String, PortError> {
+        Err(PortError {
+            operation: "claims:put",
+            class: ErrorClass::Permanent,
+            message: "no claim-check store configured (set CLAIM_CHECK_BUCKET)".into(),
+        })
+    }
+}

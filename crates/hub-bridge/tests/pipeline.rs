@@ -1,0 +1,296 @@
+//! The pipeline over in-memory adapters: every path a record can take, and outages waited out.
+
+use hub_bridge::dead_letter::DeadLetterClass;
+use hub_bridge::ports::{MemoryClaims, MemoryDeadLetters, MemoryPublisher};
+use hub_bridge::route::EnrichmentPolicy;
+use hub_bridge::{BreakerState, BridgeMetrics, KafkaRecord, Pipeline, Settings};
+use hub_model::claim_check::ClaimCheck;
+use hub_sap::samples;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Mem = Pipeline<MemoryPublisher, MemoryDeadLetters, MemoryClaims>;
+
+fn settings() -> Settings {
+    let mut s = Settings::default();
+    s.retry.base = Duration::from_millis(1);
+    s.retry.cap = Duration::from_millis(20);
+    s.breaker.failure_threshold = 3;
+    s.breaker.open_for = Duration::from_millis(20);
+    s.breaker.max_open_for = Duration::from_millis(50);
+    s
+}
+
+fn pipeline(settings: Settings) -> Mem {
+    Pipeline::new(
+        MemoryPublisher::default(),
+        MemoryDeadLetters::default(),
+        MemoryClaims::default(),
+        settings,
+        Arc::new(BridgeMetrics::default()),
+    )
+}
+
+fn record(topic: &str, offset: i64, value: &[u8]) -> KafkaRecord {
+    KafkaRecord {
+        topic: topic.into(),
+        partition: 0,
+        offset,
+        timestamp_ms: Some(1_764_000_000_000),
+        key: None,
+        value: value.to_vec(),
+        headers: vec![],
+    }
+}
+
+fn fixtures() -> Vec<KafkaRecord> {
+    samples::changes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| KafkaRecord {
+            key: s.record.key.clone(),
+            headers: s.record.headers.clone(),
+            ..record(s.topic, i as i64, &s.record.value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn fixtures_are_published_with_routing_attributes_and_poison_is_dead_lettered() {
+    // Scenario: the fixtures with three poison records between them: every fixture is published
+    // with entity/op/source_system/schema; each poison record is in the DLQ with its raw bytes
+    // and coordinates; none blocks another.
+    let p = pipeline(settings());
+    let mut records = fixtures();
+    records.insert(1, record("sap.idoc.matmas", 100, b"\x00\x01garbage"));
+    records.insert(
+        3,
+        record("sap.idoc.orders", 101, &samples::ORDERS05.as_bytes()[..900]),
+    );
+    records.insert(
+        5,
+        record(
+            "sap.idoc.matmas",
+            102,
+            samples::MATMAS05
+                .replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>ZFOO</MESTYP>")
+                .as_bytes(),
+        ),
+    );
+    let report = p.process(&records).await;
+    assert_eq!(report.records, 8);
+    assert_eq!(report.published, 5);
+    assert_eq!(report.dead_lettered, 3);
+    let published = p.publisher().published();
+    let entities: Vec<&str> = published
+        .iter()
+        .map(|m| {
+            m.attributes
+                .iter()
+                .find(|(k, _)| *k == "entity")
+                .unwrap()
+                .1
+                .as_str()
+        })
+        .collect();
+    assert_eq!(
+        entities,
+        [
+            "material",
+            "customer",
+            "sales_order",
+            "customer",
+            "material"
+        ]
+    );
+    for m in &published {
+        let names: Vec<&str> = m.attributes.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["entity", "op", "source_system", "schema"]);
+        let event: hub_model::ChangeEvent = serde_json::from_str(&m.body).unwrap();
+        assert!(event.published_at.is_some());
+        assert_eq!(event.event_id, m.event_id);
+    }
+    let letters = p.dead_letters().letters();
+    let offsets: Vec<i64> = letters.iter().map(|d| d.kafka.offset).collect();
+    assert_eq!(offsets.len(), 3);
+    for d in &letters {
+        let original = records.iter().find(|r| r.offset == d.kafka.offset).unwrap();
+        assert_eq!(&d.to_record(None).unwrap(), original, "raw record kept");
+        assert!(!d.error.message.is_empty());
+    }
+    let kinds: Vec<(i64, DeadLetterClass)> = {
+        let mut v: Vec<_> = letters
+            .iter()
+            .map(|d| (d.kafka.offset, d.error.class))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    };
+    assert_eq!(kinds[0], (100, DeadLetterClass::Poison));
+    assert_eq!(kinds[1], (101, DeadLetterClass::Poison));
+    assert_eq!(kinds[2], (102, DeadLetterClass::Permanent));
+    let snap = p.metrics().snapshot();
+    assert_eq!(
+        (
+            snap.received,
+            snap.published,
+            snap.dead_lettered,
+            snap.records_done
+        ),
+        (8, 5, 3, 8)
+    );
+}
+
+#[tokio::test]
+async fn an_sns_outage_opens_the_breaker_and_nothing_is_dead_lettered() {
+    // Scenario: SNS is down: the chunk does not finish, the breaker opens, the DLQ stays empty;
+    // when SNS is back, everything is published once and the breaker closes.
+    let p = Arc::new(pipeline(settings()));
+    p.publisher().set_down(true);
+    let mut state = p.breaker().subscribe();
+    let task = tokio::spawn({
+        let p = p.clone();
+        async move { p.process(&fixtures()).await }
+    });
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        state.wait_for(|s| *s == BreakerState::Open),
+    )
+    .await
+    .expect("breaker opens")
+    .unwrap();
+    assert!(!task.is_finished());
+    let calls_while_open = p.publisher().calls();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(
+        p.publisher().calls() <= calls_while_open + 2,
+        "open breaker lets only probes through"
+    );
+    assert!(p.dead_letters().letters().is_empty());
+    p.publisher().set_down(false);
+    let report = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.published, 5);
+    assert_eq!(p.publisher().published().len(), 5);
+    assert!(p.dead_letters().letters().is_empty());
+    assert_eq!(p.breaker().state(), BreakerState::Closed);
+    assert!(p.metrics().snapshot().retries > 0);
+}
+
+#[tokio::test]
+async fn refused_entries_go_to_the_dlq_and_the_rest_is_published() {
+    // Scenario: SNS refuses one entry as a sender fault: it is dead-lettered (class permanent,
+    // kind publish_rejected, with its event id); the others of the batch are published.
+    let p = pipeline(settings());
+    p.publisher()
+        .reject_bodies_containing("\"entity\":\"customer\"");
+    let report = p.process(&fixtures()).await;
+    assert_eq!(report.published, 3);
+    let letters = p.dead_letters().letters();
+    assert_eq!(letters.len(), 2);
+    for d in letters {
+        assert_eq!(d.error.class, DeadLetterClass::Permanent);
+        assert_eq!(d.error.kind, "publish_rejected");
+        assert_eq!(d.entity.as_deref(), Some("customer"));
+        assert!(d.event_id.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_one_mib_idoc_travels_as_a_claim_check() {
+    // Scenario: an ORDERS IDoc of 1 MiB gives an event over SNS's limit: its JSON goes to the
+    // claim store and the published body is a pointer with the claim_check attribute.
+    let p = pipeline(settings());
+    let big = samples::large_order(1 << 20);
+    let report = p
+        .process(&[record("sap.idoc.orders", 7, big.as_bytes())])
+        .await;
+    assert_eq!((report.published, report.claim_checked), (1, 1));
+    let m = &p.publisher().published()[0];
+    assert!(m.size() < 1024);
+    assert!(m.attributes.contains(&("claim_check", "s3".to_string())));
+    assert!(
+        m.attributes
+            .contains(&("entity", "sales_order".to_string()))
+    );
+    let pointer = ClaimCheck::from_body(&m.body).expect("a pointer");
+    let stored = p_claims(&p).get(&pointer.uri).expect("stored");
+    assert_eq!(stored.len() as u64, pointer.bytes);
+    let event: hub_model::ChangeEvent = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(event.event_id, m.event_id);
+}
+
+fn p_claims(p: &Mem) -> &MemoryClaims {
+    p.claims()
+}
+
+#[tokio::test]
+async fn thin_events_are_dead_lettered_or_published_as_configured() {
+    // Scenario: by default a thin S/4 event goes to the DLQ as needs_enrichment with its entity
+    // and key; with BRIDGE_THIN_EVENTS=publish it is published with enrichment=required.
+    let thin = samples::thin();
+    let r = record(thin.topic, 1, &thin.record.value);
+    let p = pipeline(settings());
+    p.process(std::slice::from_ref(&r)).await;
+    let letters = p.dead_letters().letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].error.class, DeadLetterClass::NeedsEnrichment);
+    assert_eq!(letters[0].entity.as_deref(), Some("sales_order"));
+    assert!(letters[0].key.is_some());
+    assert_eq!(p.metrics().snapshot().needs_enrichment, 1);
+
+    let p = pipeline(Settings {
+        enrichment: EnrichmentPolicy::PublishThin,
+        ..settings()
+    });
+    p.process(&[r]).await;
+    assert!(p.dead_letters().letters().is_empty());
+    let m = &p.publisher().published()[0];
+    assert!(
+        m.attributes
+            .contains(&("enrichment", "required".to_string()))
+    );
+}
+
+#[tokio::test]
+async fn a_dlq_outage_is_waited_out() {
+    // Scenario: the DLQ is down when a poison record arrives: the chunk waits (nothing lost),
+    // and completes once the DLQ is back.
+    let p = Arc::new(pipeline(settings()));
+    p.dead_letters().set_down(true);
+    let task = tokio::spawn({
+        let p = p.clone();
+        async move { p.process(&[record("t", 0, b"garbage")]).await }
+    });
+    let retried = async {
+        while p.metrics().snapshot().retries < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), retried)
+        .await
+        .unwrap();
+    assert!(!task.is_finished());
+    p.dead_letters().set_down(false);
+    let report = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.dead_lettered, 1);
+}
+
+#[tokio::test]
+async fn a_large_poison_value_moves_to_the_claim_store() {
+    // Scenario: a 1 MiB garbage record cannot fit SQS: its raw value goes to the claim store
+    // and the dead letter points at it.
+    let p = pipeline(settings());
+    let value = vec![b'#'; 1 << 20];
+    p.process(&[record("t", 3, &value)]).await;
+    let d = &p.dead_letters().letters()[0];
+    assert!(d.value_b64.is_none());
+    let c = d.value_claim_check.as_ref().expect("claim-checked value");
+    assert_eq!(p.claims().get(&c.uri).unwrap(), value);
+    assert!(d.body().len() < 64 * 1024);
+}

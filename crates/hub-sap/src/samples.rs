@@ -1,0 +1,133 @@
+//! The sample SAP payloads of `fixtures/`, as Kafka records on the topics SAP teams publish to:
+//! for tests, `hubctl` seeding and benchmarks. Compiled in (`include_str!`), so every tool has
+//! them without a path.
+
+use crate::OwnedRecord;
+
+/// One sample record and the topic it belongs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    /// The fixture's file name.
+    pub name: &'static str,
+    /// The Kafka topic, e.g. `sap.idoc.matmas`.
+    pub topic: &'static str,
+    /// The record (key, headers, value).
+    pub record: OwnedRecord,
+}
+
+/// MATMAS05: a material (pump) with descriptions and plants.
+pub const MATMAS05: &str = include_str!("../fixtures/matmas05_pump.xml");
+/// DEBMAS07: a customer.
+pub const DEBMAS07: &str = include_str!("../fixtures/debmas07_customer.xml");
+/// ORDERS05: a sales order with two items.
+pub const ORDERS05: &str = include_str!("../fixtures/orders05_salesorder.xml");
+/// S/4HANA BusinessPartner changed, structured mode.
+pub const BUSINESS_PARTNER: &str =
+    include_str!("../fixtures/s4_businesspartner_changed.cloudevent.json");
+/// S/4HANA Product changed, Kafka binary mode (JSON envelope: key, headers, value).
+pub const PRODUCT_BINARY: &str = include_str!("../fixtures/s4_product_changed.binary.json");
+/// S/4HANA SalesOrder created, thin (needs enrichment).
+pub const THIN_SALES_ORDER: &str =
+    include_str!("../fixtures/s4_salesorder_created_thin.cloudevent.json");
+
+fn value(v: &str) -> OwnedRecord {
+    OwnedRecord {
+        value: v.as_bytes().to_vec(),
+        ..OwnedRecord::default()
+    }
+}
+
+/// Every fixture that yields a change event (the thin order excluded: see [`thin`]).
+pub fn changes() -> Vec<Sample> {
+    vec![
+        Sample {
+            name: "matmas05_pump.xml",
+            topic: "sap.idoc.matmas",
+            record: value(MATMAS05),
+        },
+        Sample {
+            name: "debmas07_customer.xml",
+            topic: "sap.idoc.debmas",
+            record: value(DEBMAS07),
+        },
+        Sample {
+            name: "orders05_salesorder.xml",
+            topic: "sap.idoc.orders",
+            record: value(ORDERS05),
+        },
+        Sample {
+            name: "s4_businesspartner_changed.cloudevent.json",
+            topic: "sap.s4.events",
+            record: value(BUSINESS_PARTNER),
+        },
+        Sample {
+            name: "s4_product_changed.binary.json",
+            topic: "sap.s4.events",
+            record: OwnedRecord::from_envelope_json(PRODUCT_BINARY.as_bytes())
+                .expect("the binary fixture is a valid envelope"),
+        },
+    ]
+}
+
+/// The thin S/4HANA sales order (a [`crate::Outcome::NeedsEnrichment`]).
+pub fn thin() -> Sample {
+    Sample {
+        name: "s4_salesorder_created_thin.cloudevent.json",
+        topic: "sap.s4.events",
+        record: value(THIN_SALES_ORDER),
+    }
+}
+
+/// An ORDERS05 IDoc of at least `min_bytes`: the fixture's first item repeated with new item
+/// numbers (for claim-check and size-limit tests).
+pub fn large_order(min_bytes: usize) -> String {
+    let start = ORDERS05.find("<E1EDP01").expect("the fixture has an item");
+    let end = ORDERS05[start..]
+        .find("</E1EDP01>")
+        .map(|i| start + i + "</E1EDP01>".len())
+        .expect("the item ends");
+    let item = &ORDERS05[start..end];
+    let mut items = String::new();
+    let mut n = 1u32;
+    while ORDERS05.len() + items.len() < min_bytes {
+        items.push_str(&item.replace(
+            "<POSEX>000010</POSEX>",
+            &format!("<POSEX>{:06}</POSEX>", n * 10),
+        ));
+        items.push_str("\n    ");
+        n += 1;
+    }
+    format!("{}{}{}", &ORDERS05[..start], items, &ORDERS05[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_parses_and_the_large_order_is_large() {
+        // Scenario: the samples are what they claim: changes parse to changes, the thin one to a
+        // request for enrichment, and the large order keeps every item.
+        let limits = crate::Limits::default();
+        for s in changes() {
+            let out =
+                crate::parse_record(&s.record.envelope(Some(s.topic), Some(0), Some(0)), &limits)
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            assert!(matches!(out[0], crate::Outcome::Change(_)), "{}", s.name);
+        }
+        let t = thin();
+        let out = crate::parse_record(&t.record.envelope(None, None, None), &limits).unwrap();
+        assert!(matches!(out[0], crate::Outcome::NeedsEnrichment(_)));
+        let big = large_order(1 << 20);
+        assert!(big.len() >= 1 << 20);
+        let out =
+            crate::parse_record(&crate::Envelope::value_only(big.as_bytes()), &limits).unwrap();
+        let crate::Outcome::Change(e) = &out[0] else {
+            panic!("a change")
+        };
+        let Some(hub_model::Record::SalesOrder(o)) = &e.data else {
+            panic!("an order")
+        };
+        assert!(o.items.len() > 1000, "{} items", o.items.len());
+    }
+}

@@ -10,8 +10,11 @@
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
 //! - [`dynamo_store`]: [`dynamo_store::DynamoStore`], the single table's DynamoDB adapter.
-//! - [`s3_payloads`]: [`s3_payloads::S3Payloads`], claim-checked events on S3.
-//! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`], the domain DLQ's SQS adapter.
+//! - [`s3_payloads`]: [`s3_payloads::S3Payloads`], claim-checked events on S3, and
+//!   [`s3_payloads::S3Claims`], where the bridge stores them.
+//! - [`sns_publisher`]: [`sns_publisher::SnsPublisher`], the bridge's `PublishBatch` adapter.
+//! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`] and [`sqs_dlq::SqsBridgeDeadLetters`], the domain
+//!   and bridge DLQs' SQS adapters.
 //! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
 //!   resources.
 
@@ -20,6 +23,7 @@ pub mod dynamo_store;
 pub mod error;
 pub mod provision;
 pub mod s3_payloads;
+pub mod sns_publisher;
 pub mod sqs_dlq;
 
 pub use clients::AwsClients;

@@ -52,3 +52,36 @@ impl PayloadStore for S3Payloads {
             .map_err(|_| FetchError::Permanent(format!("{} is not UTF-8", claim.uri)))
     }
 }
+
+/// Stores bodies too large for SNS or SQS in one bucket: the [`hub_bridge::ClaimStore`]
+/// adapter. Keys are deterministic per event (or per dead-lettered record), so a retry
+/// overwrites the same object.
+#[derive(Debug, Clone)]
+pub struct S3Claims {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Claims {
+    /// A claim store writing to `bucket`.
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> S3Claims {
+        S3Claims {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+impl hub_bridge::ClaimStore for S3Claims {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, hub_bridge::ports::PortError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| crate::sns_publisher::port_error(AwsError::sdk("s3:PutObject", e)))?;
+        Ok(format!("s3://{}/{key}", self.bucket))
+    }
+}

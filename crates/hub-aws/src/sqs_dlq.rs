@@ -72,3 +72,44 @@ impl DeadLetterSink for SqsDeadLetters {
         Ok(())
     }
 }
+
+/// Sends bridge dead letters to the bridge DLQ: the [`hub_bridge::DeadLetters`] adapter. The
+/// body is the dead letter's JSON (raw record in base64, coordinates, error); the attributes are
+/// its filterable context ([`hub_bridge::BridgeDeadLetter::attributes`]).
+#[derive(Debug, Clone)]
+pub struct SqsBridgeDeadLetters {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsBridgeDeadLetters {
+    /// A sink sending to `queue_url`.
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsBridgeDeadLetters {
+        SqsBridgeDeadLetters {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
+    async fn send(
+        &self,
+        letter: &hub_bridge::BridgeDeadLetter,
+    ) -> Result<(), hub_bridge::ports::PortError> {
+        let attributes = letter
+            .attributes()
+            .into_iter()
+            .filter_map(|(k, v)| string(&v).map(|a| (k.to_string(), a)))
+            .collect();
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(letter.body())
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| crate::sns_publisher::port_error(AwsError::sdk("sqs:SendMessage", e)))?;
+        Ok(())
+    }
+}

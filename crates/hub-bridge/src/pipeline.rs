@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tracing::{debug, error, warn};
 
 /// What one chunk became.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ChunkReport {
     /// Records in the chunk.
     pub records: usize,

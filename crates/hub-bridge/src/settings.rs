@@ -18,40 +18,44 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// Reads variables through a lookup function (the process environment, or a map in tests).
-pub struct Env<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+/// The variables a process was configured with (a snapshot of the environment, or pairs in
+/// tests).
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: std::collections::BTreeMap<String, String>,
 }
 
-impl std::fmt::Debug for Env<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Env")
-    }
-}
-
-impl<'a> Env<'a> {
+impl Env {
     /// The process environment.
-    pub fn process() -> Env<'static> {
+    pub fn process() -> Env {
         Env {
-            lookup: Box::new(|k| std::env::var(k).ok()),
+            vars: std::env::vars().collect(),
         }
     }
 
     /// Variables from a list of pairs.
-    pub fn from_pairs(pairs: &'a [(&'a str, &'a str)]) -> Env<'a> {
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env {
         Env {
-            lookup: Box::new(move |k| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }),
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
+    }
+
+    /// Every set variable whose name starts with `prefix`: (rest of the name, value).
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        self.vars
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
+            .collect()
     }
 
     /// A variable's value, blank taken as unset.
     pub fn get(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+        self.vars
+            .get(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
@@ -165,7 +169,7 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads the settings (every variable optional; the README lists them with defaults).
-    pub fn from_env(env: &Env<'_>) -> Result<Settings, ConfigError> {
+    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         let d = Settings::default();
         let enrichment = match env.get("BRIDGE_THIN_EVENTS").as_deref() {
             None | Some("dead-letter") => EnrichmentPolicy::DeadLetter,

@@ -4,8 +4,10 @@
 //! # Layout
 //! - [`error`]: [`ErrorClass`] and the [`Classify`] trait every error type of the hub implements,
 //!   so that one question, "retry or not?", drives retries, DLQ routing and Lambda diagnostics.
+//! - [`deadline`]: time left of a Lambda invocation.
 //! - [`retry`]: full-jitter exponential backoff ([`retry::Backoff`]).
 
+pub mod deadline;
 pub mod error;
 pub mod retry;
 

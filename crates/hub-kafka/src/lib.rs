@@ -4,11 +4,14 @@
 //! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the
 //!   real Kafka protocol on loopback ports (consumer groups, commits, `kcat`), the default broker
 //!   of the local stack.
+//! - [`bridge`]: the bridge's long-running consumer: at-least-once offsets, pause while the SNS
+//!   breaker is open, rebalances, graceful shutdown.
 //! - [`bootstrap`]: where the broker is: `KAFKA_BOOTSTRAP_SERVERS`, else the bootstrap file
 //!   written by the embedded broker.
 //! - [`KafkaAdapterError`]: errors of this crate, classified.
 
 pub mod bootstrap;
+pub mod bridge;
 pub mod embedded;
 
 pub use bootstrap::{BOOTSTRAP_ENV, resolve_bootstrap};

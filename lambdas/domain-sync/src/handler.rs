@@ -4,7 +4,6 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use hub_store::EntityStore;
 use hub_sync::{DeadLetterSink, NoPayloads, PayloadStore, SyncConfig, process_batch};
 use lambda_runtime::LambdaEvent;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// What every invocation shares: built once per execution environment.
@@ -39,19 +38,9 @@ pub async fn handle<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
     Ok(report.response)
 }
 
-/// The invocation deadline (epoch ms) as an `Instant`; 15 minutes (Lambda's maximum) when the
-/// context has none.
+/// The invocation deadline as an `Instant`.
 fn deadline(epoch_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = if epoch_ms == 0 {
-        Duration::from_secs(900)
-    } else {
-        Duration::from_millis(epoch_ms.saturating_sub(now_ms))
-    };
-    Instant::now() + left
+    Instant::now() + hub_core::deadline::remaining(epoch_ms)
 }
 
 #[cfg(test)]

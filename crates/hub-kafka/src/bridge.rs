@@ -1,0 +1,500 @@
+//! The bridge's long-running Kafka consumer: an rdkafka `StreamConsumer` in a consumer group
+//! feeding [`hub_bridge::Pipeline`], at least once (DESIGN §4; Vector's `sources/kafka.rs`).
+//!
+//! - Records are gathered into chunks (`chunk_records`, or whatever arrived within `linger`)
+//!   and each chunk is processed by a task of its own, up to `max_in_flight` chunks at once.
+//! - `enable.auto.offset.store=false`: an offset is stored only when every record before it in
+//!   its partition is published or dead-lettered ([`OffsetTracker`]); librdkafka commits stored
+//!   offsets every `auto.commit.interval.ms` and on revoke and close.
+//! - While the SNS circuit breaker is open, or every in-flight slot is taken, the consumer
+//!   **pauses** its partitions (no fetching, no busy loop) and keeps polling so it stays in the
+//!   group; it resumes when the breaker closes.
+//! - On a rebalance, revoked partitions commit what is done (synchronously, before the new owner
+//!   starts) and their in-flight work is dropped from the books (the new owner reads it again).
+//! - `shutdown` resolving (SIGTERM/SIGINT in the binary) stops reading, lets in-flight work
+//!   finish within `drain_timeout`, commits, and returns.
+
+use crate::KafkaAdapterError;
+use hub_bridge::offsets::{Lease, OffsetTracker};
+use hub_bridge::settings::{ConfigError, Env};
+use hub_bridge::{
+    BreakerState, BridgeMetrics, ClaimStore, DeadLetters, KafkaRecord, Pipeline, Publisher,
+};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::message::{Headers, Message as _};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+/// The consumer's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// `group.id`.
+    pub group_id: String,
+    /// Topics; an entry starting with `^` is a regular expression (librdkafka's convention).
+    pub topics: Vec<String>,
+    /// Further librdkafka properties (SASL, TLS, timeouts), passed through as they are.
+    pub properties: Vec<(String, String)>,
+    /// Records per chunk at most.
+    pub chunk_records: usize,
+    /// How long a partial chunk waits for more records.
+    pub linger: Duration,
+    /// Chunks processed at once at most.
+    pub max_in_flight: usize,
+    /// How long shutdown waits for in-flight work.
+    pub drain_timeout: Duration,
+    /// How often an EMF metrics line is written (zero: never).
+    pub metrics_interval: Duration,
+}
+
+impl ConsumerConfig {
+    /// Reads the configuration; errors name the variable.
+    ///
+    /// `KAFKA_BOOTSTRAP_SERVERS` (required), `KAFKA_GROUP_ID` (default `sap-sync-hub-bridge`),
+    /// `KAFKA_TOPICS` (required, comma-separated; `^…` entries are regexes), `KAFKA_PROP_<NAME>`
+    /// (any librdkafka property: `KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` sets
+    /// `security.protocol`), `BRIDGE_CHUNK_RECORDS` (500), `BRIDGE_LINGER_MS` (5),
+    /// `BRIDGE_MAX_IN_FLIGHT` (8), `BRIDGE_DRAIN_TIMEOUT_MS` (20000),
+    /// `BRIDGE_METRICS_INTERVAL_MS` (10000; 0 disables).
+    pub fn from_env(env: &Env) -> Result<ConsumerConfig, ConfigError> {
+        let topics: Vec<String> = env
+            .required("KAFKA_TOPICS")?
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if topics.is_empty() {
+            return Err(ConfigError {
+                variable: "KAFKA_TOPICS".into(),
+                message: "names no topic".into(),
+            });
+        }
+        let mut properties = Vec::new();
+        for (name, value) in env.with_prefix("KAFKA_PROP_") {
+            let property = name.to_ascii_lowercase().replace('_', ".");
+            if RESERVED.contains(&property.as_str()) {
+                return Err(ConfigError {
+                    variable: format!("KAFKA_PROP_{name}"),
+                    message: format!(
+                        "{property} is set by the bridge (at-least-once delivery depends on it)"
+                    ),
+                });
+            }
+            properties.push((property, value));
+        }
+        Ok(ConsumerConfig {
+            bootstrap_servers: env.required("KAFKA_BOOTSTRAP_SERVERS")?,
+            group_id: env
+                .get("KAFKA_GROUP_ID")
+                .unwrap_or_else(|| "sap-sync-hub-bridge".into()),
+            topics,
+            properties,
+            chunk_records: env.number("BRIDGE_CHUNK_RECORDS", 500, 1..=100_000)?,
+            linger: env.millis("BRIDGE_LINGER_MS", 5, 0..=10_000)?,
+            max_in_flight: env.number("BRIDGE_MAX_IN_FLIGHT", 8, 1..=1024)?,
+            drain_timeout: env.millis("BRIDGE_DRAIN_TIMEOUT_MS", 20_000, 0..=600_000)?,
+            metrics_interval: env.millis("BRIDGE_METRICS_INTERVAL_MS", 10_000, 0..=3_600_000)?,
+        })
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("group.id", &self.group_id)
+            .set("enable.auto.offset.store", "false")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("statistics.interval.ms", "5000")
+            // Bound what is prefetched (it is what may still arrive after a pause).
+            .set("queued.max.messages.kbytes", "16384");
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// librdkafka properties the bridge owns.
+const RESERVED: &[&str] = &["enable.auto.offset.store", "group.id", "bootstrap.servers"];
+
+/// The consumer's callbacks: rebalances and statistics.
+struct BridgeContext {
+    tracker: Arc<Mutex<OffsetTracker>>,
+    metrics: Arc<BridgeMetrics>,
+    assignment_changed: AtomicBool,
+}
+
+impl ClientContext for BridgeContext {
+    fn stats(&self, statistics: Statistics) {
+        let lag: i64 = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.values())
+            .filter(|p| p.partition >= 0)
+            .map(|p| p.consumer_lag.max(0))
+            .sum();
+        self.metrics.set_consumer_lag(lag);
+    }
+}
+
+impl ConsumerContext for BridgeContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(revoked) = rebalance {
+            let mut commit = TopicPartitionList::new();
+            {
+                let mut tracker = lock(&self.tracker);
+                for e in revoked.elements() {
+                    let topic: Arc<str> = e.topic().into();
+                    if let Some(point) = tracker.revoke(&topic, e.partition()) {
+                        let _ = commit.add_partition_offset(
+                            e.topic(),
+                            e.partition(),
+                            Offset::Offset(point),
+                        );
+                    }
+                }
+            }
+            if commit.count() > 0 {
+                if let Err(e) = consumer.store_offsets(&commit) {
+                    debug!(error = %e, "Storing offsets of revoked partitions failed.");
+                }
+                if let Err(e) = consumer.commit(&commit, CommitMode::Sync) {
+                    warn!(error = %e, "Committing revoked partitions failed; their records will be read again.");
+                }
+            }
+            info!(
+                partitions = revoked.count(),
+                "Partitions revoked: done work committed, in-flight work dropped."
+            );
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(assigned) = rebalance {
+            let mut tracker = lock(&self.tracker);
+            for e in assigned.elements() {
+                tracker.assign(&e.topic().into(), e.partition());
+            }
+            self.assignment_changed.store(true, Ordering::SeqCst);
+            info!(partitions = assigned.count(), "Partitions assigned.");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Records received.
+    pub received: u64,
+    /// Records left unfinished at shutdown (Kafka delivers them again).
+    pub abandoned: usize,
+}
+
+type Chunk = Vec<(Lease, KafkaRecord)>;
+
+/// Consumes until `shutdown` resolves; see the module documentation.
+pub async fn run<P, D, C>(
+    config: &ConsumerConfig,
+    pipeline: Arc<Pipeline<P, D, C>>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunSummary, KafkaAdapterError>
+where
+    P: Publisher + 'static,
+    D: DeadLetters + 'static,
+    C: ClaimStore + 'static,
+{
+    let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
+    let context = BridgeContext {
+        tracker: tracker.clone(),
+        metrics: pipeline.metrics().clone(),
+        assignment_changed: AtomicBool::new(false),
+    };
+    let consumer: StreamConsumer<BridgeContext> = config
+        .client_config()
+        .create_with_context(context)
+        .map_err(|source| KafkaAdapterError::Kafka {
+            operation: "create consumer",
+            source,
+        })?;
+    let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(|source| KafkaAdapterError::Kafka {
+            operation: "subscribe",
+            source,
+        })?;
+    info!(topics = ?config.topics, group_id = %config.group_id, "Bridge consuming.");
+
+    let mut state = Loop {
+        consumer: &consumer,
+        tracker: &tracker,
+        pipeline: &pipeline,
+        config,
+        chunk: Vec::with_capacity(config.chunk_records),
+        linger_until: None,
+        waiting: VecDeque::new(),
+        in_flight: JoinSet::new(),
+        paused: false,
+        topics: HashMap::new(),
+        received: 0,
+    };
+    let mut breaker = pipeline.breaker().subscribe();
+    let mut metrics_tick = tokio::time::interval(if config.metrics_interval.is_zero() {
+        Duration::from_secs(3600)
+    } else {
+        config.metrics_interval
+    });
+    metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        state.apply_pause(*breaker.borrow() != BreakerState::Closed);
+        let linger = state.linger_until;
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(done) = state.in_flight.join_next(), if !state.in_flight.is_empty() => {
+                state.finished(done);
+            }
+            _ = breaker.changed() => {
+                let s = *breaker.borrow();
+                info!(breaker = s.as_str(), "Breaker state seen by the consumer.");
+            }
+            () = sleep_until(linger), if linger.is_some() => state.flush(),
+            msg = consumer.recv() => match msg {
+                Ok(m) => state.received(&m),
+                Err(e) => warn!(error = %e, "Kafka consumer error (librdkafka retries)."),
+            },
+            _ = metrics_tick.tick(), if !config.metrics_interval.is_zero() => {
+                emit_metrics(pipeline.metrics());
+            }
+        }
+    }
+
+    // Drain: dispatch what was received, let in-flight work finish within the bound, commit.
+    info!(
+        in_flight = state.in_flight.len(),
+        "Shutting down: draining in-flight work."
+    );
+    state.flush();
+    let deadline = Instant::now() + config.drain_timeout;
+    while !state.in_flight.is_empty() || !state.waiting.is_empty() {
+        match tokio::time::timeout_at(deadline, state.in_flight.join_next()).await {
+            Ok(Some(done)) => state.finished(done),
+            Ok(None) => state.dispatch_waiting(),
+            Err(_) => break,
+        }
+    }
+    let abandoned = lock(&tracker).in_flight();
+    if abandoned > 0 {
+        warn!(
+            records = abandoned,
+            "Drain timeout: unfinished records are not committed and will be read again."
+        );
+    }
+    state.in_flight.abort_all();
+    state.store_offsets();
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing stored since the last commit is reported as an error by librdkafka too.
+        debug!(error = %e, "Final commit.");
+    }
+    emit_metrics(pipeline.metrics());
+    let received = state.received;
+    drop(state);
+    consumer.unsubscribe();
+    info!(records = received, "Bridge stopped.");
+    Ok(RunSummary {
+        received,
+        abandoned,
+    })
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn emit_metrics(metrics: &BridgeMetrics) {
+    let line = metrics.emf_line(chrono::Utc::now().timestamp_millis());
+    println!("{line}");
+}
+
+struct Loop<'a, P, D, C> {
+    consumer: &'a StreamConsumer<BridgeContext>,
+    tracker: &'a Arc<Mutex<OffsetTracker>>,
+    pipeline: &'a Arc<Pipeline<P, D, C>>,
+    config: &'a ConsumerConfig,
+    chunk: Chunk,
+    linger_until: Option<Instant>,
+    waiting: VecDeque<Chunk>,
+    in_flight: JoinSet<Vec<Lease>>,
+    paused: bool,
+    topics: HashMap<String, Arc<str>>,
+    received: u64,
+}
+
+impl<P, D, C> Loop<'_, P, D, C>
+where
+    P: Publisher + 'static,
+    D: DeadLetters + 'static,
+    C: ClaimStore + 'static,
+{
+    fn received(&mut self, m: &rdkafka::message::BorrowedMessage<'_>) {
+        self.received += 1;
+        let topic = match self.topics.get(m.topic()) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Arc<str> = m.topic().into();
+                self.topics.insert(m.topic().to_string(), t.clone());
+                t
+            }
+        };
+        let Some(lease) = lock(self.tracker).start(&topic, m.partition(), m.offset()) else {
+            return;
+        };
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let record = KafkaRecord {
+            topic,
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp_ms: m.timestamp().to_millis(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers,
+        };
+        self.chunk.push((lease, record));
+        if self.chunk.len() >= self.config.chunk_records {
+            self.flush();
+        } else if self.linger_until.is_none() {
+            self.linger_until = Some(Instant::now() + self.config.linger);
+        }
+    }
+
+    fn flush(&mut self) {
+        self.linger_until = None;
+        if self.chunk.is_empty() {
+            return;
+        }
+        let chunk = std::mem::replace(
+            &mut self.chunk,
+            Vec::with_capacity(self.config.chunk_records),
+        );
+        self.waiting.push_back(chunk);
+        self.dispatch_waiting();
+    }
+
+    fn dispatch_waiting(&mut self) {
+        while self.in_flight.len() < self.config.max_in_flight {
+            let Some(chunk) = self.waiting.pop_front() else {
+                break;
+            };
+            let pipeline = self.pipeline.clone();
+            self.in_flight.spawn(async move {
+                let (leases, records): (Vec<Lease>, Vec<KafkaRecord>) = chunk.into_iter().unzip();
+                pipeline.process(&records).await;
+                leases
+            });
+        }
+    }
+
+    fn finished(&mut self, done: Result<Vec<Lease>, tokio::task::JoinError>) {
+        match done {
+            Ok(leases) => {
+                let mut tracker = lock(self.tracker);
+                for l in &leases {
+                    tracker.done(l);
+                }
+            }
+            // A panicking chunk loses nothing: its offsets stay in flight, so nothing after them
+            // is committed, and the records are read again after a restart.
+            Err(e) => warn!(error = %e, "A chunk task failed; its records stay uncommitted."),
+        }
+        self.store_offsets();
+        self.dispatch_waiting();
+    }
+
+    fn store_offsets(&mut self) {
+        let points = lock(self.tracker).take_committable();
+        if points.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, point) in &points {
+            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*point));
+        }
+        if let Err(e) = self.consumer.store_offsets(&tpl) {
+            debug!(error = %e, "Storing offsets failed (partition revoked meanwhile?).");
+        }
+    }
+
+    fn apply_pause(&mut self, breaker_open: bool) {
+        let should = breaker_open || !self.waiting.is_empty();
+        let changed = self
+            .consumer
+            .context()
+            .assignment_changed
+            .swap(false, Ordering::SeqCst);
+        if should == self.paused && !(should && changed) {
+            return;
+        }
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let result = if should {
+            self.consumer.pause(&assignment)
+        } else {
+            self.consumer.resume(&assignment)
+        };
+        match result {
+            Ok(()) => {
+                if should != self.paused {
+                    info!(
+                        paused = should,
+                        breaker_open,
+                        waiting_chunks = self.waiting.len(),
+                        partitions = assignment.count(),
+                        "{}",
+                        if should {
+                            "Consumption paused."
+                        } else {
+                            "Consumption resumed."
+                        }
+                    );
+                }
+                self.paused = should;
+            }
+            Err(e) => warn!(error = %e, "Pause/resume failed; retried on the next turn."),
+        }
+    }
+}

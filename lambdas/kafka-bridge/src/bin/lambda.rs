@@ -1,0 +1,18 @@
+//! The Kafka bridge as a Lambda on the managed Kafka event source (MSK or self-managed Kafka).
+
+use hub_bridge::settings::Env;
+use kafka_bridge::{Config, build, handler};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    hub_telemetry::init();
+    let config = Config::from_env(&Env::process())?;
+    let clients = hub_aws::AwsClients::from_env().await;
+    let pipeline = Arc::new(build(&clients, &config));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        let pipeline = pipeline.clone();
+        async move { handler::handle(event, &pipeline).await }
+    }))
+    .await
+}

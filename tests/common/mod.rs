@@ -214,3 +214,191 @@ pub async fn depth(clients: &AwsClients, queue_url: &str) -> (u64, u64) {
         get(A::ApproximateNumberOfMessagesNotVisible),
     )
 }
+
+/// A TCP proxy in front of a stand-in that can be cut: while down it refuses new connections
+/// and has severed the open ones, as an unreachable service would look to the SDK.
+pub struct Proxy {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `target` (`host:port`), up.
+    pub async fn start(target: &str) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let target = target.to_string();
+        let task = tokio::spawn({
+            let up = up.clone();
+            let cut = cut.clone();
+            async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let target = target.clone();
+                    let mut severed = cut.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = severed.changed() => {}
+                        }
+                    });
+                }
+            }
+        });
+        Proxy {
+            endpoint,
+            up,
+            cut,
+            task,
+        }
+    }
+
+    /// Cuts (`false`) or restores (`true`) the service.
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            self.cut.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Produces records (key, value, headers) to `topic`, waiting for every acknowledgement; to
+/// `partition` when given, else as the key (or the partitioner) decides.
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    partition: Option<i32>,
+    records: &[hub_sap::OwnedRecord],
+) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("message.max.bytes", "20000000")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    let sends = records.iter().map(|r| {
+        let mut headers = OwnedHeaders::new();
+        for (k, v) in &r.headers {
+            headers = headers.insert(Header {
+                key: k,
+                value: Some(v),
+            });
+        }
+        let mut rec = FutureRecord::to(topic).payload(&r.value).headers(headers);
+        if let Some(k) = &r.key {
+            rec = rec.key(k);
+        }
+        if let Some(p) = partition {
+            rec = rec.partition(p);
+        }
+        producer.send(rec, Duration::from_secs(30))
+    });
+    for result in futures::future::join_all(sends).await {
+        result.expect("produced");
+    }
+}
+
+/// The committed offsets of `group` on every partition of `topic`, and the topic's end offsets,
+/// read by a separate client (not a member of the group).
+pub fn committed_and_end_offsets(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+) -> (Vec<i64>, Vec<i64>) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let partitions = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata")
+        .topics()
+        .first()
+        .map(|t| t.partitions().len() as i32)
+        .expect("the topic exists");
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let committed = c
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    let committed = (0..partitions)
+        .map(
+            |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(rdkafka::Offset::Offset(o)) => o,
+                _ => 0,
+            },
+        )
+        .collect();
+    let ends = (0..partitions)
+        .map(|p| {
+            c.fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks")
+                .1
+        })
+        .collect();
+    // This client never joined the group; closing it is not needed (and the mock cluster can
+    // stall a close after an offset fetch), so it is leaked for the test's lifetime.
+    std::mem::forget(c);
+    (committed, ends)
+}
+
+/// Receives from `queue_url` (deleting what it receives) until `done` says the collected
+/// messages suffice, or panics after `timeout`.
+pub async fn drain_queue(
+    clients: &AwsClients,
+    queue_url: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[aws_sdk_sqs::types::Message]) -> bool,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let deadline = Instant::now() + timeout;
+    let mut all = Vec::new();
+    while !done(&all) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} draining {queue_url}: {} messages so far",
+            all.len()
+        );
+        let batch = receive(clients, queue_url).await;
+        for m in &batch {
+            if let Some(h) = m.receipt_handle() {
+                clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(h)
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+        all.extend(batch);
+    }
+    all
+}

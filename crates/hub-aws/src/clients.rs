@@ -51,9 +51,21 @@ impl AwsClients {
     /// Clients configured from the environment, as in Lambda: region, credentials and
     /// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) are all read by
     /// `aws-config`.
+    ///
+    /// `AWS_S3_FORCE_PATH_STYLE=true` selects path-style S3 addressing, which S3 stand-ins (moto)
+    /// need; AWS itself does not.
     pub async fn from_env() -> AwsClients {
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        AwsClients::from_config(config)
+        let mut clients = AwsClients::from_config(config);
+        let path_style = std::env::var("AWS_S3_FORCE_PATH_STYLE")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        if path_style {
+            let s3 = aws_sdk_s3::config::Builder::from(&clients.config)
+                .force_path_style(true)
+                .build();
+            clients.s3 = aws_sdk_s3::Client::from_conf(s3);
+        }
+        clients
     }
 
     /// Clients for local stand-ins: fixed test credentials, the region of `AWS_REGION`

@@ -63,6 +63,7 @@ pub struct BridgeMetrics {
     breaker_transitions: AtomicU64,
     records_done: AtomicU64,
     breaker_open: AtomicU64,
+    consumer_paused: std::sync::atomic::AtomicBool,
     consumer_lag: AtomicI64,
     latencies: Mutex<Reservoir>,
     last: Mutex<Snapshot>,
@@ -103,6 +104,21 @@ impl BridgeMetrics {
         self.breaker_open.store(u64::from(open), Ordering::Relaxed);
         self.breaker_transitions
             .store(transitions, Ordering::Relaxed);
+    }
+
+    /// The consumer paused (`true`) or resumed its partitions.
+    pub fn set_consumer_paused(&self, paused: bool) {
+        self.consumer_paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Whether the consumer's partitions are paused.
+    pub fn consumer_paused(&self) -> bool {
+        self.consumer_paused.load(Ordering::Relaxed)
+    }
+
+    /// Whether the breaker is open or half-open.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker_open.load(Ordering::Relaxed) != 0
     }
 
     /// The consumer's total lag (records), from librdkafka's statistics.

@@ -493,6 +493,7 @@ where
                     );
                 }
                 self.paused = should;
+                self.pipeline.metrics().set_consumer_paused(should);
             }
             Err(e) => warn!(error = %e, "Pause/resume failed; retried on the next turn."),
         }

@@ -100,6 +100,54 @@ pub fn large_order(min_bytes: usize) -> String {
     format!("{}{}{}", &ORDERS05[..start], items, &ORDERS05[start..])
 }
 
+/// Record `i` of a synthetic SAP load drawn from the IDoc fixtures: MATMAS, DEBMAS and ORDERS
+/// in turn, each with its own DOCNUM (so its own event id, and versions that grow with `i`) and
+/// a business key among `keys` per entity (so a key gets several versions).
+pub fn synthetic(i: u64, keys: u64) -> Sample {
+    let docnum = format!("<DOCNUM>{:016}</DOCNUM>", 5_000_000_000 + i);
+    let key = 100_000 + (i / 3) % keys.max(1);
+    let (name, topic, text) = match i % 3 {
+        0 => (
+            "matmas05_pump.xml",
+            "sap.idoc.matmas",
+            MATMAS05
+                .replace("<DOCNUM>0000000004711001</DOCNUM>", &docnum)
+                .replace(
+                    "<MATNR>000000000000100234</MATNR>",
+                    &format!("<MATNR>{key:018}</MATNR>"),
+                ),
+        ),
+        1 => (
+            "debmas07_customer.xml",
+            "sap.idoc.debmas",
+            DEBMAS07
+                .replace("<DOCNUM>0000000004711107</DOCNUM>", &docnum)
+                .replace(
+                    "<KUNNR>0000100123</KUNNR>",
+                    &format!("<KUNNR>{key:010}</KUNNR>"),
+                ),
+        ),
+        _ => (
+            "orders05_salesorder.xml",
+            "sap.idoc.orders",
+            ORDERS05
+                .replace("<DOCNUM>0000000004711250</DOCNUM>", &docnum)
+                .replace(
+                    "<BELNR>0000045001</BELNR>",
+                    &format!("<BELNR>{key:010}</BELNR>"),
+                ),
+        ),
+    };
+    Sample {
+        name,
+        topic,
+        record: OwnedRecord {
+            key: Some(key.to_string().into_bytes()),
+            ..value(&text)
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +177,25 @@ mod tests {
             panic!("an order")
         };
         assert!(o.items.len() > 1000, "{} items", o.items.len());
+    }
+
+    #[test]
+    fn synthetic_records_have_their_own_ids_and_shared_keys() {
+        // Scenario: 30 records over 2 keys: 30 distinct event ids, 2 keys per entity.
+        let limits = crate::Limits::default();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for i in 0..30 {
+            let s = synthetic(i, 2);
+            let out = crate::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
+                .unwrap_or_else(|e| panic!("{i}: {e}"));
+            let crate::Outcome::Change(e) = &out[0] else {
+                panic!("a change")
+            };
+            ids.insert(e.event_id.clone());
+            keys.insert((e.entity, e.key.clone()));
+        }
+        assert_eq!(ids.len(), 30);
+        assert_eq!(keys.len(), 6);
     }
 }

@@ -6,9 +6,11 @@
 //! - `enable.auto.offset.store=false`: an offset is stored only when every record before it in
 //!   its partition is published or dead-lettered ([`OffsetTracker`]); librdkafka commits stored
 //!   offsets every `auto.commit.interval.ms` and on revoke and close.
-//! - While the SNS circuit breaker is open, or every in-flight slot is taken, the consumer
-//!   **pauses** its partitions (no fetching, no busy loop) and keeps polling so it stays in the
-//!   group; it resumes when the breaker closes.
+//! - While every in-flight slot is taken and a chunk waits, the consumer stops reading
+//!   (backpressure; a slot frees within one chunk's processing time).
+//! - While the SNS circuit breaker is open, the consumer **pauses** its partitions (no
+//!   fetching, no busy loop) and keeps polling so it stays in the group (an outage may outlast
+//!   `max.poll.interval.ms`); it resumes when the breaker closes.
 //! - On a rebalance, revoked partitions commit what is done (synchronously, before the new owner
 //!   starts) and their in-flight work is dropped from the books (the new owner reads it again).
 //! - `shutdown` resolving (SIGTERM/SIGINT in the binary) stops reading, lets in-flight work
@@ -278,7 +280,9 @@ where
                 info!(breaker = s.as_str(), "Breaker state seen by the consumer.");
             }
             () = sleep_until(linger), if linger.is_some() => state.flush(),
-            msg = consumer.recv() => match msg {
+            // Backpressure: while every slot is busy and a chunk waits, stop reading (unless
+            // paused, when polling only keeps the group membership alive).
+            msg = consumer.recv(), if state.waiting.is_empty() || state.paused => match msg {
                 Ok(m) => state.received(&m),
                 Err(e) => warn!(error = %e, "Kafka consumer error (librdkafka retries)."),
             },
@@ -459,7 +463,7 @@ where
     }
 
     fn apply_pause(&mut self, breaker_open: bool) {
-        let should = breaker_open || !self.waiting.is_empty();
+        let should = breaker_open;
         let changed = self
             .consumer
             .context()

@@ -148,6 +148,33 @@ pub fn synthetic(i: u64, keys: u64) -> Sample {
     }
 }
 
+/// Record `i` of a synthetic load over the whole fixture mix: three in five are IDocs as in
+/// [`synthetic`], one a structured BusinessPartner CloudEvent, one a binary-mode Product
+/// CloudEvent, each CloudEvent with its own id (so its own event id).
+pub fn mixed(i: u64, keys: u64) -> Sample {
+    match i % 5 {
+        3 => {
+            let mut s = changes().swap_remove(3);
+            let text = BUSINESS_PARTNER.replace(
+                "0f6b2c1e-8d7a-4c2b-9a51-3e0f1d2c4b77",
+                &format!("00000000-0000-4000-8000-{i:012}"),
+            );
+            s.record.value = text.into_bytes();
+            s
+        }
+        4 => {
+            let mut s = changes().swap_remove(4);
+            for (k, v) in &mut s.record.headers {
+                if k == "ce_id" {
+                    *v = format!("00000000-0000-4000-9000-{i:012}").into_bytes();
+                }
+            }
+            s
+        }
+        _ => synthetic(i / 5 * 3 + i % 5, keys),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +224,14 @@ mod tests {
         }
         assert_eq!(ids.len(), 30);
         assert_eq!(keys.len(), 6);
+        let mut mixed_ids = std::collections::BTreeSet::new();
+        for i in 0..50 {
+            let s = mixed(i, 5);
+            let out = crate::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
+                .unwrap_or_else(|e| panic!("{i}: {e}"));
+            let crate::Outcome::Change(e) = &out[0] else { panic!("a change") };
+            mixed_ids.insert(e.event_id.clone());
+        }
+        assert_eq!(mixed_ids.len(), 50);
     }
 }

@@ -9,6 +9,8 @@
 //! - `status`: queue depths and table size of the stack.
 //! - `get`, `query`: read the single table as a domain consumer would.
 
+mod bench;
+mod fake_sns;
 mod kafka;
 mod parse;
 mod provision;
@@ -48,6 +50,17 @@ enum Command {
     /// Print the canonical change events of one Kafka record as JSON lines, or its typed error
     /// (exit status 2).
     Parse(parse::Args),
+    /// Measure: the bridge alone (events/s per core, CPU per 100k events) into a fast local
+    /// SNS endpoint; prints a table and writes JSON.
+    Bench(bench::Args),
+    /// An SNS endpoint that accepts signed Publish/PublishBatch calls and answers at once (for
+    /// benchmarks). Prints its URL.
+    #[command(hide = true)]
+    FakeSns {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +88,8 @@ fn main() -> ExitCode {
                     Command::Status(args) => status::run(args).await,
                     Command::Get(args) => read::get(args).await,
                     Command::Query(args) => read::query(args).await,
+                    Command::Bench(args) => bench::run_bench(args).await,
+                    Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

@@ -200,7 +200,20 @@ pub async fn bridge(args: &Args) -> anyhow::Result<BridgeFigures> {
         }
     };
     // The run's final EMF line goes to stdout; the bench's table follows it.
-    run(&consumer, pipeline.clone(), done).await?;
+    if std::env::var("BENCH_NULL_PUBLISHER").is_ok() {
+        // Diagnostic: the same run with a publisher that discards (no SDK, no HTTP), to see
+        // what the consumer, parsing and routing cost alone.
+        let null = Arc::new(hub_bridge::Pipeline::new(
+            Null,
+            hub_bridge::ports::MemoryDeadLetters::default(),
+            hub_bridge::ports::NoClaims,
+            config.settings.clone(),
+            pipeline.metrics().clone(),
+        ));
+        run(&consumer, null, done).await?;
+    } else {
+        run(&consumer, pipeline.clone(), done).await?;
+    }
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu0.elapsed().as_secs_f64();
     let snap = pipeline.metrics().snapshot();
@@ -220,6 +233,17 @@ pub async fn bridge(args: &Args) -> anyhow::Result<BridgeFigures> {
         sns_calls_per_event: sns_calls as f64 / events.max(1) as f64,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     })
+}
+
+struct Null;
+
+impl hub_bridge::Publisher for Null {
+    async fn publish_batch(
+        &self,
+        _messages: &[&hub_bridge::Message],
+    ) -> Result<Vec<hub_bridge::ports::EntryFailure>, hub_bridge::ports::PortError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Records held by `topic` (sum of high − low watermarks).

@@ -20,6 +20,11 @@ mod stack;
 mod status;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the SDK's request serialisation grows strings by reallocation, which glibc's
+/// allocator copies; mimalloc is measurably faster on the bridge's hot path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// SAP Sync Hub developer CLI.

@@ -51,8 +51,18 @@ pub fn build(clients: &AwsClients, config: &Config) -> AwsPipeline {
         Some(b) => Claims::S3(S3Claims::new(clients.s3.clone(), b)),
         None => Claims::None(NoClaims),
     };
+    // The pipeline retries SNS itself (full jitter, per failed entry, behind the breaker): the
+    // SDK's own retries would multiply attempts and hide failures from the breaker.
+    let sns = aws_sdk_sns::Client::from_conf(
+        clients
+            .sns
+            .config()
+            .to_builder()
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build(),
+    );
     Pipeline::new(
-        SnsPublisher::new(clients.sns.clone(), &config.topic_arn),
+        SnsPublisher::new(sns, &config.topic_arn),
         SqsBridgeDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
         claims,
         config.settings.clone(),

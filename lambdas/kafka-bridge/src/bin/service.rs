@@ -8,6 +8,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tracing::error;
 
+/// mimalloc: measurably faster than glibc's allocator on the bridge's hot path (`hubctl bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     hub_telemetry::init();

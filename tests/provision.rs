@@ -166,7 +166,10 @@ async fn a_second_run_changes_nothing_and_drift_is_repaired() {
     let (second, mut ctx) = provision(&clients, template, &stack, &[]).await;
     for r in &second.resources {
         assert!(
-            matches!(r.action, Action::Unchanged | Action::CloudOnly),
+            matches!(
+                r.action,
+                Action::Unchanged | Action::CloudOnly | Action::ConditionFalse
+            ),
             "{} was {:?} on the second run",
             r.logical_id,
             r.action

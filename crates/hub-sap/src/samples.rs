@@ -229,7 +229,9 @@ mod tests {
             let s = mixed(i, 5);
             let out = crate::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
                 .unwrap_or_else(|e| panic!("{i}: {e}"));
-            let crate::Outcome::Change(e) = &out[0] else { panic!("a change") };
+            let crate::Outcome::Change(e) = &out[0] else {
+                panic!("a change")
+            };
             mixed_ids.insert(e.event_id.clone());
         }
         assert_eq!(mixed_ids.len(), 50);

@@ -162,7 +162,10 @@ pub async fn bridge(args: &Args) -> anyhow::Result<BridgeFigures> {
         bootstrap_file.to_str().context("temp path")?,
     ])?;
     let (_sns, endpoint) = spawn_self(&["fake-sns", "--port", "0"])?;
-    eprintln!("bench: producing {} records to the embedded Kafka…", args.records);
+    eprintln!(
+        "bench: producing {} records to the embedded Kafka…",
+        args.records
+    );
     produce(&bootstrap, topic, partitions, args.records, args.keys).await?;
     let stored = stored_records(&bootstrap, topic)?;
     if stored != args.records {
@@ -180,14 +183,20 @@ pub async fn bridge(args: &Args) -> anyhow::Result<BridgeFigures> {
     let clients = hub_aws::AwsClients::local(&endpoints).await;
     let config = kafka_bridge::Config::from_env(&Env::from_pairs(&[
         ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:bench"),
-        ("BRIDGE_DLQ_URL", &format!("{endpoint}/123456789012/bench-dlq")),
+        (
+            "BRIDGE_DLQ_URL",
+            &format!("{endpoint}/123456789012/bench-dlq"),
+        ),
     ]))?;
     let pipeline = Arc::new(kafka_bridge::build(&clients, &config));
     let consumer = ConsumerConfig::from_env(&Env::from_pairs(&[
         ("KAFKA_BOOTSTRAP_SERVERS", &bootstrap),
         ("KAFKA_TOPICS", topic),
         ("KAFKA_GROUP_ID", "bench"),
-        ("BRIDGE_METRICS_INTERVAL_MS", &std::env::var("BENCH_METRICS_MS").unwrap_or("0".into())),
+        (
+            "BRIDGE_METRICS_INTERVAL_MS",
+            &std::env::var("BENCH_METRICS_MS").unwrap_or("0".into()),
+        ),
     ]))?;
     eprintln!("bench: bridging…");
     let target = args.records;
@@ -291,20 +300,36 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     println!();
-    println!("Bridge alone ({} records of the fixture mix, {} cores: {host})", figures.records, figures.cores);
+    println!(
+        "Bridge alone ({} records of the fixture mix, {} cores: {host})",
+        figures.records, figures.cores
+    );
     println!("| figure | value |");
     println!("|---|---|");
     println!("| events published | {} |", figures.events);
     println!("| wall time | {:.2} s |", figures.wall_seconds);
-    println!("| CPU time (user + system) | {:.2} s |", figures.cpu_seconds);
+    println!(
+        "| CPU time (user + system) | {:.2} s |",
+        figures.cpu_seconds
+    );
     println!("| events/s (wall) | {:.0} |", figures.events_per_second);
-    println!("| **events/s per core** (events / CPU s) | **{:.0}** |", figures.events_per_cpu_second);
-    println!("| CPU s per 100k events | {:.2} |", figures.cpu_seconds_per_100k);
-    println!("| SNS calls per event | {:.3} |", figures.sns_calls_per_event);
+    println!(
+        "| **events/s per core** (events / CPU s) | **{:.0}** |",
+        figures.events_per_cpu_second
+    );
+    println!(
+        "| CPU s per 100k events | {:.2} |",
+        figures.cpu_seconds_per_100k
+    );
+    println!(
+        "| SNS calls per event | {:.3} |",
+        figures.sns_calls_per_event
+    );
     if let Some(dir) = args.json.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let json = serde_json::json!({"machine": {"cpu": host, "cores": figures.cores}, "bridge": figures});
+    let json =
+        serde_json::json!({"machine": {"cpu": host, "cores": figures.cores}, "bridge": figures});
     std::fs::write(&args.json, serde_json::to_vec_pretty(&json)?)?;
     println!("\nwritten to {}", args.json.display());
     Ok(ExitCode::SUCCESS)

@@ -84,7 +84,11 @@ async fn answer(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> 
     };
     if !signed {
         stats.unsigned.fetch_add(1, Ordering::Relaxed);
-        return error(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "request is not signed");
+        return error(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "request is not signed",
+        );
     }
     stats.calls.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);

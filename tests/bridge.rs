@@ -561,3 +561,52 @@ async fn broker_faults_are_survived_without_loss() {
     stop.send(()).unwrap();
     task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_member_joining_mid_stream_rebalances_without_loss() {
+    // Scenario: 450 records on a three-partition topic; a second bridge joins the group
+    // mid-stream (partitions are revoked from the first and assigned to the second): every
+    // event is delivered at least once, both members bridged records, and the group's
+    // offsets reach the end.
+    let stack = stack("bridge-rebalance").await;
+    let bootstrap = kafka_bootstrap();
+    let topic = unique("sap.bridge.rebalance");
+    let group = unique("bridge");
+    let records: Vec<OwnedRecord> = (0..450).map(|i| samples::synthetic(i, 40).record).collect();
+    for (p, part) in records.chunks(150).enumerate() {
+        produce(&bootstrap, &topic, Some(p as i32), part).await;
+    }
+    let mut first_config = consumer_config(&bootstrap, &topic, &group);
+    first_config.max_in_flight = 1;
+    first_config.chunk_records = 10;
+    let (stop_a, a) = spawn_bridge(first_config.clone(), pipeline(&stack, None));
+    eventually(
+        "some events delivered",
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || async { (delivered_so_far(&stack).await >= 20).then_some(()) },
+    )
+    .await;
+    let (stop_b, b) = spawn_bridge(first_config, pipeline(&stack, None));
+
+    let expected = expected_ids(&records);
+    collect_all(&stack, &expected).await;
+    eventually(
+        "offsets committed to the end",
+        Duration::from_secs(60),
+        Duration::from_millis(300),
+        || {
+            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
+            async move { (committed == ends).then_some(()) }
+        },
+    )
+    .await;
+    stop_a.send(()).unwrap();
+    stop_b.send(()).unwrap();
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(
+        a.received > 0 && b.received > 0,
+        "both members bridged: {a:?} {b:?}"
+    );
+    assert!(a.received + b.received >= 450);
+}

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$HUB_ROOT"
 
 # Crates that must stay free of AWS SDK and Kafka dependencies (STYLE §1).
-DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store)
+DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-bridge)
 
 started_here=()
 cleanup() {

@@ -74,6 +74,7 @@ pub struct MemoryPublisher {
     published: Mutex<Vec<Message>>,
     down: AtomicBool,
     fail_calls: AtomicU32,
+    fail_entries: AtomicU32,
     calls: AtomicU32,
     reject_containing: Mutex<Option<String>>,
 }
@@ -92,6 +93,12 @@ impl MemoryPublisher {
     /// The next `n` calls fail with a transient error.
     pub fn fail_next_calls(&self, n: u32) {
         self.fail_calls.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` entries (counted across calls) fail with a retryable entry error
+    /// (`InternalError`), while the rest of their batch is published.
+    pub fn fail_next_entries(&self, n: u32) {
+        self.fail_entries.store(n, Ordering::SeqCst);
     }
 
     /// Entries whose body contains `needle` are refused as a sender fault (permanent).
@@ -123,7 +130,18 @@ impl Publisher for MemoryPublisher {
         let mut failed = Vec::new();
         let mut published = self.published.lock().expect("not poisoned");
         for (index, m) in messages.iter().enumerate() {
-            if reject.as_ref().is_some_and(|n| m.body.contains(n.as_str())) {
+            let transient = self
+                .fail_entries
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if transient {
+                failed.push(EntryFailure {
+                    index,
+                    code: "InternalError".into(),
+                    message: "try again".into(),
+                    retryable: true,
+                });
+            } else if reject.as_ref().is_some_and(|n| m.body.contains(n.as_str())) {
                 failed.push(EntryFailure {
                     index,
                     code: "InvalidParameter".into(),

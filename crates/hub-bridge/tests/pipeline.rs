@@ -294,3 +294,43 @@ async fn a_large_poison_value_moves_to_the_claim_store() {
     assert_eq!(p.claims().get(&c.uri).unwrap(), value);
     assert!(d.body().len() < 64 * 1024);
 }
+
+#[tokio::test]
+async fn only_failed_entries_are_retried() {
+    // Scenario: three entries of the first batch fail with a retryable error: they alone are
+    // sent again; every event is published exactly once, nothing is dead-lettered.
+    let p = pipeline(settings());
+    p.publisher().fail_next_entries(3);
+    let report = p.process(&fixtures()).await;
+    assert_eq!(report.published, 5);
+    let published = p.publisher().published();
+    let mut ids: Vec<&str> = published.iter().map(|m| m.event_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((published.len(), ids.len()), (5, 5), "each event once");
+    assert_eq!(
+        p.publisher().calls(),
+        2,
+        "one retry call, for the failed entries"
+    );
+    assert_eq!(p.metrics().snapshot().retries, 3);
+    assert!(p.dead_letters().letters().is_empty());
+}
+
+#[tokio::test]
+async fn fifo_mode_sets_group_and_deduplication_ids() {
+    // Scenario: with SNS_FIFO the group is entity and key (changes of one entity stay in
+    // order) and the deduplication id is the event id.
+    let p = pipeline(Settings {
+        fifo: true,
+        ..settings()
+    });
+    p.process(&fixtures()).await;
+    let published = p.publisher().published();
+    let pump = &published[0];
+    assert_eq!(pump.group_id.as_deref(), Some("material:100234"));
+    assert_eq!(pump.dedup_id.as_deref(), Some(pump.event_id.as_str()));
+    for m in &published {
+        assert!(m.group_id.is_some() && m.dedup_id.is_some());
+    }
+}

@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 timed install infra/local/install.sh
-timed build cargo build --locked -p hubctl
+timed build cargo build --locked -p hubctl -p kafka-bridge --bins
 if ! { http_up "$MOTO_PORT" && http_up "$DYNAMODB_PORT" && [ -s "$HUB_RUN/kafka.bootstrap" ]; }; then
   started_here=1
 fi

@@ -1,6 +1,7 @@
-//! Each domain Lambda binary, started under cargo-lambda's Lambda Runtime API emulator
-//! (`cargo lambda watch`), handles an SQS event carrying a fixture's change event end to end:
-//! the record lands in DynamoDB Local.
+//! The Lambda binaries under cargo-lambda's Lambda Runtime API emulator (`cargo lambda watch`):
+//! each domain binary handles an SQS event carrying a fixture's change event end to end (the
+//! record lands in DynamoDB Local), and the bridge Lambda handles a self-managed Kafka event (the
+//! IDoc reaches its domain queue through SNS, the garbage the bridge DLQ).
 
 use hub_aws::dynamo_store::DynamoStore;
 use hub_integration_tests::*;
@@ -80,37 +81,8 @@ async fn every_domain_binary_runs_under_the_runtime_emulator() {
     let (report, _) = provision(&clients, project_template(), &stack, &[]).await;
     let table = report.physical_id("HubTable").unwrap().to_string();
     let dlq = report.physical_id("CustomersDLQ").unwrap().to_string();
-    let port = free_port();
-    let endpoints = hub_aws::clients::LocalEndpoints::from_env();
-    let child = Command::new(cargo_lambda())
-        .args(["lambda", "watch", "--ignore-changes", "-p", "domain-sync"])
-        .args([
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-            &port.to_string(),
-        ])
-        .args(["--env-var", &format!("TABLE_NAME={table}")])
-        .args(["--env-var", &format!("DLQ_URL={dlq}")])
-        .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoints.dynamodb)
-        .env("AWS_ENDPOINT_URL_SQS", &endpoints.sqs)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .current_dir(repo_root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("cargo-lambda is installed (infra/local/install.sh)");
-    let _emulator = Emulator(child);
-    eventually(
-        "the emulator to listen",
-        Duration::from_secs(120),
-        Duration::from_millis(200),
-        || async { TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ()) },
-    )
-    .await;
+    let env = [format!("TABLE_NAME={table}"), format!("DLQ_URL={dlq}")];
+    let (_emulator, port) = emulator("domain-sync", &env).await;
 
     let store = DynamoStore::new(clients.dynamodb.clone(), &table);
     for (binary, fixture, key) in [
@@ -130,32 +102,127 @@ async fn every_domain_binary_runs_under_the_runtime_emulator() {
             keys::order("45001"),
         ),
     ] {
-        let file = std::env::temp_dir().join(format!("{stack}-{binary}.json"));
-        std::fs::write(&file, serde_json::to_vec(&sqs_event(fixture)).unwrap()).unwrap();
-        let out = tokio::task::spawn_blocking({
-            let file = file.clone();
-            move || {
-                Command::new(cargo_lambda())
-                    .args(["lambda", "invoke", binary, "--invoke-address", "127.0.0.1"])
-                    .args(["--invoke-port", &port.to_string()])
-                    .arg("--data-file")
-                    .arg(&file)
-                    .current_dir(repo_root())
-                    .output()
-                    .unwrap()
-            }
-        })
-        .await
-        .unwrap();
-        std::fs::remove_file(&file).ok();
-        assert!(
-            out.status.success(),
-            "{binary}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let response = invoke(port, binary, &sqs_event(fixture)).await;
         assert_eq!(response, json!({"batchItemFailures": []}), "{binary}");
         let item = store.get(&key).await.unwrap();
         assert!(item.is_some(), "{binary} wrote {key:?}");
     }
+}
+
+/// Starts `cargo lambda watch` for `package` with `env` (name=value) on a free port; returns the
+/// emulator and its port once it listens.
+async fn emulator(package: &str, env: &[String]) -> (Emulator, u16) {
+    let port = free_port();
+    let endpoints = hub_aws::clients::LocalEndpoints::from_env();
+    let mut cmd = Command::new(cargo_lambda());
+    cmd.args(["lambda", "watch", "--ignore-changes", "-p", package])
+        .args([
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ]);
+    for e in env {
+        cmd.args(["--env-var", e]);
+    }
+    let child = cmd
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoints.dynamodb)
+        .env("AWS_ENDPOINT_URL_SQS", &endpoints.sqs)
+        .env("AWS_ENDPOINT_URL_SNS", &endpoints.sns)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .current_dir(repo_root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("cargo-lambda is installed (infra/local/install.sh)");
+    let guard = Emulator(child);
+    eventually(
+        "the emulator to listen",
+        Duration::from_secs(180),
+        Duration::from_millis(200),
+        || async { TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ()) },
+    )
+    .await;
+    (guard, port)
+}
+
+/// Invokes `binary` on the emulator at `port` with `payload`; returns its JSON answer.
+async fn invoke(port: u16, binary: &str, payload: &Value) -> Value {
+    let file = std::env::temp_dir().join(format!("{}-{binary}.json", unique("invoke")));
+    std::fs::write(&file, serde_json::to_vec(payload).unwrap()).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let (file, binary) = (file.clone(), binary.to_string());
+        move || {
+            Command::new(cargo_lambda())
+                .args(["lambda", "invoke", &binary, "--invoke-address", "127.0.0.1"])
+                .args(["--invoke-port", &port.to_string()])
+                .arg("--data-file")
+                .arg(&file)
+                .current_dir(repo_root())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    std::fs::remove_file(&file).ok();
+    assert!(
+        out.status.success(),
+        "{binary}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_lambda_handles_a_kafka_event_under_the_runtime_emulator() {
+    // Scenario: a self-managed Kafka event (base64 key and value, byte-array headers) with a
+    // MATMAS IDoc and a garbage record: the bridge Lambda answers 1 published, 1 dead-lettered;
+    // the event is in the materials queue, the garbage in the bridge DLQ.
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let clients = clients().await;
+    let stack = unique("emu-bridge");
+    let (report, _) = provision(&clients, project_template(), &stack, &[]).await;
+    let id = |l: &str| report.physical_id(l).unwrap().to_string();
+    let env = [
+        format!("SNS_TOPIC_ARN={}", id("ChangesTopic")),
+        format!("BRIDGE_DLQ_URL={}", id("BridgeDLQ")),
+    ];
+    let (_emulator, port) = emulator("kafka-bridge", &env).await;
+    let event = json!({
+        "eventSource": "SelfManagedKafka",
+        "bootstrapServers": "broker-1:9092",
+        "records": {"sap.idoc.matmas-0": [
+            {"topic": "sap.idoc.matmas", "partition": 0, "offset": 7, "timestamp": 1764000000000i64,
+             "timestampType": "CREATE_TIME", "key": b64(b"100234"),
+             "value": b64(hub_sap::samples::MATMAS05.as_bytes()),
+             "headers": [{"correlation_id": [101, 109, 117]}]},
+            {"topic": "sap.idoc.matmas", "partition": 0, "offset": 8, "timestamp": 1764000000000i64,
+             "timestampType": "CREATE_TIME", "key": null, "value": b64(b"garbage"), "headers": []}
+        ]}
+    });
+    let answer = invoke(port, "kafka-bridge-lambda", &event).await;
+    assert_eq!(answer["records"], 2);
+    assert_eq!(answer["published"], 1);
+    assert_eq!(answer["dead_lettered"], 1);
+    let materials = drain_queue(
+        &clients,
+        &id("MaterialsQueue"),
+        Duration::from_secs(30),
+        |m| !m.is_empty(),
+    )
+    .await;
+    let body: Value = serde_json::from_str(materials[0].body().unwrap()).unwrap();
+    assert_eq!(body["key"], "100234");
+    assert_eq!(body["correlation_id"], "emu");
+    let letters = drain_queue(&clients, &id("BridgeDLQ"), Duration::from_secs(30), |m| {
+        !m.is_empty()
+    })
+    .await;
+    let letter = hub_bridge::BridgeDeadLetter::from_body(letters[0].body().unwrap()).unwrap();
+    assert_eq!(letter.kafka.offset, 8);
 }

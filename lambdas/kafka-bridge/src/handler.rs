@@ -80,6 +80,11 @@ pub async fn handle<P: Publisher, D: DeadLetters, C: ClaimStore>(
     pipeline: &Pipeline<P, D, C>,
 ) -> Result<ChunkReport, Unfinished> {
     let left = hub_core::deadline::remaining(event.context.deadline).saturating_sub(ANSWER_MARGIN);
+    tracing::debug!(
+        deadline_ms = event.context.deadline,
+        left_ms = left.as_millis() as u64,
+        "Invocation."
+    );
     let records = records(&event.payload);
     let n = records.len();
     let result = tokio::time::timeout_at(Instant::now() + left, pipeline.process(&records)).await;

@@ -403,8 +403,10 @@ impl BridgeProcess {
             .env("KAFKA_PROP_SESSION_TIMEOUT_MS", "6000")
             .env("SNS_TOPIC_ARN", &stack.topic_arn)
             .env("BRIDGE_DLQ_URL", &stack.bridge_dlq)
-            .env("BRIDGE_CHUNK_RECORDS", "20")
-            .env("BRIDGE_MAX_IN_FLIGHT", "2")
+            // Slow on purpose (one PublishBatch at a time) so the kill lands mid-stream.
+            .env("BRIDGE_CHUNK_RECORDS", "10")
+            .env("BRIDGE_MAX_IN_FLIGHT", "1")
+            .env("BRIDGE_PUBLISH_CONCURRENCY", "1")
             .env("AWS_ENDPOINT_URL_SNS", &endpoints.sns)
             .env("AWS_ENDPOINT_URL_SQS", &endpoints.sqs)
             .env("AWS_REGION", "us-east-1")

@@ -245,16 +245,7 @@ async fn fixtures_reach_their_domain_queues_and_poison_goes_to_the_bridge_dlq() 
     );
     assert_eq!(by_offset[&5].1.error.kind, "unsupported_idoc_type");
 
-    eventually(
-        "offsets committed to the end",
-        Duration::from_secs(30),
-        Duration::from_millis(300),
-        || {
-            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
-            async move { (committed == ends).then_some(()) }
-        },
-    )
-    .await;
+    committed_to_the_end(&bootstrap, &group, &topic).await;
     stop.send(()).unwrap();
     let summary = task.await.unwrap();
     assert_eq!(summary.received, 9);
@@ -360,16 +351,7 @@ async fn an_sns_outage_opens_the_breaker_pauses_and_loses_nothing() {
     sns.set_up(true);
     let expected = expected_ids(&records);
     collect_all(&stack, &expected).await;
-    eventually(
-        "offsets committed to the end",
-        Duration::from_secs(30),
-        Duration::from_millis(300),
-        || {
-            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
-            async move { (committed == ends).then_some(()) }
-        },
-    )
-    .await;
+    committed_to_the_end(&bootstrap, &group, &topic).await;
     assert_eq!(pipeline.breaker().state(), BreakerState::Closed);
     assert!(!pipeline.metrics().consumer_paused());
     assert_eq!(depth(&stack.clients, &stack.bridge_dlq).await, (0, 0));
@@ -437,6 +419,31 @@ impl Drop for BridgeProcess {
     }
 }
 
+/// Waits until the group's committed offsets equal the topic's end offsets on every partition.
+async fn committed_to_the_end(bootstrap: &str, group: &str, topic: &str) {
+    eventually(
+        "offsets committed to the end",
+        Duration::from_secs(60),
+        Duration::from_millis(300),
+        || {
+            let (committed, ends) = committed_and_end_offsets(bootstrap, group, topic);
+            async move { (committed == ends).then_some(()) }
+        },
+    )
+    .await;
+}
+
+/// Waits until the domain queues hold at least `n` messages in all.
+async fn delivered_at_least(stack: &Stack, n: u64) {
+    eventually(
+        "some events delivered",
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || async { (delivered_so_far(stack).await >= n).then_some(()) },
+    )
+    .await;
+}
+
 async fn delivered_so_far(stack: &Stack) -> u64 {
     let mut n = 0;
     for q in stack.queues.values() {
@@ -459,13 +466,7 @@ async fn the_bridge_killed_mid_stream_loses_nothing_and_sigterm_commits() {
     produce(&bootstrap, &topic, None, &records).await;
 
     let first = BridgeProcess::start(&stack, &bootstrap, &topic, &group);
-    eventually(
-        "some events delivered",
-        Duration::from_secs(60),
-        Duration::from_millis(50),
-        || async { (delivered_so_far(&stack).await >= 60).then_some(()) },
-    )
-    .await;
+    delivered_at_least(&stack, 60).await;
     first.signal("KILL");
     drop(first);
     let at_kill = delivered_so_far(&stack).await;
@@ -480,16 +481,7 @@ async fn the_bridge_killed_mid_stream_loses_nothing_and_sigterm_commits() {
     let total: usize = delivered.values().map(Vec::len).sum();
     assert!(total >= 600, "every event at least once ({total} messages)");
 
-    eventually(
-        "offsets committed to the end",
-        Duration::from_secs(30),
-        Duration::from_millis(300),
-        || {
-            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
-            async move { (committed == ends).then_some(()) }
-        },
-    )
-    .await;
+    committed_to_the_end(&bootstrap, &group, &topic).await;
     second.signal("TERM");
     let mut second = second;
     let status = tokio::task::spawn_blocking(move || {
@@ -530,13 +522,7 @@ async fn broker_faults_are_survived_without_loss() {
         consumer_config(&bootstrap, &topic, &group),
         pipeline(&stack, None),
     );
-    eventually(
-        "some events delivered",
-        Duration::from_secs(60),
-        Duration::from_millis(50),
-        || async { (delivered_so_far(&stack).await >= 10).then_some(()) },
-    )
-    .await;
+    delivered_at_least(&stack, 10).await;
     cluster.broker_down(2).unwrap();
     // Produced while the broker is down: the producer retries until its partitions' leader is
     // back.
@@ -550,16 +536,7 @@ async fn broker_faults_are_survived_without_loss() {
 
     let expected = expected_ids(&records);
     collect_all(&stack, &expected).await;
-    eventually(
-        "offsets committed to the end",
-        Duration::from_secs(60),
-        Duration::from_millis(300),
-        || {
-            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
-            async move { (committed == ends).then_some(()) }
-        },
-    )
-    .await;
+    committed_to_the_end(&bootstrap, &group, &topic).await;
     stop.send(()).unwrap();
     task.await.unwrap();
 }
@@ -582,27 +559,12 @@ async fn a_second_member_joining_mid_stream_rebalances_without_loss() {
     first_config.max_in_flight = 1;
     first_config.chunk_records = 10;
     let (stop_a, a) = spawn_bridge(first_config.clone(), pipeline(&stack, None));
-    eventually(
-        "some events delivered",
-        Duration::from_secs(60),
-        Duration::from_millis(50),
-        || async { (delivered_so_far(&stack).await >= 20).then_some(()) },
-    )
-    .await;
+    delivered_at_least(&stack, 20).await;
     let (stop_b, b) = spawn_bridge(first_config, pipeline(&stack, None));
 
     let expected = expected_ids(&records);
     collect_all(&stack, &expected).await;
-    eventually(
-        "offsets committed to the end",
-        Duration::from_secs(60),
-        Duration::from_millis(300),
-        || {
-            let (committed, ends) = committed_and_end_offsets(&bootstrap, &group, &topic);
-            async move { (committed == ends).then_some(()) }
-        },
-    )
-    .await;
+    committed_to_the_end(&bootstrap, &group, &topic).await;
     stop_a.send(()).unwrap();
     stop_b.send(()).unwrap();
     let (a, b) = (a.await.unwrap(), b.await.unwrap());

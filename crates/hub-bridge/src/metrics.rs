@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// The CloudWatch namespace of every hub metric.
-pub const NAMESPACE: &str = "SapSyncHub";
+pub use hub_core::emf::NAMESPACE;
 
 /// The `component` dimension's value.
 pub const COMPONENT: &str = "kafka-bridge";
@@ -167,28 +166,9 @@ impl BridgeMetrics {
             &mut *self.last.lock().unwrap_or_else(|p| p.into_inner()),
             now,
         );
-        let latencies = std::mem::take(
-            &mut self
-                .latencies
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .samples,
-        );
-        *self.latencies.lock().unwrap_or_else(|p| p.into_inner()) = Reservoir::default();
-        let metrics: Vec<Value> = METRICS
-            .iter()
-            .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
-            .collect();
-        json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["component"]],
-                    "Metrics": metrics,
-                }],
-            },
-            "component": COMPONENT,
+        let latencies =
+            std::mem::take(&mut *self.latencies.lock().unwrap_or_else(|p| p.into_inner())).samples;
+        let values = json!({
             "bridge_records_received_total": now.received - prev.received,
             "bridge_events_published_total": now.published - prev.published,
             "bridge_records_dead_lettered_total": now.dead_lettered - prev.dead_lettered,
@@ -199,7 +179,8 @@ impl BridgeMetrics {
             "bridge_breaker_transitions_total": now.breaker_transitions - prev.breaker_transitions,
             "bridge_consumer_lag": self.consumer_lag.load(Ordering::Relaxed).max(0),
             "sap_to_publish_latency_ms": latencies,
-        })
+        });
+        hub_core::emf::line(("component", COMPONENT), METRICS, values, timestamp_ms)
     }
 }
 

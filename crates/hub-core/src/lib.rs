@@ -5,9 +5,11 @@
 //! - [`error`]: [`ErrorClass`] and the [`Classify`] trait every error type of the hub implements,
 //!   so that one question, "retry or not?", drives retries, DLQ routing and Lambda diagnostics.
 //! - [`deadline`]: time left of a Lambda invocation.
+//! - [`emf`]: the CloudWatch Embedded Metric Format envelope every component writes.
 //! - [`retry`]: full-jitter exponential backoff ([`retry::Backoff`]).
 
 pub mod deadline;
+pub mod emf;
 pub mod error;
 pub mod retry;
 

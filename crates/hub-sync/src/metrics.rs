@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 
-/// The CloudWatch namespace of every hub metric.
-pub const NAMESPACE: &str = "SapSyncHub";
+pub use hub_core::emf::NAMESPACE;
 
 /// Metric names of the domain sync functions (the dashboard and alarms use the same names).
 pub const METRICS: &[(&str, &str)] = &[
@@ -41,20 +40,7 @@ pub struct Counters {
 
 /// The EMF line for one batch of `domain`.
 pub fn emf_line(domain: &str, c: &Counters, timestamp_ms: i64) -> Value {
-    let metrics: Vec<Value> = METRICS
-        .iter()
-        .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
-        .collect();
-    json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["domain"]],
-                "Metrics": metrics,
-            }],
-        },
-        "domain": domain,
+    let values = json!({
         "events_received_total": c.received,
         "events_applied_total": c.applied,
         "events_stale_total": c.stale,
@@ -63,5 +49,6 @@ pub fn emf_line(domain: &str, c: &Counters, timestamp_ms: i64) -> Value {
         "events_retried_total": c.retried,
         "events_failed_total": c.failed,
         "sap_to_table_latency_ms": c.latencies_ms,
-    })
+    });
+    hub_core::emf::line(("domain", domain), METRICS, values, timestamp_ms)
 }

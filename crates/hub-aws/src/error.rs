@@ -168,6 +168,21 @@ fn describe_chain(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// An SDK error as the bridge pipeline's port error, its retry class kept.
+impl From<AwsError> for hub_bridge::ports::PortError {
+    fn from(e: AwsError) -> Self {
+        let operation = match &e {
+            AwsError::Sdk { operation, .. } => *operation,
+            _ => "aws",
+        };
+        hub_bridge::ports::PortError {
+            operation,
+            class: e.class(),
+            message: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,7 +81,7 @@ impl hub_bridge::ClaimStore for S3Claims {
             .body(body.into())
             .send()
             .await
-            .map_err(|e| crate::sns_publisher::port_error(AwsError::sdk("s3:PutObject", e)))?;
+            .map_err(|e| hub_bridge::ports::PortError::from(AwsError::sdk("s3:PutObject", e)))?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{AwsError, classify_code};
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use hub_bridge::Message;
 use hub_bridge::ports::{EntryFailure, PortError, Publisher};
-use hub_core::{Classify, ErrorClass};
+use hub_core::ErrorClass;
 use std::collections::HashMap;
 
 /// Publishes to one SNS topic.
@@ -22,19 +22,6 @@ impl SnsPublisher {
             client,
             topic_arn: topic_arn.into(),
         }
-    }
-}
-
-/// An SDK error as the pipeline's port error (class kept).
-pub(crate) fn port_error(e: AwsError) -> PortError {
-    let operation = match &e {
-        AwsError::Sdk { operation, .. } => *operation,
-        _ => "aws",
-    };
-    PortError {
-        operation,
-        class: e.class(),
-        message: e.to_string(),
     }
 }
 
@@ -79,7 +66,7 @@ impl Publisher for SnsPublisher {
             .set_publish_batch_request_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error(AwsError::sdk("sns:PublishBatch", e)))?;
+            .map_err(|e| PortError::from(AwsError::sdk("sns:PublishBatch", e)))?;
         Ok(out
             .failed()
             .iter()

@@ -109,7 +109,7 @@ impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
             .set_message_attributes(Some(attributes))
             .send()
             .await
-            .map_err(|e| crate::sns_publisher::port_error(AwsError::sdk("sqs:SendMessage", e)))?;
+            .map_err(|e| hub_bridge::ports::PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
         Ok(())
     }
 }

@@ -159,6 +159,11 @@ impl BridgeMetrics {
         }
     }
 
+    /// Writes the EMF line of now to stdout (where CloudWatch Logs picks it up).
+    pub fn print_emf(&self) {
+        println!("{}", self.emf_line(chrono::Utc::now().timestamp_millis()));
+    }
+
     /// The EMF line with the deltas since the previous call (and the latency sample, reset).
     pub fn emf_line(&self, timestamp_ms: i64) -> Value {
         let now = self.snapshot();

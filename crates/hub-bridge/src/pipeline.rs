@@ -50,6 +50,26 @@ pub struct Pipeline<P, D, C> {
 
 type Indexed = (usize, Message);
 
+/// The pipeline over the in-memory adapters (tests, local experiments).
+pub type MemoryPipeline = Pipeline<
+    crate::ports::MemoryPublisher,
+    crate::ports::MemoryDeadLetters,
+    crate::ports::MemoryClaims,
+>;
+
+impl MemoryPipeline {
+    /// A pipeline over fresh in-memory adapters.
+    pub fn in_memory(settings: Settings) -> MemoryPipeline {
+        Pipeline::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            settings,
+            Arc::new(BridgeMetrics::default()),
+        )
+    }
+}
+
 impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
     /// A pipeline over these adapters.
     pub fn new(

@@ -1,15 +1,16 @@
 //! The pipeline over in-memory adapters: every path a record can take, and outages waited out.
 
 use hub_bridge::dead_letter::DeadLetterClass;
-use hub_bridge::ports::{MemoryClaims, MemoryDeadLetters, MemoryPublisher};
+use hub_bridge::pipeline::MemoryPipeline;
+use hub_bridge::ports::MemoryClaims;
 use hub_bridge::route::EnrichmentPolicy;
-use hub_bridge::{BreakerState, BridgeMetrics, KafkaRecord, Pipeline, Settings};
+use hub_bridge::{BreakerState, KafkaRecord, Settings};
 use hub_model::claim_check::ClaimCheck;
 use hub_sap::samples;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Mem = Pipeline<MemoryPublisher, MemoryDeadLetters, MemoryClaims>;
+type Mem = MemoryPipeline;
 
 fn settings() -> Settings {
     let mut s = Settings::default();
@@ -22,13 +23,7 @@ fn settings() -> Settings {
 }
 
 fn pipeline(settings: Settings) -> Mem {
-    Pipeline::new(
-        MemoryPublisher::default(),
-        MemoryDeadLetters::default(),
-        MemoryClaims::default(),
-        settings,
-        Arc::new(BridgeMetrics::default()),
-    )
+    MemoryPipeline::in_memory(settings)
 }
 
 fn record(topic: &str, offset: i64, value: &[u8]) -> KafkaRecord {

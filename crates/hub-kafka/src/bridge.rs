@@ -287,7 +287,7 @@ where
                 Err(e) => warn!(error = %e, "Kafka consumer error (librdkafka retries)."),
             },
             _ = metrics_tick.tick(), if !config.metrics_interval.is_zero() => {
-                emit_metrics(pipeline.metrics());
+                pipeline.metrics().print_emf();
             }
         }
     }
@@ -319,7 +319,7 @@ where
         // Nothing stored since the last commit is reported as an error by librdkafka too.
         debug!(error = %e, "Final commit.");
     }
-    emit_metrics(pipeline.metrics());
+    pipeline.metrics().print_emf();
     let received = state.received;
     drop(state);
     consumer.unsubscribe();
@@ -335,11 +335,6 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn emit_metrics(metrics: &BridgeMetrics) {
-    let line = metrics.emf_line(chrono::Utc::now().timestamp_millis());
-    println!("{line}");
 }
 
 struct Loop<'a, P, D, C> {

@@ -88,12 +88,7 @@ pub async fn handle<P: Publisher, D: DeadLetters, C: ClaimStore>(
     let records = records(&event.payload);
     let n = records.len();
     let result = tokio::time::timeout_at(Instant::now() + left, pipeline.process(&records)).await;
-    println!(
-        "{}",
-        pipeline
-            .metrics()
-            .emf_line(chrono::Utc::now().timestamp_millis())
-    );
+    pipeline.metrics().print_emf();
     match result {
         Ok(report) => {
             info!(
@@ -117,19 +112,13 @@ pub async fn handle<P: Publisher, D: DeadLetters, C: ClaimStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hub_bridge::ports::{MemoryClaims, MemoryDeadLetters, MemoryPublisher};
-    use hub_bridge::{BridgeMetrics, Settings};
+    use hub_bridge::Settings;
+    use hub_bridge::pipeline::MemoryPipeline;
 
-    fn pipeline() -> Pipeline<MemoryPublisher, MemoryDeadLetters, MemoryClaims> {
+    fn pipeline() -> MemoryPipeline {
         let mut settings = Settings::default();
         settings.retry.cap = Duration::from_millis(5);
-        Pipeline::new(
-            MemoryPublisher::default(),
-            MemoryDeadLetters::default(),
-            MemoryClaims::default(),
-            settings,
-            Arc::new(BridgeMetrics::default()),
-        )
+        MemoryPipeline::in_memory(settings)
     }
 
     fn event(deadline_ms: u64) -> LambdaEvent<KafkaEvent> {

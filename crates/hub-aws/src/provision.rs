@@ -1425,10 +1425,16 @@ fn cloud_only_physical(ctx: &Context<'_>, id: &str, kind: &str) -> Physical {
     } else {
         service
     };
-    let arn = format!(
-        "arn:{}:{service}:{}:{}:{name}",
-        s.partition, s.region, s.account_id
-    );
+    let arn = if service == "iam" {
+        // IAM is global: no region, and the resource type is part of the name.
+        let kind = kind.rsplit("::").next().unwrap_or("Role").to_ascii_lowercase();
+        format!("arn:{}:iam::{}:{kind}/{name}", s.partition, s.account_id)
+    } else {
+        format!(
+            "arn:{}:{service}:{}:{}:{name}",
+            s.partition, s.region, s.account_id
+        )
+    };
     Physical {
         reference: name,
         attributes: BTreeMap::from([("Arn".to_string(), Value::String(arn))]),

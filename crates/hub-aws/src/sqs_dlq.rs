@@ -65,7 +65,14 @@ impl DeadLetterSink for SqsDeadLetters {
                 values.insert(k, a);
             }
         }
+        // A FIFO queue's DLQ is FIFO too: each dead letter is its own group (a DLQ needs no
+        // order), deduplicated per delivery attempt.
+        let fifo = self.queue_url.ends_with(".fifo");
         req.set_message_attributes(Some(values))
+            .set_message_group_id(fifo.then(|| letter.message_id.clone()))
+            .set_message_deduplication_id(
+                fifo.then(|| format!("{}-{}", letter.message_id, letter.attempts)),
+            )
             .send()
             .await
             .map_err(|e| SinkError(AwsError::sdk("sqs:SendMessage", e).to_string()))?;

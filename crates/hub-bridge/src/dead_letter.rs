@@ -125,6 +125,13 @@ pub struct BridgeDeadLetter {
     pub key: Option<String>,
     /// The event id, idem.
     pub event_id: Option<String>,
+    /// Times the redrive tried it again and it failed again (the redrive's loop guard).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrives: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The dead letter's body is not one the bridge wrote.
@@ -161,6 +168,7 @@ impl BridgeDeadLetter {
             entity: None,
             key: None,
             event_id: None,
+            redrives: 0,
         }
     }
 

@@ -119,10 +119,11 @@ impl Template {
         let mappings = section("Mappings")?;
         let globals = section("Globals")?;
         let outputs = section("Outputs")?;
-        let resources = section("Resources")?
+        let mut resources = section("Resources")?
             .into_iter()
             .map(|(id, v)| parse_resource(id, v))
             .collect::<Result<Vec<_>, _>>()?;
+        add_implicit_roles(&mut resources);
         if resources.is_empty() {
             return Err(TemplateError::malformed(
                 "Resources",
@@ -280,6 +281,30 @@ impl Template {
         }
         Ok(())
     }
+}
+
+/// SAM's transform gives every `AWS::Serverless::Function` without a `Role` an execution role
+/// named `<LogicalId>Role`, which the template may reference (`!GetAtt KafkaBridgeRole.Arn`, in
+/// a topic policy for instance). They are added here, with the function's condition, so that
+/// such references resolve as they do after the transform.
+fn add_implicit_roles(resources: &mut Vec<Resource>) {
+    let implicit: Vec<Resource> = resources
+        .iter()
+        .filter(|r| r.kind == "AWS::Serverless::Function" && !r.properties.contains_key("Role"))
+        .map(|f| Resource {
+            logical_id: format!("{}Role", f.logical_id),
+            kind: "AWS::IAM::Role".to_string(),
+            properties: Map::new(),
+            depends_on: vec![],
+            condition: f.condition.clone(),
+            metadata: Map::from_iter([(
+                "ImplicitFrom".to_string(),
+                Value::String(f.logical_id.clone()),
+            )]),
+        })
+        .filter(|role| !resources.iter().any(|r| r.logical_id == role.logical_id))
+        .collect();
+    resources.extend(implicit);
 }
 
 /// Collects the names used by `Ref`, `Fn::GetAtt` and `Fn::Sub` anywhere in `v`.
@@ -581,7 +606,9 @@ Resources:
         assert!(pos("Queue") < pos("Sub"));
         assert!(pos("Topic") < pos("Sub"));
         assert!(pos("Dlq") < pos("Topic"));
-        assert_eq!(order.len(), 5);
+        // The four resources and SAM's implicit role of the function.
+        assert_eq!(order.len(), 6);
+        assert_eq!(t.resource("FnRole").map(|r| r.kind.as_str()), Some("AWS::IAM::Role"));
     }
 
     #[test]

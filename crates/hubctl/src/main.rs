@@ -15,6 +15,7 @@ mod kafka;
 mod parse;
 mod provision;
 mod read;
+mod redrive;
 mod run;
 mod stack;
 mod status;
@@ -55,6 +56,9 @@ enum Command {
     /// Print the canonical change events of one Kafka record as JSON lines, or its typed error
     /// (exit status 2).
     Parse(parse::Args),
+    /// Put the messages of a DLQ back where they came from (the dlq-redrive Lambda's logic,
+    /// configured as in template.yaml), with filters, a rate limit and a loop guard.
+    Redrive(redrive::Args),
     /// Measure: the bridge alone (events/s per core, CPU per 100k events) into a fast local
     /// SNS endpoint; prints a table and writes JSON.
     Bench(bench::Args),
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
                     Command::Get(args) => read::get(args).await,
                     Command::Query(args) => read::query(args).await,
                     Command::Bench(args) => bench::run_bench(args).await,
+                    Command::Redrive(args) => redrive::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }

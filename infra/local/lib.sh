@@ -7,6 +7,12 @@ HUB_LOCAL="${HUB_LOCAL_DIR:-$HUB_ROOT/.local}"
 HUB_RUN="$HUB_LOCAL/run"
 HUB_LOGS="$HUB_LOCAL/logs"
 HUB_VENV="$HUB_LOCAL/venv"
+# The template checkers (SAM CLI, cfn-lint, checkov) live in their own virtualenv: their pins
+# (boto3, jsonschema…) do not mix with moto's.
+HUB_LINT_VENV="$HUB_LOCAL/lint-venv"
+SAM_CLI_VERSION="1.170.0"
+CFN_LINT_VERSION="1.58.0"
+CHECKOV_VERSION="3.2.459"
 HUB_DDB_PREFIX="$HUB_LOCAL/dynamodb"
 
 # Pinned versions of the stand-ins.

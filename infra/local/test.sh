@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The test command: sets up whatever is missing, starts the local stack (embedded Kafka, moto,
 # DynamoDB Local) if it is not running, then runs every check and test:
-#   formatting, clippy (-D warnings), the SDK-free check of the domain crates, unit tests,
-#   doctests and the integration tests against the stack.
+#   formatting, clippy (-D warnings), the SDK-free check of the domain crates, the template
+#   checks (sam validate --lint, cfn-lint, checkov), unit tests, doctests and the integration
+#   tests against the stack.
 # Stops at the end whatever it started. `.ci/run` calls this and nothing else.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$HUB_ROOT"
 
 # Crates that must stay free of AWS SDK and Kafka dependencies (STYLE §1).
-DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-bridge)
+DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-bridge hub-redrive)
 
 started_here=()
 cleanup() {
@@ -50,5 +51,7 @@ check_domain_crates() {
   log "domain crates are SDK-free: ${DOMAIN_CRATES[*]}"
 }
 timed sdk-free check_domain_crates
+
+timed template infra/local/check-template.sh
 
 timed test cargo test --locked --workspace

@@ -1427,7 +1427,11 @@ fn cloud_only_physical(ctx: &Context<'_>, id: &str, kind: &str) -> Physical {
     };
     let arn = if service == "iam" {
         // IAM is global: no region, and the resource type is part of the name.
-        let kind = kind.rsplit("::").next().unwrap_or("Role").to_ascii_lowercase();
+        let kind = kind
+            .rsplit("::")
+            .next()
+            .unwrap_or("Role")
+            .to_ascii_lowercase();
         format!("arn:{}:iam::{}:{kind}/{name}", s.partition, s.account_id)
     } else {
         format!(

@@ -105,9 +105,7 @@ impl DlqQueue for SqsDlq {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                PortError::from(AwsError::sdk("sqs:DeleteMessageBatch", e))
-            })?;
+            .map_err(|e| PortError::from(AwsError::sdk("sqs:DeleteMessageBatch", e)))?;
         Ok(out
             .failed
             .iter()
@@ -135,9 +133,7 @@ impl DlqQueue for SqsDlq {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                PortError::from(AwsError::sdk("sqs:ChangeMessageVisibilityBatch", e))
-            })?;
+            .map_err(|e| PortError::from(AwsError::sdk("sqs:ChangeMessageVisibilityBatch", e)))?;
         Ok(())
     }
 
@@ -149,9 +145,7 @@ impl DlqQueue for SqsDlq {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
-            .map_err(|e| {
-                PortError::from(AwsError::sdk("sqs:GetQueueAttributes", e))
-            })?;
+            .map_err(|e| PortError::from(AwsError::sdk("sqs:GetQueueAttributes", e)))?;
         Ok(out
             .attributes
             .and_then(|a| {
@@ -184,7 +178,7 @@ impl SendQueue for SqsSendQueue {
         self.queue_url.clone()
     }
 
-    async fn send(&self, message: &Outgoing) -> Result<(), PortError> {
+    async fn send(&self, message: &Outgoing) -> Result<String, PortError> {
         let attributes = message
             .attributes
             .iter()
@@ -198,7 +192,8 @@ impl SendQueue for SqsSendQueue {
             })
             .collect();
         let fifo = self.queue_url.ends_with(".fifo");
-        self.client
+        let out = self
+            .client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(&message.body)
@@ -208,7 +203,7 @@ impl SendQueue for SqsSendQueue {
             .send()
             .await
             .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
-        Ok(())
+        Ok(out.message_id.unwrap_or_default())
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Redriven {
         class: String,
         /// The new error.
         message: String,
+        /// Message ids of the new dead letters (in the DLQ being redriven: not to be tried
+        /// again in the same run).
+        replaced_by: Vec<String>,
     },
 }
 
@@ -206,10 +209,11 @@ impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> Destination
             debug_assert!(report.published > 0 || report.records == 1);
             return Ok(Redriven::Moved);
         };
-        let outcome = Redriven::StillFailing {
-            class: first.error.class.as_str().to_string(),
-            message: first.error.message.clone(),
-        };
+        let (class, error) = (
+            first.error.class.as_str().to_string(),
+            first.error.message.clone(),
+        );
+        let mut replaced_by = Vec::new();
         for mut again in captured {
             again.redrives = letter.redrives + 1;
             again.attempts = letter.attempts + 1;
@@ -218,7 +222,8 @@ impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> Destination
                 again.value_b64 = None;
                 again.value_claim_check = letter.value_claim_check.clone();
             }
-            self.dlq
+            let id = self
+                .dlq
                 .send(&Outgoing {
                     body: again.body(),
                     attributes: again
@@ -230,7 +235,12 @@ impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> Destination
                     dedup_id: None,
                 })
                 .await?;
+            replaced_by.push(id);
         }
-        Ok(outcome)
+        Ok(Redriven::StillFailing {
+            class,
+            message: error,
+            replaced_by,
+        })
     }
 }

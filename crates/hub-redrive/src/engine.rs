@@ -15,7 +15,7 @@ use crate::ports::DlqQueue;
 use crate::report::{Failure, MAX_LISTED_FAILURES, Report, StopReason};
 use crate::request::RedriveRequest;
 use hub_core::retry::Backoff;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -72,19 +72,29 @@ pub async fn run<Q: DlqQueue, D: Destination>(
     };
     // Messages to make visible again at the end, by message id (the latest receipt handle).
     let mut hold: HashMap<String, String> = HashMap::new();
+    // Dead letters this run wrote (records that failed again): never tried twice in one run.
+    let mut written: HashSet<String> = HashSet::new();
     let mut empty = 0;
-    let interval = request.rate_per_second.map(|r| Duration::from_secs_f64(1.0 / r));
+    let interval = request
+        .rate_per_second
+        .map(|r| Duration::from_secs_f64(1.0 / r));
     let mut next_send = Instant::now();
     let mut stop: Option<(StopReason, String)> = None;
 
     'receiving: while stop.is_none() {
         let now = Instant::now();
         if now + limits.margin >= limits.deadline {
-            stop = Some((StopReason::Deadline, "the invocation's deadline is near".into()));
+            stop = Some((
+                StopReason::Deadline,
+                "the invocation's deadline is near".into(),
+            ));
             break;
         }
         if report.selected() >= u64::from(request.max_messages) {
-            stop = Some((StopReason::MaxMessages, format!("{} messages", request.max_messages)));
+            stop = Some((
+                StopReason::MaxMessages,
+                format!("{} messages", request.max_messages),
+            ));
             break;
         }
         // Hidden for the rest of the run and a minute more: a run that dies gives them back.
@@ -106,7 +116,7 @@ pub async fn run<Q: DlqQueue, D: Destination>(
         empty = 0;
         let mut delete = Vec::new();
         for (i, m) in batch.iter().enumerate() {
-            if hold.contains_key(&m.message_id) {
+            if hold.contains_key(&m.message_id) || written.contains(&m.message_id) {
                 // Seen already (its hiding ended during a long run): keep the newest handle.
                 hold.insert(m.message_id.clone(), m.receipt_handle.clone());
                 continue;
@@ -135,7 +145,10 @@ pub async fn run<Q: DlqQueue, D: Destination>(
                 for rest in &batch[i..] {
                     keep(&mut hold, rest);
                 }
-                stop = Some((StopReason::Deadline, "the invocation's deadline is near".into()));
+                stop = Some((
+                    StopReason::Deadline,
+                    "the invocation's deadline is near".into(),
+                ));
                 break;
             } else {
                 if let Some(interval) = interval {
@@ -147,7 +160,12 @@ pub async fn run<Q: DlqQueue, D: Destination>(
                         report.count(&group, |c| c.moved += 1);
                         delete.push(m.receipt_handle.clone());
                     }
-                    Ok(Redriven::StillFailing { class, message }) => {
+                    Ok(Redriven::StillFailing {
+                        class,
+                        message,
+                        replaced_by,
+                    }) => {
+                        written.extend(replaced_by);
                         info!(message_id = %m.message_id, error_class = %class, error = %message, "Redriven record failed again; its new dead letter replaces it.");
                         report.count(&group, |c| c.still_failing += 1);
                         delete.push(m.receipt_handle.clone());

@@ -207,7 +207,10 @@ mod tests {
         // Scenario: the original attributes did not fit beside the context and were packed.
         let m = message(
             &[
-                ("original_attributes", r#"{"entity":"material","redrive_count":"2"}"#),
+                (
+                    "original_attributes",
+                    r#"{"entity":"material","redrive_count":"2"}"#,
+                ),
                 ("error_class", "permanent"),
             ],
             "{}",

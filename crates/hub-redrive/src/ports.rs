@@ -48,8 +48,8 @@ pub trait DlqQueue: Send + Sync {
 pub trait SendQueue: Send + Sync {
     /// Its URL or name, for the report.
     fn describe(&self) -> String;
-    /// Sends one message.
-    fn send(&self, message: &Outgoing) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Sends one message; returns its new message id.
+    fn send(&self, message: &Outgoing) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 /// Reads objects by URI (`s3://bucket/key`): values the bridge DLQ claim-checked.
@@ -192,7 +192,7 @@ impl SendQueue for MemoryQueue {
         self.name.clone()
     }
 
-    async fn send(&self, message: &Outgoing) -> Result<(), PortError> {
+    async fn send(&self, message: &Outgoing) -> Result<String, PortError> {
         {
             let mut s = self.state.lock().unwrap();
             if let Some(left) = s.sends_left.as_mut() {
@@ -212,8 +212,7 @@ impl SendQueue for MemoryQueue {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        self.push(&message.body, &attrs);
-        Ok(())
+        Ok(self.push(&message.body, &attrs))
     }
 }
 

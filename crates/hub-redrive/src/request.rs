@@ -138,9 +138,9 @@ impl When {
             return Ok(When::At(t.with_timezone(&Utc)));
         }
         let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("{s:?} is neither a duration (30m, 2h, 7d) nor an RFC 3339 time"))?;
+        let n: i64 = n.parse().map_err(|_| {
+            format!("{s:?} is neither a duration (30m, 2h, 7d) nor an RFC 3339 time")
+        })?;
         let d = match unit {
             "s" => Age::seconds(n),
             "m" => Age::minutes(n),
@@ -306,6 +306,9 @@ mod tests {
             ..facts
         };
         r.error_class = vec![];
-        assert!(!r.filter(now).matches(&unknown), "no time: an age filter cannot match");
+        assert!(
+            !r.filter(now).matches(&unknown),
+            "no time: an age filter cannot match"
+        );
     }
 }

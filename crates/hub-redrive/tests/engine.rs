@@ -103,13 +103,19 @@ async fn filters_select_exactly_the_matching_messages() {
     let report = run(&r, &dlq, &dest, limits(), |_| {}).await;
     assert_eq!(report.totals.moved, 1);
     assert_eq!(report.totals.skipped_by_filter, 5);
-    assert_eq!(dest.queue().sent()[0].body, r#"{"entity":"material","key":"1","event_id":"material-1"}"#);
+    assert_eq!(
+        dest.queue().sent()[0].body,
+        r#"{"entity":"material","key":"1","event_id":"material-1"}"#
+    );
     assert_eq!(dlq.len(), 5);
 
     let mut r = moving();
     r.error_class = vec!["poison".into()];
     let report = run(&r, &dlq, &dest, limits(), |_| {}).await;
-    assert_eq!((report.totals.moved, report.totals.skipped_by_filter), (0, 5));
+    assert_eq!(
+        (report.totals.moved, report.totals.skipped_by_filter),
+        (0, 5)
+    );
 
     let mut r = moving();
     r.older_than = Some(When::Ago(Age::hours(1)));
@@ -126,11 +132,17 @@ async fn filters_select_exactly_the_matching_messages() {
 async fn the_loop_guard_holds_messages_redriven_too_often() {
     // Scenario: a message that keeps failing comes back with its count; at max_redrives it stays.
     let dlq = MemoryQueue::new("dlq");
-    dlq.push(r#"{"key":"a"}"#, &[("entity", "customer"), ("redrive_count", "2")]);
+    dlq.push(
+        r#"{"key":"a"}"#,
+        &[("entity", "customer"), ("redrive_count", "2")],
+    );
     dlq.push(
         r#"{"key":"b"}"#,
         &[
-            ("original_attributes", r#"{"entity":"customer","redrive_count":"3"}"#),
+            (
+                "original_attributes",
+                r#"{"entity":"customer","redrive_count":"3"}"#,
+            ),
             ("error_class", "permanent"),
         ],
     );
@@ -166,7 +178,11 @@ async fn a_destination_failing_mid_way_loses_nothing() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(dlq.len(), 7);
     assert_eq!(dest.queue().len(), 3);
-    assert_eq!(report.remaining_in_dlq, Some(7), "the rest is visible again");
+    assert_eq!(
+        report.remaining_in_dlq,
+        Some(7),
+        "the rest is visible again"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +217,11 @@ async fn the_rate_limit_paces_sends() {
     let t0 = tokio::time::Instant::now();
     let report = run(&r, &dlq, &dest, limits(), |_| {}).await;
     assert_eq!(report.totals.moved, 6);
-    assert!(t0.elapsed() >= Duration::from_millis(2500), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(2500),
+        "{:?}",
+        t0.elapsed()
+    );
 }
 
 fn thin_letter_body() -> String {

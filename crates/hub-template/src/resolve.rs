@@ -287,6 +287,27 @@ impl<'t> Context<'t> {
         }
     }
 
+    /// The environment variables of function `logical_id` (Globals merged), resolved, as the
+    /// deployed function sees them (non-string values in their JSON form).
+    pub fn function_environment(
+        &self,
+        logical_id: &str,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let mut out = Vec::new();
+        for (k, v) in self.template.function_environment(logical_id) {
+            let v =
+                self.resolve_required(&v, &format!("Resources.{logical_id}.Environment.{k}"))?;
+            out.push((
+                k,
+                match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     /// Resolves a value that must not vanish through `AWS::NoValue`.
     pub fn resolve_required(&self, v: &Value, path: &str) -> Result<Value, TemplateError> {
         self.resolve(v, path)?

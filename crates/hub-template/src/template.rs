@@ -608,7 +608,10 @@ Resources:
         assert!(pos("Dlq") < pos("Topic"));
         // The four resources and SAM's implicit role of the function.
         assert_eq!(order.len(), 6);
-        assert_eq!(t.resource("FnRole").map(|r| r.kind.as_str()), Some("AWS::IAM::Role"));
+        assert_eq!(
+            t.resource("FnRole").map(|r| r.kind.as_str()),
+            Some("AWS::IAM::Role")
+        );
     }
 
     #[test]

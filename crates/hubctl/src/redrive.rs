@@ -75,15 +75,7 @@ pub fn redrive_environment(
         if binary != Some("dlq-redrive") || !ctx.is_active(&f.logical_id)? {
             continue;
         }
-        let mut env = Vec::new();
-        for (k, v) in template.function_environment(&f.logical_id) {
-            let v = ctx.resolve_required(&v, &format!("Resources.{}.Environment.{k}", f.logical_id))?;
-            let v = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            env.push((k, v));
-        }
+        let env = ctx.function_environment(&f.logical_id)?;
         let dlq_url = env
             .iter()
             .find(|(k, _)| k == "DLQ_URL")
@@ -201,7 +193,12 @@ fn print_report(r: &hub_redrive::Report) {
     for (group, c) in r.groups.iter().chain([(&"total".to_string(), &r.totals)]) {
         println!(
             "{group:<34} {:>10} {:>7} {:>13} {:>8} {:>6} {:>7}",
-            c.would_move, c.moved, c.still_failing, c.skipped_by_filter, c.held_by_loop_guard, c.failed
+            c.would_move,
+            c.moved,
+            c.still_failing,
+            c.skipped_by_filter,
+            c.held_by_loop_guard,
+            c.failed
         );
     }
     for f in &r.failures {

@@ -46,15 +46,7 @@ pub fn local_function(
     else {
         return Ok(None);
     };
-    let mut env = HashMap::new();
-    for (k, v) in template.function_environment(logical_id) {
-        let v = ctx.resolve_required(&v, &format!("Resources.{logical_id}.Environment.{k}"))?;
-        let v = match v {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        env.insert(k, v);
-    }
+    let env: HashMap<String, String> = ctx.function_environment(logical_id)?.into_iter().collect();
     Ok(domain_sync::local::function(binary, &env, clients)?)
 }
 

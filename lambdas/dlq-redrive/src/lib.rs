@@ -12,9 +12,7 @@ use hub_aws::AwsClients;
 use hub_aws::redrive::{S3Objects, SqsDlq, SqsSendQueue};
 use hub_aws::sns_publisher::SnsPublisher;
 use hub_bridge::settings::{ConfigError, Env};
-use hub_redrive::{
-    BridgeDestination, QueueDestination, RedriveRequest, Report, RunLimits, run,
-};
+use hub_redrive::{BridgeDestination, QueueDestination, RedriveRequest, Report, RunLimits, run};
 use kafka_bridge::Claims;
 use std::time::Duration;
 
@@ -136,14 +134,20 @@ impl Redriver {
 mod tests {
     use super::*;
 
-    const DLQ: (&str, &str) = ("DLQ_URL", "http://127.0.0.1:4566/000000000000/customers-dlq");
+    const DLQ: (&str, &str) = (
+        "DLQ_URL",
+        "http://127.0.0.1:4566/000000000000/customers-dlq",
+    );
 
     #[test]
     fn a_domain_dlq_goes_back_to_its_queue() {
         // Scenario: DLQ and target queue URLs configure a domain redrive.
         let c = Config::from_env(&Env::from_pairs(&[
             DLQ,
-            ("TARGET_QUEUE_URL", "http://127.0.0.1:4566/000000000000/customers"),
+            (
+                "TARGET_QUEUE_URL",
+                "http://127.0.0.1:4566/000000000000/customers",
+            ),
         ]))
         .unwrap();
         assert!(matches!(c.target, Target::Queue(ref q) if q.ends_with("/customers")));
@@ -155,8 +159,14 @@ mod tests {
         // Scenario: the bridge's variables configure a bridge redrive.
         let c = Config::from_env(&Env::from_pairs(&[
             DLQ,
-            ("SNS_TOPIC_ARN", "arn:aws:sns:eu-west-1:000000000000:changes"),
-            ("BRIDGE_DLQ_URL", "http://127.0.0.1:4566/000000000000/bridge-dlq"),
+            (
+                "SNS_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:000000000000:changes",
+            ),
+            (
+                "BRIDGE_DLQ_URL",
+                "http://127.0.0.1:4566/000000000000/bridge-dlq",
+            ),
             ("BRIDGE_THIN_EVENTS", "publish"),
         ]))
         .unwrap();
@@ -171,10 +181,17 @@ mod tests {
             (vec![("DLQ_URL", "customers-dlq")], "DLQ_URL"),
             (vec![DLQ], "TARGET_QUEUE_URL"),
             (
-                vec![DLQ, ("TARGET_QUEUE_URL", "http://q"), ("SNS_TOPIC_ARN", "arn:x")],
+                vec![
+                    DLQ,
+                    ("TARGET_QUEUE_URL", "http://q"),
+                    ("SNS_TOPIC_ARN", "arn:x"),
+                ],
                 "TARGET_QUEUE_URL",
             ),
-            (vec![DLQ, ("SNS_TOPIC_ARN", "arn:aws:sns:r:1:t")], "BRIDGE_DLQ_URL"),
+            (
+                vec![DLQ, ("SNS_TOPIC_ARN", "arn:aws:sns:r:1:t")],
+                "BRIDGE_DLQ_URL",
+            ),
         ] {
             let e = Config::from_env(&Env::from_pairs(&pairs)).unwrap_err();
             assert_eq!(e.variable, variable, "{pairs:?}: {e}");

@@ -351,3 +351,54 @@ async fn unsupported_resources_fail_clearly() {
         "Q.Colour: property is not supported by the local provisioner"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() {
+    // Scenario: FifoMode=true gives a FIFO topic, FIFO domain queues and DLQs; the bridge in FIFO
+    // mode (SNS_FIFO from the template) publishes the DEBMAS fixture, which reaches the customers
+    // FIFO queue in its entity:key group; the local mappings take FIFO's batch limits.
+    let clients = clients().await;
+    let stack = unique("fifo");
+    let (report, ctx) =
+        provision(&clients, project_template(), &stack, &[("FifoMode", "true")]).await;
+    assert!(report.drift.is_empty(), "drift: {:?}", report.drift);
+    let id = |l: &str| report.physical_id(l).unwrap().to_string();
+    for l in ["ChangesTopic", "CustomersQueue", "CustomersDLQ", "SalesOrdersDLQ"] {
+        assert!(id(l).ends_with(".fifo"), "{l}: {}", id(l));
+    }
+    assert!(!id("BridgeDLQ").ends_with(".fifo"), "the bridge DLQ stays standard");
+    let env: Vec<(String, String)> = ctx.function_environment("BridgeRedrive").unwrap();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let config =
+        kafka_bridge::Config::from_env(&hub_bridge::settings::Env::from_pairs(&pairs)).unwrap();
+    assert!(config.settings.fifo);
+    let pipeline = kafka_bridge::build(&clients, &config);
+    let sample = hub_sap::samples::changes()
+        .into_iter()
+        .find(|s| s.topic == "sap.idoc.debmas")
+        .unwrap();
+    let r = pipeline
+        .process(&[hub_bridge::KafkaRecord {
+            topic: sample.topic.into(),
+            partition: 0,
+            offset: 1,
+            timestamp_ms: None,
+            key: sample.record.key.clone(),
+            value: sample.record.value.clone(),
+            headers: sample.record.headers.clone(),
+        }])
+        .await;
+    assert_eq!(r.published, 1, "{r:?}");
+    let got = drain_queue(&clients, &id("CustomersQueue"), Duration::from_secs(30), |m| {
+        !m.is_empty()
+    })
+    .await;
+    let group = got[0]
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+        .cloned()
+        .unwrap_or_default();
+    assert!(group.starts_with("customer:"), "group {group:?}");
+    let mappings = hub_local::EsmConfig::from_template(&ctx).unwrap();
+    assert!(mappings.iter().all(|m| m.batch_size <= 10), "{mappings:?}");
+}

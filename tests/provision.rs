@@ -359,14 +359,27 @@ async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() 
     // FIFO queue in its entity:key group; the local mappings take FIFO's batch limits.
     let clients = clients().await;
     let stack = unique("fifo");
-    let (report, ctx) =
-        provision(&clients, project_template(), &stack, &[("FifoMode", "true")]).await;
+    let (report, ctx) = provision(
+        &clients,
+        project_template(),
+        &stack,
+        &[("FifoMode", "true")],
+    )
+    .await;
     assert!(report.drift.is_empty(), "drift: {:?}", report.drift);
     let id = |l: &str| report.physical_id(l).unwrap().to_string();
-    for l in ["ChangesTopic", "CustomersQueue", "CustomersDLQ", "SalesOrdersDLQ"] {
+    for l in [
+        "ChangesTopic",
+        "CustomersQueue",
+        "CustomersDLQ",
+        "SalesOrdersDLQ",
+    ] {
         assert!(id(l).ends_with(".fifo"), "{l}: {}", id(l));
     }
-    assert!(!id("BridgeDLQ").ends_with(".fifo"), "the bridge DLQ stays standard");
+    assert!(
+        !id("BridgeDLQ").ends_with(".fifo"),
+        "the bridge DLQ stays standard"
+    );
     let env: Vec<(String, String)> = ctx.function_environment("BridgeRedrive").unwrap();
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let config =
@@ -389,9 +402,12 @@ async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() 
         }])
         .await;
     assert_eq!(r.published, 1, "{r:?}");
-    let got = drain_queue(&clients, &id("CustomersQueue"), Duration::from_secs(30), |m| {
-        !m.is_empty()
-    })
+    let got = drain_queue(
+        &clients,
+        &id("CustomersQueue"),
+        Duration::from_secs(30),
+        |m| !m.is_empty(),
+    )
     .await;
     let group = got[0]
         .attributes()

@@ -23,14 +23,18 @@ fi
 timed sam-build sam build --parameter-overrides "Architecture=$arch" \
   "KafkaBootstrapServers=build-check:9092" "$@"
 
+# SAM builds a binary shared by several functions once (`<First>-Shared`): check what the built
+# template points at.
+built=.aws-sam/build/template.yaml
 missing=()
-for fn in $(sed -n 's/^  \([A-Za-z]*\):$/\1/p' template.yaml); do
-  if grep -A1 "^  $fn:\$" template.yaml | grep -q 'AWS::Serverless::Function'; then
-    if [ -x ".aws-sam/build/$fn/bootstrap" ]; then
-      log "$fn: $(du -h ".aws-sam/build/$fn/bootstrap" | cut -f1) bootstrap"
-    else
-      missing+=("$fn")
-    fi
+count=0
+for dir in $(sed -n 's/^ *CodeUri: *//p' "$built" | sort -u); do
+  count=$((count + 1))
+  if [ -x ".aws-sam/build/$dir/bootstrap" ]; then
+    log "$dir: $(du -h ".aws-sam/build/$dir/bootstrap" | cut -f1) bootstrap"
+  else
+    missing+=("$dir")
   fi
 done
 [ ${#missing[@]} -eq 0 ] || die "no bootstrap for: ${missing[*]}"
+log "$(grep -c 'Type: AWS::Serverless::Function' "$built") functions, $count builds, every bootstrap present"

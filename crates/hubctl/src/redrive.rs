@@ -168,7 +168,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await;
     bar.finish_and_clear();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         print_report(&report);
     }

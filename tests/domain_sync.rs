@@ -21,12 +21,16 @@ use tokio_util::sync::CancellationToken;
 fn every_domain_function_reports_batch_item_failures() {
     // Scenario: each function of the template with an SQS event has ReportBatchItemFailures,
     // and builds one of the domain binaries; the function on the Kafka event source builds the
-    // bridge Lambda.
+    // bridge Lambda; functions without events are the redrive functions.
     let t = project_template();
     let mut binaries = Vec::new();
     for f in t.resources_of_type("AWS::Serverless::Function") {
         let binary = f.metadata["BuildProperties"]["Binary"].as_str().unwrap();
-        let events = f.properties["Events"].as_object().unwrap();
+        let Some(events) = f.properties.get("Events").and_then(|e| e.as_object()) else {
+            // Invoked from the console, not by an event source.
+            assert_eq!(binary, "dlq-redrive", "{} has no events", f.logical_id);
+            continue;
+        };
         if events
             .values()
             .any(|e| e["Type"] == "SelfManagedKafka" || e["Type"] == "MSK")

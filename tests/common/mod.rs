@@ -402,3 +402,101 @@ pub async fn drain_queue(
     }
     all
 }
+
+/// A binary of the workspace, built next to the test binaries (`cargo build --workspace
+/// --all-targets` builds them before `cargo test`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --all-targets` first",
+        bin.display()
+    );
+    bin
+}
+
+/// The main job, `hubctl run`, as a child process, with its stdout lines collected.
+pub struct MainJob {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl MainJob {
+    /// Starts `hubctl run ARGS` with `env` over the test's environment.
+    pub fn start(args: &[String], env: &[(&str, String)]) -> MainJob {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(workspace_binary("hubctl"));
+        cmd.arg("run")
+            .args(args)
+            .current_dir(repo_root())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("hubctl runs");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn({
+            let lines = lines.clone();
+            move || {
+                for l in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    lines.lock().unwrap().push(l);
+                }
+            }
+        });
+        MainJob { child, lines }
+    }
+
+    /// Whether a line printed so far satisfies `f`.
+    pub fn printed(&self, f: impl Fn(&str) -> bool) -> bool {
+        self.lines.lock().unwrap().iter().any(|l| f(l))
+    }
+
+    /// The lines printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM; waits (polling) for the exit, at most `timeout`.
+    pub async fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        eventually(
+            "the main job to exit",
+            timeout,
+            Duration::from_millis(200),
+            || {
+                let s = self.child.try_wait().unwrap();
+                async move { s }
+            },
+        )
+        .await
+    }
+}
+
+impl Drop for MainJob {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -181,6 +181,7 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
         f.item_identifier = id;
         response.batch_item_failures.push(f);
     }
+    crate::metrics::add_to_totals(&config.domain, &counters);
     if config.emit_metrics {
         println!(
             "{}",

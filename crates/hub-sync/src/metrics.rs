@@ -38,6 +38,44 @@ pub struct Counters {
     pub latencies_ms: Vec<i64>,
 }
 
+/// Counters summed over every batch this process handled, per domain (what `hubctl run` shows;
+/// in Lambda, CloudWatch sums the EMF lines instead).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Totals {
+    /// Messages received.
+    pub received: u64,
+    /// Changes written.
+    pub applied: u64,
+    /// Changes older than what the table holds.
+    pub stale: u64,
+    /// Deletes written as tombstones.
+    pub tombstoned: u64,
+    /// Messages sent to the DLQ.
+    pub dead_lettered: u64,
+    /// Messages reported in `batchItemFailures`.
+    pub failed: u64,
+}
+
+static TOTALS: std::sync::Mutex<std::collections::BTreeMap<String, Totals>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Adds one batch's counters to the process totals of `domain`.
+pub fn add_to_totals(domain: &str, c: &Counters) {
+    let mut all = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
+    let t = all.entry(domain.to_string()).or_default();
+    t.received += c.received;
+    t.applied += c.applied;
+    t.stale += c.stale;
+    t.tombstoned += c.tombstoned;
+    t.dead_lettered += c.dead_lettered;
+    t.failed += c.failed;
+}
+
+/// The process totals, per domain.
+pub fn totals() -> std::collections::BTreeMap<String, Totals> {
+    TOTALS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// The EMF line for one batch of `domain`.
 pub fn emf_line(domain: &str, c: &Counters, timestamp_ms: i64) -> Value {
     let values = json!({

@@ -14,6 +14,7 @@ mod fake_sns;
 mod kafka;
 mod parse;
 mod provision;
+mod publish;
 mod read;
 mod redrive;
 mod run;
@@ -47,6 +48,8 @@ enum Command {
     /// The main job: provision, then run the hub's functions under the local event source
     /// mappings until interrupted.
     Run(run::Args),
+    /// Produce SAP payload files to a Kafka topic, one record per file (like kcat).
+    Publish(publish::Args),
     /// Queue depths (with DLQs) and table size of the local stack.
     Status(status::Args),
     /// Read one record as a domain consumer would (customer, material, order).
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
                     Command::Query(args) => read::query(args).await,
                     Command::Bench(args) => bench::run_bench(args).await,
                     Command::Redrive(args) => redrive::run(args).await,
+                    Command::Publish(args) => publish::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }

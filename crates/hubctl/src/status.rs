@@ -41,6 +41,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("looking up the stack's resources")?;
     let status = collect(&clients, &report).await?;
     print_table(&status);
+    if let Some(live) = Live::load(Path::new(LIVE_FILE)) {
+        println!("main job (hubctl run), at {}:", live.at);
+        if let Some(b) = &live.bridge {
+            println!(
+                "{:<24} {:>9} {:>10} {:>14} {:>10} {:>7}",
+                "BRIDGE", "CONSUMED", "PUBLISHED", "DEAD-LETTERED", "BREAKER", "LAG"
+            );
+            println!(
+                "{:<24} {:>9} {:>10} {:>14} {:>10} {:>7}",
+                "kafka-bridge", b.consumed, b.published, b.dead_lettered, b.breaker, b.lag
+            );
+        }
+        println!(
+            "{:<24} {:>9} {:>9} {:>7} {:>11} {:>14} {:>7}",
+            "DOMAIN", "RECEIVED", "APPLIED", "STALE", "TOMBSTONED", "DEAD-LETTERED", "FAILED"
+        );
+        for (d, t) in &live.domains {
+            println!(
+                "{d:<24} {:>9} {:>9} {:>7} {:>11} {:>14} {:>7}",
+                t.received, t.applied, t.stale, t.tombstoned, t.dead_lettered, t.failed
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,13 +133,104 @@ pub fn print_table(s: &Status) {
     }
 }
 
-/// One line for the live status of `hubctl run`.
-pub fn line(s: &Status) -> String {
-    let queues: Vec<String> = s
-        .queues
-        .iter()
-        .map(|q| format!("{}={}+{}", q.logical_id, q.visible, q.in_flight))
-        .collect();
-    let tables: Vec<String> = s.tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
-    format!("queues[{}] tables[{}]", queues.join(" "), tables.join(" "))
+/// Where `hubctl run` keeps its live status, for `hubctl status` in another shell.
+pub const LIVE_FILE: &str = ".local/run/status.json";
+
+/// Counters of the bridge in the main job.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BridgeLive {
+    /// Kafka records consumed.
+    pub consumed: u64,
+    /// Events published.
+    pub published: u64,
+    /// Records sent to the bridge DLQ.
+    pub dead_lettered: u64,
+    /// `closed`, `open`, `half_open`.
+    pub breaker: String,
+    /// Consumer lag (records), from librdkafka's statistics.
+    pub lag: i64,
+}
+
+/// The main job's status: the bridge's and the domain functions' counters, the depth of every
+/// queue and DLQ, the table size.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Live {
+    /// When (RFC 3339).
+    pub at: String,
+    /// The Kafka bootstrap address.
+    pub kafka: String,
+    /// The bridge, when it runs.
+    pub bridge: Option<BridgeLive>,
+    /// Per domain: applied, stale, dead-lettered… since the main job started.
+    pub domains: std::collections::BTreeMap<String, hub_sync::metrics::Totals>,
+    /// Queue logical id → (visible, in flight).
+    pub queues: Vec<(String, u64, u64)>,
+    /// Table logical id → items (DynamoDB's estimate).
+    pub tables: Vec<(String, i64)>,
+}
+
+impl Live {
+    /// The status now, from the queue depths in `s` and the counters of this process.
+    pub fn now(
+        s: &Status,
+        bridge: Option<(&hub_bridge::BridgeMetrics, hub_bridge::BreakerState)>,
+    ) -> Live {
+        Live {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            kafka: s.kafka.clone(),
+            bridge: bridge.map(|(m, state)| {
+                let snap = m.snapshot();
+                BridgeLive {
+                    consumed: snap.received,
+                    published: snap.published,
+                    dead_lettered: snap.dead_lettered,
+                    breaker: state.as_str().to_string(),
+                    lag: m.consumer_lag().max(0),
+                }
+            }),
+            domains: hub_sync::metrics::totals(),
+            queues: s
+                .queues
+                .iter()
+                .map(|q| (q.logical_id.clone(), q.visible, q.in_flight))
+                .collect(),
+            tables: s.tables.clone(),
+        }
+    }
+
+    /// One compact line.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{} kafka {}", &self.at[11..19], self.kafka)];
+        if let Some(b) = &self.bridge {
+            parts.push(format!(
+                "bridge consumed {} published {} dead-lettered {} breaker {} lag {}",
+                b.consumed, b.published, b.dead_lettered, b.breaker, b.lag
+            ));
+        }
+        for (d, t) in &self.domains {
+            parts.push(format!("{d} applied {} stale {}", t.applied, t.stale));
+        }
+        let dlqs: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(id, _, _)| id.ends_with("DLQ"))
+            .map(|(id, v, f)| format!("{} {}", id.trim_end_matches("DLQ"), v + f))
+            .collect();
+        parts.push(format!("DLQ {}", dlqs.join(" ")));
+        let items: i64 = self.tables.iter().map(|(_, n)| n).sum();
+        parts.push(format!("table {items} items"));
+        parts.join(" | ")
+    }
+
+    /// Writes it to `path` (best effort: the status line is what matters).
+    pub fn save(&self, path: &Path) {
+        if let Ok(json) = serde_json::to_vec_pretty(self) {
+            std::fs::write(path, json).ok();
+        }
+    }
+
+    /// Reads what the main job wrote, if it runs.
+    pub fn load(path: &Path) -> Option<Live> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
 }

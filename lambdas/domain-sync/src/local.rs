@@ -25,7 +25,12 @@ pub fn function(
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
         payloads: S3Payloads::new(clients.s3.clone()),
-        sync: config.sync,
+        // Locally the main job's status line shows the counters (hub_sync::metrics::totals);
+        // EMF lines are for CloudWatch.
+        sync: hub_sync::SyncConfig {
+            emit_metrics: false,
+            ..config.sync
+        },
     });
     Ok(Some(handler_fn(move |event| {
         let state = state.clone();

@@ -1,0 +1,357 @@
+//! End to end through the whole chain, as the main job runs it (`hubctl run`: the bridge on the
+//! embedded Kafka, SNS and SQS on moto, the domain functions under the local event source
+//! mapping, DynamoDB Local): SAP records produced to Kafka end in the table. Every test compares
+//! the table with the expected final table, by event id: the newest version of each key.
+
+use hub_aws::dynamo_store::DynamoStore;
+use hub_integration_tests::*;
+use hub_model::Entity;
+use hub_sap::{Limits, Outcome, OwnedRecord, parse_record};
+use hub_store::{EntityStore, keys};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A main job's own stack and topics (tests run in parallel on the shared stand-ins).
+struct Chain {
+    stack: String,
+    args: Vec<String>,
+    topics: BTreeMap<&'static str, String>,
+}
+
+impl Chain {
+    fn new(name: &str, extra: &[&str]) -> Chain {
+        let stack = unique(name);
+        let topics: BTreeMap<&'static str, String> = [
+            ("sap.idoc.matmas", "MatmasTopic"),
+            ("sap.idoc.debmas", "DebmasTopic"),
+            ("sap.idoc.orders", "OrdersTopic"),
+            ("sap.s4.events", "S4EventsTopic"),
+        ]
+        .into_iter()
+        .map(|(t, _)| (t, format!("{stack}.{t}")))
+        .collect();
+        let mut args: Vec<String> = vec![
+            "--status-interval".into(),
+            "1".into(),
+            "--stack-name".into(),
+            stack.clone(),
+        ];
+        for (param, t) in [
+            ("MatmasTopic", "sap.idoc.matmas"),
+            ("DebmasTopic", "sap.idoc.debmas"),
+            ("OrdersTopic", "sap.idoc.orders"),
+            ("S4EventsTopic", "sap.s4.events"),
+        ] {
+            args.extend(["--parameter".into(), format!("{param}={}", topics[t])]);
+        }
+        args.extend([
+            "--parameter".into(),
+            format!("KafkaConsumerGroupId={stack}"),
+        ]);
+        for p in extra {
+            args.extend(["--parameter".into(), p.to_string()]);
+        }
+        // The topics exist before the bridge subscribes, as SAP's do (a consumer subscribed to
+        // a topic that does not exist yet may wait for its next metadata refresh).
+        let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", kafka_bootstrap())
+            .create()
+            .unwrap();
+        for t in topics.values() {
+            use rdkafka::producer::Producer;
+            producer
+                .client()
+                .fetch_metadata(Some(t), Duration::from_secs(10))
+                .expect("the embedded Kafka creates the topic on first use");
+        }
+        Chain {
+            stack,
+            args,
+            topics,
+        }
+    }
+
+    /// Produces `records` (sample topic, record) to this chain's topics (in order per topic).
+    async fn produce(&self, records: &[(&'static str, OwnedRecord)]) {
+        let mut by_topic: BTreeMap<&str, Vec<OwnedRecord>> = BTreeMap::new();
+        for (topic, r) in records {
+            by_topic.entry(topic).or_default().push(r.clone());
+        }
+        for (topic, rs) in by_topic {
+            produce(&kafka_bootstrap(), &self.topics[topic], None, &rs).await;
+        }
+    }
+
+    /// The URL of this chain's queue `suffix` (`bridge-dlq`, `customers-dlq`…).
+    async fn queue(&self, clients: &hub_aws::AwsClients, suffix: &str) -> String {
+        clients
+            .sqs
+            .get_queue_url()
+            .queue_name(format!("{}-{suffix}", self.stack))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap()
+    }
+
+    fn store(&self, clients: &hub_aws::AwsClients) -> DynamoStore {
+        DynamoStore::new(clients.dynamodb.clone(), format!("{}-hub", self.stack))
+    }
+}
+
+fn table_key(entity: Entity, key: &str) -> hub_store::Key {
+    match entity {
+        Entity::Customer => keys::customer(key),
+        Entity::Material => keys::material(key),
+        Entity::SalesOrder => keys::order(key),
+    }
+}
+
+/// The expected final table: for each key, the event id of its newest version.
+fn expected(records: &[(&'static str, OwnedRecord)]) -> BTreeMap<hub_store::Key, String> {
+    let mut newest: BTreeMap<(Entity, String), (hub_model::Version, String)> = BTreeMap::new();
+    for (topic, r) in records {
+        let Ok(outcomes) = parse_record(&r.envelope(Some(topic), None, None), &Limits::default())
+        else {
+            continue;
+        };
+        for o in outcomes {
+            if let Outcome::Change(e) = o {
+                let slot = newest
+                    .entry((e.entity, e.key.clone()))
+                    .or_insert((e.version, e.event_id.clone()));
+                if e.version > slot.0 {
+                    *slot = (e.version, e.event_id.clone());
+                }
+            }
+        }
+    }
+    newest
+        .into_iter()
+        .map(|((entity, key), (_, id))| (table_key(entity, &key), id))
+        .collect()
+}
+
+/// Waits until every expected key holds its expected event id; panics with the differences.
+async fn converges(
+    store: &DynamoStore,
+    want: &BTreeMap<hub_store::Key, String>,
+    timeout: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut wrong = Vec::new();
+        for (key, id) in want {
+            let got = store.get(key).await.ok().flatten().and_then(|i| {
+                i.attrs
+                    .get("event_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            });
+            if got.as_deref() != Some(id.as_str()) {
+                wrong.push(format!("{key:?}: want {id}, have {got:?}"));
+            }
+        }
+        if wrong.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the table did not converge within {timeout:?}: {} of {} keys differ, e.g. {:?}",
+            wrong.len(),
+            want.len(),
+            &wrong[..wrong.len().min(3)]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn fixtures() -> Vec<(&'static str, OwnedRecord)> {
+    hub_sap::samples::changes()
+        .into_iter()
+        .map(|s| (s.topic, s.record))
+        .collect()
+}
+
+fn raw(value: &[u8]) -> OwnedRecord {
+    OwnedRecord {
+        value: value.to_vec(),
+        ..OwnedRecord::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_lands_typed_and_bad_records_land_in_the_bridge_dlq() {
+    // Scenario: the fixtures, each produced twice and shuffled, with garbage, a truncated IDoc,
+    // an unknown IDoc type and a thin S/4 event between them: the table holds each key's newest
+    // version (3 keys) as a typed record; the four bad records are in the bridge DLQ with their
+    // class; the domain DLQs stay empty.
+    let clients = clients().await;
+    let chain = Chain::new("e2e-fix", &[]);
+    let mut records = fixtures();
+    records.extend(fixtures());
+    fastrand::shuffle(&mut records);
+    let truncated = &hub_sap::samples::MATMAS05[..hub_sap::samples::MATMAS05.len() / 2];
+    let unknown = hub_sap::samples::MATMAS05.replace("MATMAS", "ZZFOO");
+    let bad = [
+        ("sap.idoc.orders", raw(b"garbage \x00\xff")),
+        ("sap.idoc.matmas", raw(truncated.as_bytes())),
+        ("sap.idoc.matmas", raw(unknown.as_bytes())),
+        ("sap.s4.events", hub_sap::samples::thin().record),
+    ];
+    for (i, b) in bad.iter().enumerate() {
+        records.insert(i * 3, b.clone());
+    }
+    let want = expected(&records);
+    // The business partner and the product are newer versions of the DEBMAS customer and the
+    // MATMAS material.
+    assert_eq!(want.len(), 3, "3 distinct keys: {want:?}");
+    let mut job = MainJob::start(&chain.args, &[]);
+    chain.produce(&records).await;
+    let store = chain.store(&clients);
+    converges(&store, &want, Duration::from_secs(120)).await;
+    for key in want.keys() {
+        // A typed record: its entity's identifying field, next to the hub's attributes.
+        let item = store.get(key).await.unwrap().unwrap();
+        let entity = item.attrs["entity"].as_str().unwrap().to_string();
+        let id_field = match entity.as_str() {
+            "customer" => "customer",
+            "material" => "material",
+            _ => "order",
+        };
+        assert_eq!(item.attrs[id_field], item.attrs["key"], "{key:?}: {item:?}");
+        assert_eq!(item.attrs["deleted"], false, "{key:?}");
+        assert_eq!(item.attrs["schema"], format!("{entity}.v1"), "{key:?}");
+    }
+    let letters = drain_queue(
+        &clients,
+        &chain.queue(&clients, "bridge-dlq").await,
+        Duration::from_secs(60),
+        |m| m.len() >= 4,
+    )
+    .await;
+    let mut classes: Vec<String> = letters
+        .iter()
+        .map(|m| {
+            hub_bridge::BridgeDeadLetter::from_body(m.body().unwrap())
+                .unwrap()
+                .error
+                .class
+                .as_str()
+                .to_string()
+        })
+        .collect();
+    classes.sort();
+    // Garbage and truncated XML are poison; an IDoc of a type the hub does not map is
+    // permanent (well-formed, not ours); the thin event needs enrichment.
+    assert_eq!(
+        classes,
+        ["needs_enrichment", "permanent", "poison", "poison"]
+    );
+    for dlq in ["customers-dlq", "materials-dlq", "sales-orders-dlq"] {
+        assert_eq!(
+            depth(&clients, &chain.queue(&clients, dlq).await).await,
+            (0, 0),
+            "{dlq}"
+        );
+    }
+    assert!(job.terminate(Duration::from_secs(40)).await.success());
+}
+
+/// `n` synthetic IDocs over `keys` keys per entity (several versions per key), in order.
+fn load(from: u64, n: u64, keys: u64) -> Vec<(&'static str, OwnedRecord)> {
+    (from..from + n)
+        .map(|i| {
+            let s = hub_sap::samples::synthetic(i, keys);
+            (s.topic, s.record)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_job_killed_mid_stream_loses_nothing() {
+    // Scenario: 300 IDocs (30 keys per entity, several versions each) are produced while the
+    // main job runs; it is killed with SIGKILL once some reached the table, then restarted:
+    // the table converges to the newest version of every key.
+    let clients = clients().await;
+    let chain = Chain::new("e2e-kill", &[]);
+    let records = load(0, 300, 30);
+    let want = expected(&records);
+    let mut job = MainJob::start(&chain.args, &[]);
+    chain.produce(&records[..150]).await;
+    eventually(
+        "the first records bridged",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || {
+            let seen = job.printed(|l| {
+                l.split("published ")
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            });
+            async move { seen.then_some(()) }
+        },
+    )
+    .await;
+    job.kill9();
+    chain.produce(&records[150..]).await;
+    let mut job = MainJob::start(&chain.args, &[]);
+    converges(&chain.store(&clients), &want, Duration::from_secs(180)).await;
+    assert!(job.terminate(Duration::from_secs(40)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_sqs_and_dynamodb_each_down_for_30_s_lose_nothing() {
+    // Scenario: the main job reaches SNS, SQS and DynamoDB through proxies; mid-stream each is
+    // cut for 30 s in turn (a new batch of records produced during each outage). Retries, the
+    // breaker and SQS redelivery recover everything: the table converges to the newest version
+    // of every key, and the DLQs are empty.
+    let clients = clients().await;
+    // Redelivery after a failed batch waits the visibility timeout: keep it short (it must
+    // stay at least the function timeout, 30 s).
+    let chain = Chain::new("e2e-down", &["DomainQueueVisibilityTimeout=30"]);
+    let endpoints = hub_aws::clients::LocalEndpoints::from_env();
+    let host = |url: &str| url.trim_start_matches("http://").to_string();
+    let sns = Proxy::start(&host(&endpoints.sns)).await;
+    let sqs = Proxy::start(&host(&endpoints.sqs)).await;
+    let ddb = Proxy::start(&host(&endpoints.dynamodb)).await;
+    let mut job = MainJob::start(
+        &chain.args,
+        &[
+            ("AWS_ENDPOINT_URL_SNS", sns.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_SQS", sqs.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", ddb.endpoint.clone()),
+        ],
+    );
+    let mut records = Vec::new();
+    let store = chain.store(&clients);
+    let warm = load(0, 30, 10);
+    chain.produce(&warm).await;
+    records.extend(warm);
+    converges(&store, &expected(&records), Duration::from_secs(90)).await;
+    for (i, proxy) in [&sns, &sqs, &ddb].into_iter().enumerate() {
+        proxy.set_up(false);
+        let batch = load(30 + 60 * i as u64, 60, 10);
+        chain.produce(&batch).await;
+        records.extend(batch);
+        tokio::time::sleep(Duration::from_secs(30)).await; // the outage itself
+        proxy.set_up(true);
+    }
+    converges(&store, &expected(&records), Duration::from_secs(240)).await;
+    for dlq in [
+        "bridge-dlq",
+        "customers-dlq",
+        "materials-dlq",
+        "sales-orders-dlq",
+    ] {
+        assert_eq!(
+            depth(&clients, &chain.queue(&clients, dlq).await).await,
+            (0, 0),
+            "{dlq}"
+        );
+    }
+    assert!(job.terminate(Duration::from_secs(60)).await.success());
+}

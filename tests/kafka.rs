@@ -102,3 +102,68 @@ async fn kcat_produces_and_a_consumer_group_commits_manually() {
         "resumed right after the committed offset"
     );
 }
+
+#[tokio::test]
+async fn hubctl_publish_produces_one_record_per_file_with_key_and_headers() {
+    // Scenario: `hubctl publish` of two fixture files with a key and a header: a consumer reads
+    // both values unchanged with the key and the header; a missing file fails before anything
+    // is produced, naming the file.
+    let bootstrap = kafka_bootstrap();
+    let topic = unique("publish");
+    let fixtures = repo_root().join("crates/hub-sap/fixtures");
+    let files = ["matmas05_pump.xml", "debmas07_customer.xml"].map(|f| fixtures.join(f));
+    let out = Command::new(workspace_binary("hubctl"))
+        .args([
+            "publish",
+            "--topic",
+            &topic,
+            "--key",
+            "k-1",
+            "--header",
+            "correlation_id=pub-1",
+        ])
+        .args(["--bootstrap-servers", &bootstrap])
+        .args(&files)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("published 2 record(s)"));
+
+    let c = consumer(&bootstrap, &unique("publish-reader"), &topic);
+    let mut values = Vec::new();
+    while values.len() < 2 {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
+            .await
+            .expect("both records arrive")
+            .unwrap();
+        assert_eq!(m.key(), Some(&b"k-1"[..]));
+        let h = m.headers().expect("headers").get(0);
+        assert_eq!((h.key, h.value), ("correlation_id", Some(&b"pub-1"[..])));
+        values.push(m.payload().unwrap().to_vec());
+    }
+    values.sort();
+    let mut want: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    want.sort();
+    assert_eq!(values, want);
+
+    let out = Command::new(workspace_binary("hubctl"))
+        .args([
+            "publish",
+            "--topic",
+            &topic,
+            "--bootstrap-servers",
+            &bootstrap,
+        ])
+        .arg(&files[0])
+        .arg("no-such-file.xml")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.xml"));
+}

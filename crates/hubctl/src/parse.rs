@@ -34,6 +34,35 @@ pub struct Args {
     envelope: bool,
 }
 
+/// A Kafka record from a file's bytes, as `hubctl parse` and `hubctl publish` take it: the
+/// value itself, or with `envelope` a JSON `{"key", "headers", "value"}`; then `key` replaces
+/// the key and each `NAME=VALUE` of `headers` is appended.
+pub fn record_from(
+    raw: Vec<u8>,
+    envelope: bool,
+    key: Option<&str>,
+    headers: &[String],
+) -> anyhow::Result<OwnedRecord> {
+    let mut record = if envelope {
+        OwnedRecord::from_envelope_json(&raw).map_err(|e| anyhow::anyhow!("--envelope: {e}"))?
+    } else {
+        OwnedRecord {
+            value: raw,
+            ..OwnedRecord::default()
+        }
+    };
+    if let Some(k) = key {
+        record.key = Some(k.as_bytes().to_vec());
+    }
+    for h in headers {
+        let Some((k, v)) = h.split_once('=') else {
+            bail!("--header {h}: expected NAME=VALUE");
+        };
+        record.headers.push((k.to_string(), v.as_bytes().to_vec()));
+    }
+    Ok(record)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let raw = if args.file.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -42,23 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
     };
-    let mut record = if args.envelope {
-        OwnedRecord::from_envelope_json(&raw).map_err(|e| anyhow::anyhow!("--envelope: {e}"))?
-    } else {
-        OwnedRecord {
-            value: raw,
-            ..OwnedRecord::default()
-        }
-    };
-    if let Some(k) = &args.key {
-        record.key = Some(k.clone().into_bytes());
-    }
-    for h in &args.headers {
-        let Some((k, v)) = h.split_once('=') else {
-            bail!("--header {h}: expected NAME=VALUE");
-        };
-        record.headers.push((k.to_string(), v.as_bytes().to_vec()));
-    }
+    let record = record_from(raw, args.envelope, args.key.as_deref(), &args.headers)?;
     let env = record.envelope(args.topic.as_deref(), args.partition, args.offset);
     let mut out = std::io::stdout().lock();
     match parse_record(&env, &Limits::default()) {

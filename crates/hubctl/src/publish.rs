@@ -1,7 +1,7 @@
 //! `hubctl publish`: produce SAP payloads to Kafka the way an SAP team would (kcat works too),
 //! one record per file, with a progress bar for many files.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use hub_sap::OwnedRecord;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -37,25 +37,8 @@ pub struct Args {
 /// Reads a record from `file` as `args` says.
 fn record(args: &Args, file: &Path) -> anyhow::Result<OwnedRecord> {
     let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let mut record = if args.envelope {
-        OwnedRecord::from_envelope_json(&raw)
-            .map_err(|e| anyhow::anyhow!("{}: --envelope: {e}", file.display()))?
-    } else {
-        OwnedRecord {
-            value: raw,
-            ..OwnedRecord::default()
-        }
-    };
-    if let Some(k) = &args.key {
-        record.key = Some(k.clone().into_bytes());
-    }
-    for h in &args.headers {
-        let Some((k, v)) = h.split_once('=') else {
-            bail!("--header {h}: expected NAME=VALUE");
-        };
-        record.headers.push((k.to_string(), v.as_bytes().to_vec()));
-    }
-    Ok(record)
+    crate::parse::record_from(raw, args.envelope, args.key.as_deref(), &args.headers)
+        .with_context(|| file.display().to_string())
 }
 
 /// A producer that waits for every acknowledgement (`acks=all`, idempotent).

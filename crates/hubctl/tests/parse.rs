@@ -1,28 +1,15 @@
 //! `hubctl parse` as an operator uses it: JSON lines for a good payload, a typed error and a
 //! non-zero exit for a bad one.
 
-use serde_json::Value;
+mod common;
+
+use common::hubctl;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../hub-sap/fixtures")
         .join(name)
-}
-
-fn hubctl(args: &[&str]) -> (i32, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hubctl"))
-        .args(args)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    let lines = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (out.status.code().unwrap(), lines)
 }
 
 #[test]

@@ -1,33 +1,16 @@
 //! `hubctl get` and `hubctl query` against the local stack: what a domain consumer reads.
 //! Needs the stack running (infra/local/test.sh starts it).
 
+mod common;
+
+use common::hubctl;
 use hub_aws::AwsClients;
 use hub_aws::clients::LocalEndpoints;
 use hub_aws::dynamo_store::DynamoStore;
 use hub_model::{Entity, Op, Record};
 use hub_store::EntityStore;
 use hub_store::testing::event;
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
-
-fn hubctl(args: &[&str]) -> (i32, Vec<Value>) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_hubctl"))
-        .args(args)
-        .current_dir(root)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    let lines = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (out.status.code().unwrap(), lines)
-}
 
 #[tokio::test]
 async fn get_and_query_print_what_consumers_read() {

@@ -1,39 +1,18 @@
 //! `hubctl redrive` against the local stack: the redrive function of a DLQ, found in the
 //! template by the DLQ's name or logical id, run from a shell. Needs the stack running.
 
+mod common;
+
+use common::hubctl_full;
 use hub_aws::AwsClients;
 use hub_aws::clients::LocalEndpoints;
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn hubctl(args: &[&str]) -> (i32, Vec<Value>, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_hubctl"))
-        .args(args)
-        .current_dir(root)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    let lines = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (
-        out.status.code().unwrap(),
-        lines,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
 
 #[tokio::test]
 async fn redrive_reports_then_moves_a_dlq_named_by_name_or_logical_id() {
     // Scenario: two letters in the customers DLQ: `--dry-run` (by logical id) reports both and
     // moves nothing; a run by queue name moves both; an unknown DLQ fails naming the known ones.
     let stack = format!("rdcli-{:08x}", fastrand::u32(..));
-    let (code, _, _) = hubctl(&["provision", "--stack-name", &stack]);
+    let (code, _, _) = hubctl_full(&["provision", "--stack-name", &stack]);
     assert_eq!(code, 0);
     let clients = AwsClients::local(&LocalEndpoints::from_env()).await;
     let url = |name: &str| {
@@ -63,7 +42,7 @@ async fn redrive_reports_then_moves_a_dlq_named_by_name_or_logical_id() {
             .unwrap();
     }
 
-    let (code, report, err) = hubctl(&[
+    let (code, report, err) = hubctl_full(&[
         "redrive",
         "CustomersDLQ",
         "--dry-run",
@@ -76,7 +55,7 @@ async fn redrive_reports_then_moves_a_dlq_named_by_name_or_logical_id() {
     assert_eq!(report[0]["totals"]["would_move"], 2);
 
     let name = format!("{stack}-customers-dlq");
-    let (code, report, err) = hubctl(&["redrive", &name, "--json", "--stack-name", &stack]);
+    let (code, report, err) = hubctl_full(&["redrive", &name, "--json", "--stack-name", &stack]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report[0]["totals"]["moved"], 2);
     assert!(
@@ -86,7 +65,7 @@ async fn redrive_reports_then_moves_a_dlq_named_by_name_or_logical_id() {
             .ends_with("-customers")
     );
 
-    let (code, _, err) = hubctl(&["redrive", "no-such-dlq", "--stack-name", &stack]);
+    let (code, _, err) = hubctl_full(&["redrive", "no-such-dlq", "--stack-name", &stack]);
     assert_ne!(code, 0);
     assert!(err.contains("known DLQs"), "{err}");
 }

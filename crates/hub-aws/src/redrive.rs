@@ -2,6 +2,7 @@
 //! queue it sends to ([`SqsSendQueue`]) and claim-checked values it reads back ([`S3Objects`]).
 
 use crate::error::AwsError;
+use crate::s3_payloads::{GetError, get_object};
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
@@ -222,27 +223,20 @@ impl S3Objects {
 
 impl ObjectReader for S3Objects {
     async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
-        let (bucket, key) = uri
-            .strip_prefix("s3://")
-            .and_then(|rest| rest.split_once('/'))
-            .ok_or_else(|| PortError {
-                operation: "s3:GetObject",
-                class: ErrorClass::Permanent,
-                message: format!("{uri:?} is not an s3://bucket/key URI"),
-            })?;
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| PortError::from(AwsError::sdk("s3:GetObject", e)))?;
-        let bytes = out.body.collect().await.map_err(|e| PortError {
+        let (bucket, key) = hub_model::claim_check::s3_location(uri).ok_or_else(|| PortError {
             operation: "s3:GetObject",
-            class: ErrorClass::Transient,
-            message: format!("reading {uri}: {e}"),
+            class: ErrorClass::Permanent,
+            message: format!("{uri:?} is not an s3://bucket/key URI"),
         })?;
-        Ok(bytes.into_bytes().to_vec())
+        get_object(&self.client, bucket, key)
+            .await
+            .map_err(|e| match e {
+                GetError::Call { error, .. } => PortError::from(error),
+                GetError::Body(message) => PortError {
+                    operation: "s3:GetObject",
+                    class: ErrorClass::Transient,
+                    message,
+                },
+            })
     }
 }

@@ -18,37 +18,56 @@ impl S3Payloads {
     }
 }
 
+/// Why an object could not be read.
+pub(crate) enum GetError {
+    /// The call failed (`missing`: the object does not exist).
+    Call { error: AwsError, missing: bool },
+    /// The body could not be read to its end (transient).
+    Body(String),
+}
+
+/// Reads the whole object at `bucket`/`key`.
+pub(crate) async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, GetError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            let missing = e.as_service_error().is_some_and(|s| s.is_no_such_key());
+            GetError::Call {
+                error: AwsError::sdk("s3:GetObject", e),
+                missing,
+            }
+        })?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| GetError::Body(format!("reading s3://{bucket}/{key}: {e}")))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
 impl PayloadStore for S3Payloads {
     async fn fetch(&self, claim: &ClaimCheck) -> Result<String, FetchError> {
         let (bucket, key) = claim
             .s3_location()
             .ok_or_else(|| FetchError::Permanent(format!("not an s3:// URI: {}", claim.uri)))?;
-        let out = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+        let bytes = get_object(&self.client, bucket, key)
             .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let missing = e.as_service_error().is_some_and(|s| s.is_no_such_key());
-                let e = AwsError::sdk("s3:GetObject", e);
-                return Err(if missing || !e.is_retryable() {
-                    FetchError::Permanent(e.to_string())
-                } else {
-                    FetchError::Transient(e.to_string())
-                });
-            }
-        };
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| FetchError::Transient(format!("reading {}: {e}", claim.uri)))?
-            .into_bytes();
-        String::from_utf8(bytes.to_vec())
+            .map_err(|e| match e {
+                GetError::Call { error, missing } if missing || !error.is_retryable() => {
+                    FetchError::Permanent(error.to_string())
+                }
+                GetError::Call { error, .. } => FetchError::Transient(error.to_string()),
+                GetError::Body(m) => FetchError::Transient(m),
+            })?;
+        String::from_utf8(bytes)
             .map_err(|_| FetchError::Permanent(format!("{} is not UTF-8", claim.uri)))
     }
 }

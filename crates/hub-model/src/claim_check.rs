@@ -56,9 +56,18 @@ impl ClaimCheck {
 
     /// The bucket and key of an `s3://` URI.
     pub fn s3_location(&self) -> Option<(&str, &str)> {
-        self.uri
-            .strip_prefix("s3://")?
-            .split_once('/')
-            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        s3_location(&self.uri)
     }
+}
+
+/// The bucket and key of an `s3://bucket/key` URI.
+///
+/// ```
+/// assert_eq!(hub_model::claim_check::s3_location("s3://b/k/1"), Some(("b", "k/1")));
+/// assert_eq!(hub_model::claim_check::s3_location("s3://b/"), None);
+/// ```
+pub fn s3_location(uri: &str) -> Option<(&str, &str)> {
+    uri.strip_prefix("s3://")?
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
 }

@@ -4,7 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev kcat bc curl)
+# fonts-dejavu-core: the font of the bench chart (hubctl bench).
+APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev kcat bc curl fonts-dejavu-core)
 
 install_apt() {
   local missing=()
@@ -51,6 +52,20 @@ install_cargo_lambda() {
     || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION"
 }
 
+# The benchmark's baseline (infra/baseline/baseline.py): confluent-kafka (a binary wheel that
+# bundles librdkafka) beside the boto3 that moto already brought into the same venv.
+install_baseline() {
+  if "$HUB_VENV/bin/python" -c "import importlib.metadata as m, sys; \
+sys.exit(m.version('confluent-kafka') != '$CONFLUENT_KAFKA_VERSION')" 2>/dev/null; then
+    log "confluent-kafka $CONFLUENT_KAFKA_VERSION present"
+    return
+  fi
+  [ -x "$HUB_VENV/bin/pip" ] || die "the virtualenv is missing; run install_moto first"
+  log "installing confluent-kafka==$CONFLUENT_KAFKA_VERSION into $HUB_VENV"
+  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "confluent-kafka==$CONFLUENT_KAFKA_VERSION" \
+    || die "pip could not install confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+}
+
 # The template checks of CI (offline): `sam validate --lint`, cfn-lint and checkov, and
 # `sam build` (with cargo-lambda and zig from the main virtualenv).
 install_template_tools() {
@@ -87,6 +102,7 @@ check_java() {
 timed apt install_apt
 timed moto install_moto
 timed cargo-lambda install_cargo_lambda
+timed baseline install_baseline
 timed dynamodb-local install_dynamodb_local
 timed template-tools install_template_tools
 check_java

@@ -18,6 +18,8 @@ HUB_DDB_PREFIX="$HUB_LOCAL/dynamodb"
 # Pinned versions of the stand-ins.
 MOTO_VERSION="5.2.5"
 DYNAMODB_LOCAL_NPM_VERSION="10.3.0"
+# The benchmark's Python baseline.
+CONFLUENT_KAFKA_VERSION="2.16.1"
 
 # Loopback ports; override when something else already listens there.
 MOTO_PORT="${HUB_MOTO_PORT:-4566}"

@@ -48,6 +48,11 @@ pub struct EsmConfig {
     pub function_timeout: Duration,
     /// Whether the mapping is enabled.
     pub enabled: bool,
+    /// How long an idle poller long-polls (`WaitTimeSeconds`, whole seconds, at most 20).
+    /// AWS's pollers wait 20 s; locally the default is 1 s, so that the polls of a job that
+    /// was killed end before the job restarts (a poll still open when a message arrives would
+    /// hide that message for the visibility timeout). Benchmarks that count requests use 20 s.
+    pub idle_wait: Duration,
 }
 
 impl EsmConfig {
@@ -69,6 +74,7 @@ impl EsmConfig {
             maximum_concurrency: None,
             function_timeout: DEFAULT_TIMEOUT,
             enabled: true,
+            idle_wait: Duration::from_secs(1),
         }
     }
 

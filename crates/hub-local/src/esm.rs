@@ -305,7 +305,9 @@ impl SqsEventSourceMapping {
         Ok(())
     }
 
-    /// Gathers one batch: waits for a first message, then fills up within the batching window.
+    /// Gathers one batch: waits for a first message (long polls of [`EsmConfig::idle_wait`]),
+    /// then fills up within the batching window: long polls while a second or more of it is
+    /// left, then one sweep at its end (short polls while they come back full).
     async fn gather(
         &self,
         carry: &mut Vec<Message>,
@@ -315,20 +317,22 @@ impl SqsEventSourceMapping {
         let mut bytes: usize = batch.iter().map(message_size).sum();
         let mut deadline =
             (!batch.is_empty()).then(|| Instant::now() + self.config.batching_window);
+        let idle_wait = Duration::from_secs(self.config.idle_wait.as_secs().clamp(1, 20));
         while batch.len() < self.config.batch_size {
-            // Long-poll (whole seconds, as SQS takes them) while waiting for a first message or
-            // while at least a second of the window is left; short-poll near the window's end.
-            let wait = match deadline {
-                None => Duration::from_secs(1),
+            let (wait, sweep) = match deadline {
+                None => (idle_wait, false),
+                Some(_) if self.config.batching_window.is_zero() => break,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
                     if left >= Duration::from_secs(1) {
-                        Duration::from_secs(1)
+                        (Duration::from_secs(1), false)
                     } else {
-                        Duration::ZERO
+                        // The window's end: wait it out, then take what is there.
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(left) => {}
+                        }
+                        (Duration::ZERO, true)
                     }
                 }
             };
@@ -338,18 +342,12 @@ impl SqsEventSourceMapping {
                 _ = shutdown.cancelled() => break,
                 r = self.receive(room, wait) => r?,
             };
-            if received.is_empty() {
-                if let Some(d) = deadline
-                    && wait.is_zero()
-                {
-                    let pause = d.saturating_duration_since(Instant::now());
-                    tokio::time::sleep(pause.min(Duration::from_millis(50))).await;
-                }
-                continue;
+            let full = received.len() >= room;
+            if !received.is_empty() {
+                self.stats
+                    .received
+                    .fetch_add(received.len() as u64, Ordering::Relaxed);
             }
-            self.stats
-                .received
-                .fetch_add(received.len() as u64, Ordering::Relaxed);
             for m in received {
                 let size = message_size(&m);
                 if bytes + size > MAX_PAYLOAD_BYTES && !batch.is_empty() {
@@ -359,10 +357,10 @@ impl SqsEventSourceMapping {
                     batch.push(m);
                 }
             }
-            if !carry.is_empty() {
+            if !carry.is_empty() || (sweep && !full) {
                 break;
             }
-            if deadline.is_none() {
+            if deadline.is_none() && !batch.is_empty() {
                 deadline = Some(Instant::now() + self.config.batching_window);
             }
         }
@@ -382,6 +380,20 @@ impl SqsEventSourceMapping {
             .await
             .map_err(|e| AwsError::sdk("sqs:ReceiveMessage", e))?;
         Ok(out.messages.unwrap_or_default())
+    }
+
+    /// Invokes the function once with `batch`, as the mapping would, without deleting anything
+    /// (benchmarks measure the handler this way, with no poller beside it).
+    pub async fn invoke_batch(&self, batch: &[Message]) -> Result<Value, FunctionError> {
+        let context = self.context(&format!("local-{}", fastrand_id()));
+        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        let timeout = self.config.function_timeout;
+        match tokio::time::timeout(timeout, self.function.invoke(self.payload(batch), context))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(FunctionError::Timeout(timeout)),
+        }
     }
 
     async fn invoke_and_settle(&self, batch: Vec<Message>) {

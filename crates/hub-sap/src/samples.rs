@@ -150,15 +150,37 @@ pub fn synthetic(i: u64, keys: u64) -> Sample {
 
 /// Record `i` of a synthetic load over the whole fixture mix: three in five are IDocs as in
 /// [`synthetic`], one a structured BusinessPartner CloudEvent, one a binary-mode Product
-/// CloudEvent, each CloudEvent with its own id (so its own event id).
+/// CloudEvent. Each CloudEvent has its own id (so its own event id), a business key among
+/// `keys` and a time `i` seconds after the fixture's (so a key gets several versions, and a
+/// CloudEvent is newer than the IDocs of its key).
 pub fn mixed(i: u64, keys: u64) -> Sample {
+    let key = 100_000 + (i / 5) % keys.max(1);
+    let at = |fixture: &str| {
+        chrono::DateTime::parse_from_rfc3339(fixture)
+            .map(|t| {
+                (t + chrono::Duration::seconds(i as i64))
+                    .to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+            .unwrap_or_else(|_| fixture.to_string())
+    };
     match i % 5 {
         3 => {
             let mut s = changes().swap_remove(3);
-            let text = BUSINESS_PARTNER.replace(
-                "0f6b2c1e-8d7a-4c2b-9a51-3e0f1d2c4b77",
-                &format!("00000000-0000-4000-8000-{i:012}"),
-            );
+            let text = BUSINESS_PARTNER
+                .replace(
+                    "0f6b2c1e-8d7a-4c2b-9a51-3e0f1d2c4b77",
+                    &format!("00000000-0000-4000-8000-{i:012}"),
+                )
+                .replace("2026-11-20T10:21:07Z", &at("2026-11-20T10:21:07Z"))
+                .replace(
+                    "\"BusinessPartner\": \"100123\"",
+                    &format!("\"BusinessPartner\": \"{key}\""),
+                )
+                .replace(
+                    "\"Customer\": \"0000100123\"",
+                    &format!("\"Customer\": \"{key:010}\""),
+                );
             s.record.value = text.into_bytes();
             s
         }
@@ -167,8 +189,18 @@ pub fn mixed(i: u64, keys: u64) -> Sample {
             for (k, v) in &mut s.record.headers {
                 if k == "ce_id" {
                     *v = format!("00000000-0000-4000-9000-{i:012}").into_bytes();
+                } else if k == "ce_time" {
+                    *v = at("2026-11-20T10:30:44Z").into_bytes();
                 }
             }
+            s.record.key = Some(key.to_string().into_bytes());
+            s.record.value = String::from_utf8_lossy(&s.record.value)
+                .replace("\"Product\":\"100234\"", &format!("\"Product\":\"{key}\""))
+                .replace(
+                    "\"Product\": \"100234\"",
+                    &format!("\"Product\": \"{key}\""),
+                )
+                .into_bytes();
             s
         }
         _ => synthetic(i / 5 * 3 + i % 5, keys),
@@ -225,6 +257,8 @@ mod tests {
         assert_eq!(ids.len(), 30);
         assert_eq!(keys.len(), 6);
         let mut mixed_ids = std::collections::BTreeSet::new();
+        let mut mixed_keys = std::collections::BTreeSet::new();
+        let mut versions = Vec::new();
         for i in 0..50 {
             let s = mixed(i, 5);
             let out = crate::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
@@ -233,7 +267,18 @@ mod tests {
                 panic!("a change")
             };
             mixed_ids.insert(e.event_id.clone());
+            mixed_keys.insert((e.entity, e.key.clone()));
+            versions.push(((e.entity, e.key.clone()), e.version));
         }
         assert_eq!(mixed_ids.len(), 50);
+        // Every kind of record spreads over the keys: 5 keys of each of the 3 entities.
+        assert_eq!(mixed_keys.len(), 15, "{mixed_keys:?}");
+        // The CloudEvents of a key get newer with i.
+        let bp: Vec<_> = (0..50)
+            .filter(|i| i % 5 == 3)
+            .map(|i| &versions[i as usize])
+            .filter(|(k, _)| k == &versions[3].0)
+            .collect();
+        assert!(bp.len() >= 2 && bp.windows(2).all(|w| w[0].1 < w[1].1));
     }
 }

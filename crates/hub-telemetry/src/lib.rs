@@ -38,9 +38,20 @@ pub fn init() {
     init_with(Format::from_env());
 }
 
+/// As [`init`], with `level` (e.g. `warn`) when `RUST_LOG` is not set: for commands whose own
+/// output is the point (benchmarks).
+pub fn init_at(level: &str) {
+    install(Format::from_env(), level);
+}
+
 /// Installs the global subscriber with an explicit format.
 pub fn init_with(format: Format) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    install(format, "info");
+}
+
+fn install(format: Format, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -73,11 +73,26 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// An HTTP proxy in front of the stand-ins that counts AWS requests by service and operation
+    /// (for benchmarks). Prints its URL; `GET /__stats` answers the counts.
+    #[command(hide = true)]
+    CountProxy {
+        /// moto's URL (SNS, SQS, S3).
+        #[arg(long)]
+        moto: String,
+        /// DynamoDB Local's URL.
+        #[arg(long)]
+        dynamodb: String,
+    },
 }
 
 fn main() -> ExitCode {
-    hub_telemetry::init();
     let cli = Cli::parse();
+    match cli.command {
+        // The bench's output is its table; the components it runs log warnings only.
+        Command::Bench(_) => hub_telemetry::init_at("warn"),
+        _ => hub_telemetry::init(),
+    }
     let result = match cli.command {
         // The mock cluster lives on this thread; it needs no async runtime.
         Command::Kafka(cmd) => kafka::run(cmd),
@@ -104,6 +119,9 @@ fn main() -> ExitCode {
                     Command::Redrive(args) => redrive::run(args).await,
                     Command::Publish(args) => publish::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
+                    Command::CountProxy { moto, dynamodb } => {
+                        bench::proxy::serve(&moto, &dynamodb).await
+                    }
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

@@ -1,0 +1,168 @@
+//! Cost per million events at AWS list prices.
+//!
+//! The prices, in one place (USD, region us-east-1, on-demand list prices as AWS's pricing pages
+//! publish them; free tiers left out):
+//!
+//! | item | price | unit |
+//! |---|---|---|
+//! | SNS publish (standard topic) | 0.50 | per million requests; each 64 KiB of a request's payload is one request, a `PublishBatch` of up to 10 messages within 64 KiB is one |
+//! | SNS delivery to SQS | 0.00 | deliveries to SQS queues are free |
+//! | SQS (standard queue) | 0.40 | per million requests, per 64 KiB chunk (receives, deletes, sends) |
+//! | Lambda requests | 0.20 | per million invocations |
+//! | Lambda duration (arm64) | 0.0000133334 | per GB-second |
+//! | DynamoDB on-demand writes | 0.625 | per million write request units (1 KiB; twice in a transaction) |
+//! | DynamoDB on-demand reads | 0.125 | per million read request units |
+//! | Fargate compute (arm64) | 0.03238 | per vCPU-hour: the bridges' and the baseline consumer's CPU time, as if packed onto busy vCPUs |
+//!
+//! Requests and units are what the counting proxy saw ([`super::proxy::units`]); compute is the
+//! CPU time measured per event.
+
+use super::proxy::Counts;
+use serde::Serialize;
+
+/// SNS, per million requests (64 KiB chunks).
+pub const SNS_PER_MILLION: f64 = 0.50;
+/// SQS, per million requests (64 KiB chunks).
+pub const SQS_PER_MILLION: f64 = 0.40;
+/// Lambda, per million invocations.
+pub const LAMBDA_PER_MILLION: f64 = 0.20;
+/// Lambda arm64, per GB-second.
+pub const LAMBDA_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// DynamoDB on-demand, per million write request units.
+pub const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
+/// DynamoDB on-demand, per million read request units.
+pub const DYNAMODB_PER_MILLION_RRU: f64 = 0.125;
+/// Fargate arm64, per vCPU-hour.
+pub const FARGATE_PER_VCPU_HOUR: f64 = 0.032_38;
+
+/// USD per million events, by service.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Cost {
+    /// SNS.
+    pub sns: f64,
+    /// SQS.
+    pub sqs: f64,
+    /// Lambda (requests and duration of the domain functions).
+    pub lambda: f64,
+    /// DynamoDB.
+    pub dynamodb: f64,
+    /// Compute of the long-running processes (bridge; the baseline's consumer).
+    pub compute: f64,
+    /// Sum.
+    pub total: f64,
+}
+
+/// Units of `service` in `counts`: (write-like, read-like) for DynamoDB; (all, 0) otherwise.
+pub fn units(counts: &Counts, service: &str) -> (u64, u64) {
+    let Some(ops) = counts.get(service) else {
+        return (0, 0);
+    };
+    let mut w = 0;
+    let mut r = 0;
+    for (op, c) in ops {
+        let write = service != "dynamodb"
+            || matches!(
+                op.as_str(),
+                "PutItem" | "TransactWriteItems" | "DeleteItem" | "BatchWriteItem" | "UpdateItem"
+            );
+        if write {
+            w += c.units;
+        } else {
+            r += c.units;
+        }
+    }
+    (w, r)
+}
+
+/// What the cost of one side is made of, per event.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs {
+    /// Events the counts are for.
+    pub events: u64,
+    /// Lambda invocations per event.
+    pub invocations_per_event: f64,
+    /// Billed duration of one invocation, seconds.
+    pub seconds_per_invocation: f64,
+    /// Memory of a domain function, GB.
+    pub memory_gb: f64,
+    /// CPU seconds per event of the long-running processes.
+    pub cpu_seconds_per_event: f64,
+}
+
+/// USD per million events.
+pub fn per_million(counts: &Counts, i: &Inputs) -> Cost {
+    let events = i.events.max(1) as f64;
+    let per_event = |units: u64| units as f64 / events;
+    let sns = per_event(units(counts, "sns").0) * SNS_PER_MILLION;
+    let sqs = per_event(units(counts, "sqs").0) * SQS_PER_MILLION;
+    let (wru, rru) = units(counts, "dynamodb");
+    let dynamodb =
+        per_event(wru) * DYNAMODB_PER_MILLION_WRU + per_event(rru) * DYNAMODB_PER_MILLION_RRU;
+    let lambda = i.invocations_per_event * LAMBDA_PER_MILLION
+        + i.invocations_per_event
+            * i.seconds_per_invocation
+            * i.memory_gb
+            * LAMBDA_PER_GB_SECOND
+            * 1e6;
+    let compute = i.cpu_seconds_per_event * FARGATE_PER_VCPU_HOUR / 3600.0 * 1e6;
+    Cost {
+        sns,
+        sqs,
+        lambda,
+        dynamodb,
+        compute,
+        total: sns + sqs + lambda + dynamodb + compute,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::proxy::OpCount;
+
+    #[test]
+    fn one_publish_per_event_costs_the_list_price() {
+        // Scenario: 1,000 events, one Publish each (one unit), one PutItem each (one WRU), no
+        // Lambda, no compute: SNS 0.50 and DynamoDB 0.625 per million events.
+        let mut c = Counts::new();
+        let one = |n| OpCount {
+            requests: n,
+            bytes: 0,
+            units: n,
+        };
+        c.entry("sns".into())
+            .or_default()
+            .insert("Publish".into(), one(1000));
+        c.entry("dynamodb".into())
+            .or_default()
+            .insert("PutItem".into(), one(1000));
+        c.entry("dynamodb".into())
+            .or_default()
+            .insert("GetItem".into(), one(1000));
+        let cost = per_million(
+            &c,
+            &Inputs {
+                events: 1000,
+                invocations_per_event: 0.0,
+                seconds_per_invocation: 0.0,
+                memory_gb: 0.0,
+                cpu_seconds_per_event: 0.0,
+            },
+        );
+        assert!((cost.sns - 0.50).abs() < 1e-9);
+        assert!((cost.dynamodb - 0.75).abs() < 1e-9);
+        assert!((cost.total - 1.25).abs() < 1e-9);
+        // A vCPU busy for an hour handling 3.6 M events costs one vCPU-hour per 3.6 M.
+        let compute = per_million(
+            &Counts::new(),
+            &Inputs {
+                events: 1,
+                invocations_per_event: 0.0,
+                seconds_per_invocation: 0.0,
+                memory_gb: 0.0,
+                cpu_seconds_per_event: 1.0 / 1000.0,
+            },
+        );
+        assert!((compute.compute - FARGATE_PER_VCPU_HOUR * 1000.0 / 3600.0).abs() < 1e-9);
+    }
+}

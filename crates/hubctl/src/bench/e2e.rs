@@ -1,0 +1,928 @@
+//! End-to-end figures on the local stand-ins: the handler alone, then the whole chain (SAP
+//! change produced to Kafka → item visible in DynamoDB), for the hub and for the baseline.
+//!
+//! Every AWS request of the measured components goes through `hubctl count-proxy`, a child
+//! process, so requests are counted at the endpoint; provisioning and the latency poller talk to
+//! the stand-ins directly and are not counted.
+//!
+//! **Latency.** A change is *visible* once a reader of the table sees its entity at this
+//! version or a newer one (newest wins: a change superseded before anyone saw it is visible when
+//! its successor is). Only changes that are newer than everything produced before them for
+//! their entity are measured (the others never change the table). The poller scans the table
+//! every `poll` interval, and maps what it sees back to the produced records: by `event_id` for
+//! the hub's items, by the Kafka coordinates (`src`) the baseline stores.
+
+use super::proxy::{self, Counts};
+use crate::bench::baseline::Python;
+use anyhow::{Context as _, bail};
+use aws_sdk_sqs::types::{Message, MessageAttributeValue};
+use hub_aws::AwsClients;
+use hub_aws::clients::LocalEndpoints;
+use hub_aws::provision::Provisioner;
+use hub_local::{EsmConfig, SqsEventSourceMapping};
+use hub_model::{Entity, Version};
+use hub_sap::OwnedRecord;
+use hub_template::{Context, Stack, Template};
+use rdkafka::producer::FutureProducer;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// How the end-to-end load is produced and watched.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Records of the end-to-end load.
+    pub records: u64,
+    /// Distinct keys per entity.
+    pub keys: u64,
+    /// Records per burst (SAP sends IDocs in packets).
+    pub burst: u64,
+    /// Time between two bursts.
+    pub interval: Duration,
+    /// How often the poller scans the table.
+    pub poll: Duration,
+    /// After the last record is produced: how long without progress before the changes still
+    /// pending count as never visible.
+    pub timeout: Duration,
+    /// Records of the handler-alone phase.
+    pub handler_records: u64,
+}
+
+/// One record of a load, with what the hub makes of it.
+#[derive(Debug, Clone)]
+pub struct LoadRecord {
+    /// Kafka topic (the template's SAP topic).
+    pub topic: &'static str,
+    /// The record.
+    pub record: OwnedRecord,
+    /// The hub's event id.
+    pub event_id: String,
+    /// Entity and key.
+    pub entity_key: (Entity, String),
+    /// Version.
+    pub version: Version,
+}
+
+/// Records `from..to` of the fixture mix, parsed by the hub's parser.
+pub fn load(from: u64, to: u64, keys: u64) -> anyhow::Result<Vec<LoadRecord>> {
+    let limits = hub_sap::Limits::default();
+    (from..to)
+        .map(|i| {
+            let s = hub_sap::samples::mixed(i, keys);
+            let out = hub_sap::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
+                .with_context(|| format!("load record {i}"))?;
+            let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
+                bail!("load record {i} is not a change");
+            };
+            Ok(LoadRecord {
+                topic: s.topic,
+                record: s.record,
+                event_id: e.event_id,
+                entity_key: (e.entity, e.key),
+                version: e.version,
+            })
+        })
+        .collect()
+}
+
+/// The warm-up records: the three IDoc fixtures (a material, a customer, an order).
+fn warm_up() -> anyhow::Result<Vec<LoadRecord>> {
+    let limits = hub_sap::Limits::default();
+    hub_sap::samples::changes()
+        .into_iter()
+        .take(3)
+        .map(|s| {
+            let out =
+                hub_sap::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)?;
+            let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
+                bail!("fixture {} is not a change", s.name);
+            };
+            Ok(LoadRecord {
+                topic: s.topic,
+                record: s.record,
+                event_id: e.event_id,
+                entity_key: (e.entity, e.key),
+                version: e.version,
+            })
+        })
+        .collect()
+}
+
+/// Percentiles of a sample, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Percentiles {
+    /// Samples.
+    pub samples: usize,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values`.
+    pub fn of(values: &[f64]) -> Percentiles {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let at = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        Percentiles {
+            samples: v.len(),
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// The handler measured alone (the hub's domain functions, invoked in batches as their event
+/// source mapping would, against DynamoDB Local through the counting proxy).
+#[derive(Debug, Clone, Serialize)]
+pub struct HandlerFigures {
+    /// Messages handled.
+    pub records: u64,
+    /// Distinct entities among them.
+    pub distinct_entities: u64,
+    /// Invocations (batches).
+    pub invocations: u64,
+    /// CPU µs per record (this process: handler, SDK and HTTP; DynamoDB Local is another process).
+    pub cpu_us_per_record: f64,
+    /// Mean wall time of one invocation, ms (what Lambda bills).
+    pub ms_per_invocation: f64,
+    /// DynamoDB write requests (PutItem, TransactWriteItems, DeleteItem, BatchWriteItem).
+    pub dynamodb_writes: u64,
+    /// Write requests per distinct entity.
+    pub writes_per_entity: f64,
+    /// Requests counted at the proxy.
+    pub requests: Counts,
+}
+
+/// One side's end-to-end run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndToEnd {
+    /// Records produced (each is one change event).
+    pub records: u64,
+    /// Wall seconds from the first record produced to the last change visible.
+    pub wall_seconds: f64,
+    /// SAP change produced → visible to a reader of the table.
+    pub latency_ms: Percentiles,
+    /// SAP change produced → written (the item's `updated_at`; the hub's items only).
+    pub to_write_ms: Option<Percentiles>,
+    /// Changes never visible: the table ended on an older version of their entity.
+    pub never_visible: u64,
+    /// Requests counted at the proxy during the run.
+    pub requests: Counts,
+    /// Lambda invocations (the hub's domain functions under the local event source mapping).
+    pub lambda_invocations: u64,
+    /// CPU seconds of the baseline's consumer process (the hub's handler CPU is measured alone).
+    pub consumer_cpu_seconds: Option<f64>,
+}
+
+/// Which records are pending, and how long they took.
+struct Tracker {
+    records: Vec<LoadRecord>,
+    produced: Vec<Option<SystemTime>>,
+    by_id: HashMap<String, usize>,
+    newest: HashMap<(Entity, String), Version>,
+    pending: HashMap<(Entity, String), Vec<usize>>,
+    latency: Vec<f64>,
+    to_write: Vec<f64>,
+    measured: HashSet<usize>,
+}
+
+impl Tracker {
+    fn new(records: Vec<LoadRecord>) -> Tracker {
+        let by_id = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.event_id.clone(), i))
+            .collect();
+        let n = records.len();
+        Tracker {
+            records,
+            produced: vec![None; n],
+            by_id,
+            newest: HashMap::new(),
+            pending: HashMap::new(),
+            latency: Vec::new(),
+            to_write: Vec::new(),
+            measured: HashSet::new(),
+        }
+    }
+
+    /// Record `i` was produced at `at`; `measure`: whether its latency counts.
+    fn produced(&mut self, i: usize, at: SystemTime, measure: bool) {
+        self.produced[i] = Some(at);
+        let r = &self.records[i];
+        let newer = self
+            .newest
+            .get(&r.entity_key)
+            .is_none_or(|v| r.version > *v);
+        if newer {
+            self.newest.insert(r.entity_key.clone(), r.version);
+            self.pending
+                .entry(r.entity_key.clone())
+                .or_default()
+                .push(i);
+            if measure {
+                self.measured.insert(i);
+            }
+        }
+    }
+
+    /// A reader saw record `i`'s version of its entity at `seen`, written at `written`.
+    fn seen(&mut self, i: usize, seen: SystemTime, written: Option<SystemTime>) {
+        let r = &self.records[i];
+        let Some(pending) = self.pending.get_mut(&r.entity_key) else {
+            return;
+        };
+        let version = r.version;
+        let ms = |a: SystemTime, b: SystemTime| {
+            a.duration_since(b)
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let mut keep = Vec::new();
+        for j in pending.drain(..) {
+            if self.records[j].version <= version {
+                if self.measured.contains(&j) {
+                    let p = self.produced[j].unwrap_or(seen);
+                    self.latency.push(ms(seen, p));
+                    if let Some(w) = written {
+                        self.to_write.push(ms(w, p));
+                    }
+                }
+            } else {
+                keep.push(j);
+            }
+        }
+        *pending = keep;
+    }
+
+    fn pending(&self) -> usize {
+        self.pending.values().map(Vec::len).sum()
+    }
+}
+
+/// How the poller reads one side's table.
+#[derive(Clone, Copy)]
+enum Reader {
+    /// The hub's items: `event_id`, `updated_at`.
+    Hub,
+    /// The baseline's items: `src` (topic:partition:offset).
+    Baseline,
+}
+
+async fn scan(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    reader: Reader,
+) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .projection_expression(match reader {
+                Reader::Hub => "event_id, updated_at",
+                Reader::Baseline => "src",
+            })
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("scanning the table")?;
+        for item in page.items() {
+            let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let id = match reader {
+                Reader::Hub => s("event_id"),
+                Reader::Baseline => s("src"),
+            };
+            let written = s("updated_at")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(SystemTime::from);
+            if let Some(id) = id {
+                out.push((id, written));
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Produces `records` (indexes into the tracker) in bursts, polling the table in between, until
+/// every measured change is visible. Returns the wall seconds.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    plan: &Plan,
+    tracker: &mut Tracker,
+    producer: &FutureProducer,
+    topic_of: &(dyn Fn(&str) -> String + Sync),
+    indexes: std::ops::Range<usize>,
+    measure: bool,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    reader: Reader,
+    src_index: &mut HashMap<String, usize>,
+) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    let mut next = indexes.start;
+    let mut next_burst = Instant::now();
+    let mut last_produced: Option<Instant> = None;
+    let mut last_pending = usize::MAX;
+    let mut last_progress = Instant::now();
+    loop {
+        if next < indexes.end && Instant::now() >= next_burst {
+            let end = (next + plan.burst.max(1) as usize).min(indexes.end);
+            let at = SystemTime::now();
+            let sends = (next..end).map(|i| {
+                let r = &tracker.records[i];
+                let topic = topic_of(r.topic);
+                async move {
+                    crate::publish::send(producer, &topic, &r.record)
+                        .await
+                        .map(|(p, o)| format!("{topic}:{p}:{o}"))
+                }
+            });
+            let coordinates = futures::future::try_join_all(sends).await?;
+            for (i, src) in (next..end).zip(coordinates) {
+                tracker.produced(i, at, measure);
+                src_index.insert(src, i);
+            }
+            next = end;
+            next_burst += plan.interval;
+            if next == indexes.end {
+                last_produced = Some(Instant::now());
+            }
+        }
+        let now = SystemTime::now();
+        for (id, written) in scan(ddb, table, reader).await? {
+            let i = match reader {
+                Reader::Hub => tracker.by_id.get(&id).copied(),
+                Reader::Baseline => src_index.get(&id).copied(),
+            };
+            if let Some(i) = i {
+                tracker.seen(i, now, written);
+            }
+        }
+        if next == indexes.end && tracker.pending() == 0 {
+            return Ok(t0.elapsed().as_secs_f64());
+        }
+        // Progress: what is still pending. A change never seen while nothing moves for
+        // `plan.timeout` after the last record is one the table will not show: an older
+        // version overwrote it (last writer wins).
+        let pending = tracker.pending();
+        if pending != last_pending {
+            last_pending = pending;
+            last_progress = Instant::now();
+        }
+        if let Some(last) = last_produced
+            && last.elapsed() > plan.timeout
+            && last_progress.elapsed() > plan.timeout
+        {
+            return Ok(t0.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(plan.poll).await;
+    }
+}
+
+/// The stand-ins, directly (provisioning and polling) and through the proxy (the measured
+/// components).
+pub struct Stand {
+    /// Direct clients.
+    pub direct: AwsClients,
+    /// Clients through the counting proxy.
+    pub proxied: AwsClients,
+    /// The proxy's URL.
+    pub proxy: String,
+}
+
+impl Stand {
+    /// Clients for the stand-ins of `infra/local/stack.sh` and the proxy at `proxy`.
+    pub async fn new(proxy: &str) -> anyhow::Result<Stand> {
+        let direct = crate::stack::local_clients().await;
+        direct
+            .dynamodb
+            .list_tables()
+            .limit(1)
+            .send()
+            .await
+            .context("DynamoDB Local does not answer; start the stand-ins: bash infra/local/stack.sh start")?;
+        direct
+            .sqs
+            .list_queues()
+            .max_results(1)
+            .send()
+            .await
+            .context(
+                "moto does not answer; start the stand-ins: bash infra/local/stack.sh start",
+            )?;
+        let p = proxy.to_string();
+        let proxied = AwsClients::local(&LocalEndpoints {
+            sns: p.clone(),
+            sqs: p.clone(),
+            dynamodb: p,
+        })
+        .await;
+        Ok(Stand {
+            direct,
+            proxied,
+            proxy: proxy.to_string(),
+        })
+    }
+
+    async fn counts(&self) -> anyhow::Result<Counts> {
+        proxy::fetch(&self.proxy).await
+    }
+}
+
+/// The template provisioned as stack `name`, with the bridge's brokers at `bootstrap`.
+async fn provision<'t>(
+    template: &'t Template,
+    stand: &Stand,
+    name: &str,
+    bootstrap: &str,
+) -> anyhow::Result<Context<'t>> {
+    let overrides = BTreeMap::from([("KafkaBootstrapServers".to_string(), bootstrap.to_string())]);
+    let stack = Stack::new(name, &stand.direct.region(), "123456789012");
+    let mut ctx = Context::new(template, stack, &overrides)?;
+    let report = Provisioner::new(stand.direct.clone())
+        .provision(&mut ctx)
+        .await?;
+    if !report.drift.is_empty() {
+        bail!("provisioning {name}: the stand-ins do not match the template");
+    }
+    Ok(ctx)
+}
+
+fn table_of(ctx: &Context<'_>, function: &str) -> anyhow::Result<String> {
+    ctx.function_environment(function)?
+        .into_iter()
+        .find(|(k, _)| k == "TABLE_NAME")
+        .map(|(_, v)| v)
+        .context("the domain function has no TABLE_NAME")
+}
+
+/// The domain functions of the template: (mapping, entity).
+fn mappings(
+    ctx: &Context<'_>,
+    clients: &AwsClients,
+) -> anyhow::Result<Vec<(SqsEventSourceMapping, Entity)>> {
+    let mut out = Vec::new();
+    for mut config in EsmConfig::from_template(ctx)? {
+        // As AWS's pollers do: the requests counted are then those AWS would bill.
+        config.idle_wait = Duration::from_secs(20);
+        let binary = ctx
+            .template()
+            .resource(&config.function)
+            .and_then(|r| r.metadata.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
+        let Some((entity, _)) = binary.as_deref().and_then(domain_sync::domain_of) else {
+            continue;
+        };
+        let Some(function) = crate::run::local_function(ctx, &config.function, clients)? else {
+            continue;
+        };
+        out.push((
+            SqsEventSourceMapping::new(config, clients.sqs.clone(), function)?,
+            entity,
+        ));
+    }
+    if out.is_empty() {
+        bail!("the template has no domain function");
+    }
+    Ok(out)
+}
+
+fn sqs_message(i: usize, m: &hub_bridge::Message) -> anyhow::Result<Message> {
+    let mut attributes = HashMap::new();
+    for (k, v) in &m.attributes {
+        attributes.insert(
+            k.to_string(),
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()?,
+        );
+    }
+    Ok(Message::builder()
+        .message_id(format!("bench-{i}"))
+        .receipt_handle(format!("bench-{i}"))
+        .body(&m.body)
+        .set_message_attributes(Some(attributes))
+        .build())
+}
+
+fn writes(counts: &Counts) -> u64 {
+    counts
+        .get("dynamodb")
+        .map(|ops| {
+            ops.iter()
+                .filter(|(op, _)| {
+                    matches!(
+                        op.as_str(),
+                        "PutItem"
+                            | "TransactWriteItems"
+                            | "DeleteItem"
+                            | "BatchWriteItem"
+                            | "UpdateItem"
+                    )
+                })
+                .map(|(_, c)| c.requests)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The hub's domain functions alone: `plan.handler_records` changes of the mix, as the bridge
+/// publishes them, invoked in batches of each mapping's batch size.
+pub async fn handler(
+    template: &Template,
+    stand: &Stand,
+    plan: &Plan,
+    name: &str,
+) -> anyhow::Result<HandlerFigures> {
+    let ctx = provision(template, stand, name, "127.0.0.1:9").await?;
+    let mappings = mappings(&ctx, &stand.proxied)?;
+    let records = load(0, plan.handler_records, plan.keys)?;
+    let distinct: HashSet<_> = records.iter().map(|r| r.entity_key.clone()).collect();
+    let now = chrono::Utc::now();
+    let limits = hub_sap::Limits::default();
+    let mut by_entity: HashMap<Entity, Vec<Message>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let out = hub_sap::parse_record(&r.record.envelope(Some(r.topic), None, None), &limits)?;
+        for o in out {
+            if let hub_sap::Outcome::Change(e) = o {
+                let entity = e.entity;
+                let m = hub_bridge::Message::from_event(*e, false, now);
+                by_entity
+                    .entry(entity)
+                    .or_default()
+                    .push(sqs_message(i, &m)?);
+            }
+        }
+    }
+    let before = stand.counts().await?;
+    let cpu0 = cpu_time::ProcessTime::now();
+    let t0 = Instant::now();
+    let mut invocations = 0u64;
+    for (esm, entity) in &mappings {
+        let Some(messages) = by_entity.get(entity) else {
+            continue;
+        };
+        for batch in messages.chunks(esm.config().batch_size.max(1)) {
+            let out = esm
+                .invoke_batch(batch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", esm.config().function))?;
+            let failed = out["batchItemFailures"].as_array().map_or(0, Vec::len);
+            if failed > 0 {
+                bail!(
+                    "{}: {failed} messages of a batch failed",
+                    esm.config().function
+                );
+            }
+            invocations += 1;
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu0.elapsed().as_secs_f64();
+    let requests = proxy::delta(&before, &stand.counts().await?);
+    let n = records.len() as u64;
+    let w = writes(&requests);
+    Ok(HandlerFigures {
+        records: n,
+        distinct_entities: distinct.len() as u64,
+        invocations,
+        cpu_us_per_record: cpu / n.max(1) as f64 * 1e6,
+        ms_per_invocation: wall / invocations.max(1) as f64 * 1000.0,
+        dynamodb_writes: w,
+        writes_per_entity: w as f64 / distinct.len().max(1) as f64,
+        requests,
+    })
+}
+
+/// Waits until the warm-up records are visible, then produces and watches the load.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    plan: &Plan,
+    stand: &Stand,
+    producer: &FutureProducer,
+    topic_of: &(dyn Fn(&str) -> String + Sync),
+    table: &str,
+    reader: Reader,
+    before_load: impl AsyncFnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<(f64, Tracker)> {
+    let warm = warm_up()?;
+    let n_warm = warm.len();
+    let mut all = warm;
+    all.extend(load(0, plan.records, plan.keys)?);
+    let mut tracker = Tracker::new(all);
+    let mut src_index = HashMap::new();
+    let warm_plan = Plan {
+        burst: n_warm as u64,
+        timeout: Duration::from_secs(60),
+        ..plan.clone()
+    };
+    drive(
+        &warm_plan,
+        &mut tracker,
+        producer,
+        topic_of,
+        0..n_warm,
+        false,
+        &stand.direct.dynamodb,
+        table,
+        reader,
+        &mut src_index,
+    )
+    .await
+    .context("warming up the chain")?;
+    if tracker.pending() > 0 {
+        bail!(
+            "the warm-up records did not become visible within {:?}",
+            warm_plan.timeout
+        );
+    }
+    before_load().await?;
+    let end = tracker.records.len();
+    let wall = drive(
+        plan,
+        &mut tracker,
+        producer,
+        topic_of,
+        n_warm..end,
+        true,
+        &stand.direct.dynamodb,
+        table,
+        reader,
+        &mut src_index,
+    )
+    .await?;
+    Ok((wall, tracker))
+}
+
+/// The hub's whole chain: the template provisioned as stack `name`, the bridge and every domain
+/// function running as in `hubctl run`, their AWS clients through the proxy.
+pub async fn hub(
+    template: &Template,
+    stand: &Stand,
+    plan: &Plan,
+    bootstrap: &str,
+    name: &str,
+) -> anyhow::Result<EndToEnd> {
+    let ctx = provision(template, stand, name, bootstrap).await?;
+    let mappings = mappings(&ctx, &stand.proxied)?;
+    let table = table_of(&ctx, mappings[0].0.config().function.as_str())?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut stats = Vec::new();
+    for (esm, _) in mappings {
+        stats.push(esm.stats());
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            esm.run(token).await?;
+            anyhow::Ok(())
+        });
+    }
+    let (config, consumer) = crate::run::bridge_config(&ctx, bootstrap)?;
+    crate::bench::create_topics(bootstrap, &consumer.topics)?;
+    let pipeline = Arc::new(kafka_bridge::build(&stand.proxied, &config));
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        hub_kafka::bridge::run(&consumer, pipeline, token.cancelled_owned()).await?;
+        anyhow::Ok(())
+    });
+    let producer = crate::publish::producer(bootstrap)?;
+    let topic_of = |t: &str| t.to_string();
+    let invocations = || stats.iter().map(|s| s.snapshot().invocations).sum::<u64>();
+    let mut before = (Counts::new(), 0);
+    let result = measure(
+        plan,
+        stand,
+        &producer,
+        &topic_of,
+        &table,
+        Reader::Hub,
+        async || {
+            before = (stand.counts().await?, invocations());
+            Ok(())
+        },
+    )
+    .await;
+    let after = (stand.counts().await, invocations());
+    shutdown.cancel();
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(Err(e)) = r {
+            tracing::warn!(error = %e, "A component stopped with an error.");
+        }
+    }
+    let (wall, tracker) = result?;
+    Ok(EndToEnd {
+        records: plan.records,
+        wall_seconds: wall,
+        latency_ms: Percentiles::of(&tracker.latency),
+        to_write_ms: Some(Percentiles::of(&tracker.to_write)),
+        never_visible: tracker.pending() as u64,
+        requests: proxy::delta(&before.0, &after.0?),
+        lambda_invocations: after.1 - before.1,
+        consumer_cpu_seconds: None,
+    })
+}
+
+/// The baseline's whole chain: its own topic, one queue per entity (filter policy on `entity`,
+/// raw delivery) and one table, created directly; its bridge and consumer processes talk to the
+/// proxy.
+pub async fn baseline(
+    python: &Python,
+    stand: &Stand,
+    plan: &Plan,
+    bootstrap: &str,
+    name: &str,
+) -> anyhow::Result<EndToEnd> {
+    let d = &stand.direct;
+    let topic_arn = d
+        .sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await?
+        .topic_arn
+        .context("no topic ARN")?;
+    let mut queues = Vec::new();
+    for entity in ["customer", "material", "sales_order"] {
+        let url = d
+            .sqs
+            .create_queue()
+            .queue_name(format!("{name}-{entity}"))
+            .send()
+            .await?
+            .queue_url
+            .context("no queue URL")?;
+        let arn = d
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .context("no queue ARN")?;
+        d.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", "true")
+            .attributes("FilterPolicy", format!("{{\"entity\": [\"{entity}\"]}}"))
+            .send()
+            .await?;
+        queues.push(url);
+    }
+    d.dynamodb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()?,
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()?,
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await?;
+    let prefix = "baseline.";
+    let topics: Vec<String> = [
+        "sap.idoc.matmas",
+        "sap.idoc.debmas",
+        "sap.idoc.orders",
+        "sap.s4.events",
+    ]
+    .iter()
+    .map(|t| format!("{prefix}{t}"))
+    .collect();
+    crate::bench::create_topics(bootstrap, &topics)?;
+    let consumer = python
+        .start(&[
+            "consumer",
+            "--endpoint",
+            &stand.proxy,
+            "--queues",
+            &queues.join(","),
+            "--table",
+            name,
+        ])
+        .await?;
+    let bridge = python
+        .start(&[
+            "bridge",
+            "--bootstrap",
+            bootstrap,
+            "--topics",
+            &topics.join(","),
+            "--group",
+            name,
+            "--endpoint",
+            &stand.proxy,
+            "--topic-arn",
+            &topic_arn,
+        ])
+        .await?;
+    let producer = crate::publish::producer(bootstrap)?;
+    let topic_of = |t: &str| format!("{prefix}{t}");
+    let mut before = Counts::new();
+    let result = measure(
+        plan,
+        stand,
+        &producer,
+        &topic_of,
+        name,
+        Reader::Baseline,
+        async || {
+            before = stand.counts().await?;
+            Ok(())
+        },
+    )
+    .await;
+    let after = stand.counts().await;
+    let consumer_stats = consumer.stop().await;
+    let _ = bridge.stop().await;
+    let (wall, tracker) = result?;
+    let consumer_stats = consumer_stats?;
+    Ok(EndToEnd {
+        records: plan.records,
+        wall_seconds: wall,
+        latency_ms: Percentiles::of(&tracker.latency),
+        to_write_ms: None,
+        never_visible: tracker.pending() as u64,
+        requests: proxy::delta(&before, &after?),
+        lambda_invocations: 0,
+        consumer_cpu_seconds: consumer_stats.cpu_seconds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&v);
+        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
+        assert_eq!(Percentiles::of(&[]).samples, 0);
+    }
+
+    #[test]
+    fn a_change_is_visible_when_its_version_or_a_newer_one_is_seen() {
+        // Scenario: an order gets several versions; a reader sees its third version: the first
+        // three are visible at once (two of them superseded unseen), the others stay pending;
+        // seeing an older version later changes nothing.
+        let records = load(0, 40, 2).unwrap();
+        let key = records
+            .iter()
+            .find(|r| r.entity_key.0 == Entity::SalesOrder)
+            .unwrap()
+            .entity_key
+            .clone();
+        let same: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].entity_key == key)
+            .collect();
+        assert!(same.len() >= 3, "several versions of one key");
+        let mut t = Tracker::new(records);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        for i in 0..t.records.len() {
+            t.produced(i, t0, true);
+        }
+        let pending_before = t.pending();
+        t.seen(same[2], t0 + Duration::from_millis(250), None);
+        assert_eq!(t.latency.len(), 3);
+        assert!(t.latency.iter().all(|&l| l == 250.0));
+        assert_eq!(t.pending(), pending_before - t.latency.len());
+        // Seeing an older version again changes nothing.
+        t.seen(same[0], t0 + Duration::from_millis(900), None);
+        assert!(t.latency.iter().all(|&l| l == 250.0));
+    }
+}

@@ -1,0 +1,338 @@
+//! `hubctl count-proxy`: an HTTP proxy in front of the stand-ins that counts the AWS requests
+//! passing through it, by service and operation, so that benchmarks count requests where AWS
+//! would bill them: at the endpoint.
+//!
+//! The service is read from the SigV4 credential scope of the `Authorization` header
+//! (`Credential=AKID/date/region/<service>/aws4_request`), which every SDK sends: `dynamodb` goes
+//! to the DynamoDB upstream, everything else (SNS, SQS, S3) to moto. The operation is the
+//! `X-Amz-Target` suffix (JSON protocols: DynamoDB, SQS), the `Action` form field (query
+//! protocol: SNS) or the method (S3). `GET /__stats` answers the counts as JSON.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// What one operation received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpCount {
+    /// Requests.
+    pub requests: u64,
+    /// Request body bytes.
+    pub bytes: u64,
+    /// Billing units: 64 KiB chunks of the payload for SNS and SQS; for DynamoDB, write request
+    /// units (1 KiB of the item written, by DynamoDB's item-size rules; twice in a transaction)
+    /// or read request units (one per read request); requests otherwise.
+    pub units: u64,
+}
+
+/// Counts by `service` then `operation`.
+pub type Counts = BTreeMap<String, BTreeMap<String, OpCount>>;
+
+/// The billing units of one request (see [`OpCount::units`]).
+pub fn units(service: &str, operation: &str, body: &[u8]) -> u64 {
+    let chunks = |size: usize| (body.len().div_ceil(size)).max(1) as u64;
+    match service {
+        "sns" | "sqs" => chunks(64 * 1024),
+        "dynamodb" => dynamodb_units(operation, body),
+        _ => 1,
+    }
+}
+
+/// Write request units of a DynamoDB write: 1 per KiB of each item written (a delete, update or
+/// condition check without the item: 1), twice in a transaction; 1 for any other request.
+fn dynamodb_units(operation: &str, body: &[u8]) -> u64 {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 1;
+    };
+    let wru = |item: Option<&serde_json::Value>| {
+        item.and_then(serde_json::Value::as_object)
+            .map_or(1, |i| item_size(i).div_ceil(1024).max(1) as u64)
+    };
+    match operation {
+        "PutItem" => wru(request.get("Item")),
+        "TransactWriteItems" => {
+            2 * request["TransactItems"].as_array().map_or(1, |items| {
+                items
+                    .iter()
+                    .map(|t| wru(t.get("Put").and_then(|p| p.get("Item"))))
+                    .sum()
+            })
+        }
+        "BatchWriteItem" => request["RequestItems"].as_object().map_or(1, |tables| {
+            tables
+                .values()
+                .flat_map(|w| w.as_array().into_iter().flatten())
+                .map(|w| wru(w.get("PutRequest").and_then(|p| p.get("Item"))))
+                .sum()
+        }),
+        _ => 1,
+    }
+}
+
+/// DynamoDB's size of an item: attribute names plus values (strings and binaries by length,
+/// numbers about 1 byte per 2 digits, maps and lists 3 bytes plus 1 per element).
+pub fn item_size(item: &serde_json::Map<String, serde_json::Value>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &serde_json::Value) -> usize {
+    let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else {
+        return 1;
+    };
+    let text = |x: &serde_json::Value| x.as_str().map_or(0, str::len);
+    match kind.as_str() {
+        "S" => text(inner),
+        "B" => text(inner) * 3 / 4,
+        "N" => text(inner).div_ceil(2) + 1,
+        "BOOL" | "NULL" => 1,
+        "SS" | "NS" | "BS" => inner.as_array().map_or(0, |a| a.iter().map(text).sum()),
+        "M" => inner.as_object().map_or(3, |m| {
+            3 + m
+                .iter()
+                .map(|(k, v)| k.len() + value_size(v) + 1)
+                .sum::<usize>()
+        }),
+        "L" => inner.as_array().map_or(3, |l| {
+            3 + l.iter().map(|v| value_size(v) + 1).sum::<usize>()
+        }),
+        _ => 1,
+    }
+}
+
+/// The difference `after − before`, per service and operation (operations without requests in
+/// between are left out).
+pub fn delta(before: &Counts, after: &Counts) -> Counts {
+    let mut out = Counts::new();
+    for (service, ops) in after {
+        for (op, a) in ops {
+            let b = before
+                .get(service)
+                .and_then(|o| o.get(op))
+                .copied()
+                .unwrap_or_default();
+            if a.requests > b.requests {
+                out.entry(service.clone()).or_default().insert(
+                    op.clone(),
+                    OpCount {
+                        requests: a.requests - b.requests,
+                        bytes: a.bytes - b.bytes,
+                        units: a.units - b.units,
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The service of a SigV4-signed request.
+fn service_of(req: &Request<Incoming>) -> Option<String> {
+    let auth = req.headers().get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_string)
+}
+
+struct State {
+    counts: Mutex<Counts>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    moto: hyper::Uri,
+    dynamodb: hyper::Uri,
+}
+
+/// Serves on 127.0.0.1 (any free port), printing the proxy's URL on stdout, until stopped.
+pub async fn serve(moto: &str, dynamodb: &str) -> anyhow::Result<std::process::ExitCode> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    println!("http://{}", listener.local_addr()?);
+    let state = Arc::new(State {
+        counts: Mutex::new(Counts::new()),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        moto: moto.parse()?,
+        dynamodb: dynamodb.parse()?,
+    });
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(forward(req, &state).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn plain(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r
+}
+
+async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/__stats" {
+        let counts = state
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        return plain(
+            StatusCode::OK,
+            serde_json::to_string(&counts).unwrap_or_default(),
+        );
+    }
+    let service = service_of(&req).unwrap_or_else(|| "unsigned".into());
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_string);
+    let method = req.method().to_string();
+    let (mut parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return plain(StatusCode::BAD_GATEWAY, format!("unreadable body: {e}")),
+    };
+    let operation = target
+        .or_else(|| {
+            form_urlencoded::parse(&body)
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or(method);
+    let bytes = body.len() as u64;
+    {
+        let mut counts = state.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let c = counts
+            .entry(service.clone())
+            .or_default()
+            .entry(operation.clone())
+            .or_default();
+        c.requests += 1;
+        c.bytes += bytes;
+        c.units += units(&service, &operation, &body);
+    }
+    let upstream = if service == "dynamodb" {
+        &state.dynamodb
+    } else {
+        &state.moto
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let uri = format!(
+        "{}://{}{}",
+        upstream.scheme_str().unwrap_or("http"),
+        upstream.authority().map_or("127.0.0.1", |a| a.as_str()),
+        path
+    );
+    match uri.parse() {
+        Ok(u) => parts.uri = u,
+        Err(e) => return plain(StatusCode::BAD_GATEWAY, format!("bad upstream URI: {e}")),
+    }
+    let res = match state
+        .client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return plain(StatusCode::BAD_GATEWAY, format!("upstream: {e}")),
+    };
+    let (parts, body) = res.into_parts();
+    match body.collect().await {
+        Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
+        Err(e) => plain(StatusCode::BAD_GATEWAY, format!("upstream body: {e}")),
+    }
+}
+
+/// The counts of the proxy at `endpoint`.
+pub async fn fetch(endpoint: &str) -> anyhow::Result<Counts> {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let res = client
+        .request(Request::get(format!("{endpoint}/__stats")).body(Full::new(Bytes::new()))?)
+        .await?;
+    let body = res.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_follow_the_billing_rules() {
+        // Scenario: SNS and SQS bill 64 KiB chunks; a DynamoDB put 1 KiB of item per unit (the
+        // item's size, not the request's), doubled in a transaction; reads count one.
+        assert_eq!(units("sns", "PublishBatch", b""), 1);
+        assert_eq!(units("sns", "PublishBatch", &[b'x'; 64 * 1024]), 1);
+        assert_eq!(units("sns", "PublishBatch", &[b'x'; 64 * 1024 + 1]), 2);
+        let big = "x".repeat(1500);
+        let put =
+            serde_json::json!({"TableName": "t", "Item": {"pk": {"S": "A#1"}, "doc": {"S": big}}});
+        assert_eq!(units("dynamodb", "PutItem", put.to_string().as_bytes()), 2);
+        let small = serde_json::json!({"TableName": "t", "Item": {"pk": {"S": "A#1"}, "n": {"N": "12"}, "ok": {"BOOL": true}}});
+        assert_eq!(
+            units("dynamodb", "PutItem", small.to_string().as_bytes()),
+            1
+        );
+        let txn = serde_json::json!({"TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": big}}}},
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "x"}}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "x"}}}},
+        ]});
+        assert_eq!(
+            units("dynamodb", "TransactWriteItems", txn.to_string().as_bytes()),
+            2 * (2 + 1 + 1)
+        );
+        assert_eq!(units("dynamodb", "GetItem", b"{}"), 1);
+    }
+
+    #[test]
+    fn item_size_follows_dynamodb_rules() {
+        let item = serde_json::json!({"pk": {"S": "abc"}, "m": {"M": {"k": {"S": "vv"}}}, "l": {"L": [{"N": "1"}]}});
+        // pk 2+3; m 1 + (3 + (1+2+1)); l 1 + (3 + (2+1))
+        assert_eq!(item_size(item.as_object().unwrap()), 5 + 8 + 7);
+    }
+
+    #[test]
+    fn delta_keeps_what_happened_in_between() {
+        let mut a = Counts::new();
+        a.entry("sqs".into()).or_default().insert(
+            "ReceiveMessage".into(),
+            OpCount {
+                requests: 2,
+                bytes: 10,
+                units: 2,
+            },
+        );
+        let mut b = a.clone();
+        b.get_mut("sqs")
+            .unwrap()
+            .get_mut("ReceiveMessage")
+            .unwrap()
+            .requests = 5;
+        b.entry("sns".into()).or_default().insert(
+            "Publish".into(),
+            OpCount {
+                requests: 1,
+                bytes: 3,
+                units: 1,
+            },
+        );
+        let d = delta(&a, &b);
+        assert_eq!(d["sqs"]["ReceiveMessage"].requests, 3);
+        assert_eq!(d["sns"]["Publish"].requests, 1);
+        assert!(delta(&b, &b).is_empty());
+    }
+}

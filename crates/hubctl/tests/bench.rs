@@ -1,0 +1,103 @@
+//! `hubctl bench` end to end, small: every phase runs against the real parts (embedded Kafka,
+//! the fake SNS, moto and DynamoDB Local through the counting proxy, the Python baseline), and
+//! the figures it writes hold what they claim.
+
+mod common;
+
+use serde_json::Value;
+
+fn figure<'a>(rows: &'a [Value], name: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["figure"].as_str().is_some_and(|f| f.contains(name)))
+        .unwrap_or_else(|| panic!("no row {name}"))
+}
+
+#[test]
+fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
+    // Scenario: a small bench (1,000 records for the bridges, 100 for the handler, 40 end to
+    // end). The baseline publishes once per event and the hub in batches of ten, as counted at
+    // the endpoints; the hub loses no change; both latencies are measured; the chart is a PNG.
+    let out = tempfile_dir();
+    let out_s = out.to_str().unwrap();
+    let (code, _, stderr) = common::hubctl_full(&[
+        "bench",
+        "--records",
+        "1000",
+        "--baseline-records",
+        "200",
+        "--handler-records",
+        "100",
+        "--e2e-records",
+        "40",
+        "--e2e-keys",
+        "5",
+        "--burst",
+        "20",
+        "--interval-ms",
+        "500",
+        "--settle-s",
+        "10",
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("bench.json")).unwrap()).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+
+    // Bridges alone, counted at the fake SNS: full batches of ten against one call per event.
+    let hub = &json["bridge"]["hub"];
+    assert_eq!(hub["events"], 1000);
+    assert!(
+        (hub["sns_calls_per_event"].as_f64().unwrap() - 0.1).abs() < 0.01,
+        "{hub}"
+    );
+    let base = &json["bridge"]["baseline"];
+    assert_eq!(base["events"], 200);
+    assert_eq!(base["sns_calls"], 200);
+
+    // End to end, counted at the proxy.
+    let e_hub = &json["end_to_end"]["hub"];
+    let e_base = &json["end_to_end"]["baseline"];
+    assert_eq!(e_hub["never_visible"], 0, "the hub loses no change");
+    assert_eq!(e_base["requests"]["sns"]["Publish"]["requests"], 40);
+    assert_eq!(e_base["requests"]["dynamodb"]["PutItem"]["requests"], 40);
+    assert_eq!(e_base["requests"]["sqs"]["DeleteMessage"]["requests"], 40);
+    let hub_publishes = e_hub["requests"]["sns"]["PublishBatch"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert!((4..40).contains(&hub_publishes), "{hub_publishes}");
+    assert!(e_hub["lambda_invocations"].as_u64().unwrap() >= 3);
+    for side in [e_hub, e_base] {
+        let l = &side["latency_ms"];
+        assert!(l["samples"].as_u64().unwrap() > 0, "{side}");
+        assert!(l["p50"].as_f64().unwrap() > 0.0);
+        assert!(l["p50"].as_f64().unwrap() <= l["p99"].as_f64().unwrap());
+    }
+
+    // The table: hub, baseline and their ratio.
+    let r = figure(rows, "SNS requests per event");
+    let ratio = r["ratio"].as_f64().unwrap();
+    assert!((ratio - 0.1).abs() < 0.01, "{r}");
+    let total = figure(rows, "total");
+    assert!(total["hub"].as_f64().unwrap() > 0.0 && total["baseline"].as_f64().unwrap() > 0.0);
+    let handler = &json["handler"]["hub"];
+    assert_eq!(handler["records"], 100);
+    assert!(handler["cpu_us_per_record"].as_f64().unwrap() > 0.0);
+    assert!(
+        handler["dynamodb_writes"].as_u64().unwrap()
+            >= handler["distinct_entities"].as_u64().unwrap()
+    );
+
+    let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
+    assert!(md.contains("| figure | hub | baseline | hub / baseline |"));
+    let png = std::fs::read(out.join("bench.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hubctl-bench-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -84,5 +84,7 @@ export AWS_ENDPOINT_URL_DYNAMODB=http://$HUB_BIND:$DYNAMODB_PORT
 export AWS_ENDPOINT_URL_S3=http://$HUB_BIND:$MOTO_PORT
 export AWS_S3_FORCE_PATH_STYLE=true
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
+# The Python of the bench's baseline (confluent-kafka, boto3).
+export HUB_PYTHON=$HUB_VENV/bin/python
 ENV
 }

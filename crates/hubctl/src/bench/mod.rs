@@ -80,8 +80,9 @@ pub struct Args {
     /// Milliseconds between two scans of the latency poller.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
-    /// The Python interpreter of the baseline (with confluent-kafka and boto3).
-    #[arg(long, default_value = ".local/venv/bin/python")]
+    /// The Python interpreter of the baseline (with confluent-kafka and boto3; `.local/run/env`
+    /// sets `HUB_PYTHON` to the one `infra/local/install.sh` prepares).
+    #[arg(long, env = "HUB_PYTHON", default_value = ".local/venv/bin/python")]
     python: PathBuf,
     /// The baseline's script.
     #[arg(long, default_value = "infra/baseline/baseline.py")]

@@ -222,6 +222,22 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
     /// Calls `op` until it succeeds, waiting with full-jitter backoff between attempts. A
     /// permanent error (a missing queue or bucket, access denied) is a configuration problem an
     /// operator must fix: logged at ERROR and retried, never turned into data loss.
+    /// `call`, failing as a transient error when it is not answered within the call timeout.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, PortError>>,
+    ) -> Result<T, PortError> {
+        let limit = self.settings.call_timeout;
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(PortError {
+                operation,
+                class: ErrorClass::Transient,
+                message: format!("no answer within {} ms", limit.as_millis()),
+            })
+        })
+    }
+
     async fn until_done<T, F, Fut>(&self, what: &'static str, mut op: F) -> T
     where
         F: FnMut() -> Fut,
@@ -229,7 +245,7 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
     {
         let mut attempt: u32 = 0;
         loop {
-            match op().await {
+            match self.bounded(what, op()).await {
                 Ok(v) => return v,
                 Err(e) => {
                     if e.class == ErrorClass::Transient {
@@ -259,7 +275,8 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
             let permit = self.breaker.permit().await;
             let result = {
                 let refs: Vec<&Message> = pending.iter().map(|(_, m)| m).collect();
-                self.publisher.publish_batch(&refs).await
+                self.bounded("sns:PublishBatch", self.publisher.publish_batch(&refs))
+                    .await
             };
             match result {
                 Ok(failures) => {

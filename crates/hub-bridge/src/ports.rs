@@ -75,6 +75,7 @@ pub struct MemoryPublisher {
     down: AtomicBool,
     fail_calls: AtomicU32,
     fail_entries: AtomicU32,
+    hang_calls: AtomicU32,
     calls: AtomicU32,
     reject_containing: Mutex<Option<String>>,
 }
@@ -93,6 +94,11 @@ impl MemoryPublisher {
     /// The next `n` calls fail with a transient error.
     pub fn fail_next_calls(&self, n: u32) {
         self.fail_calls.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` calls never answer (a stalled connection).
+    pub fn hang_next_calls(&self, n: u32) {
+        self.hang_calls.store(n, Ordering::SeqCst);
     }
 
     /// The next `n` entries (counted across calls) fail with a retryable entry error
@@ -115,6 +121,13 @@ impl MemoryPublisher {
 impl Publisher for MemoryPublisher {
     async fn publish_batch(&self, messages: &[&Message]) -> Result<Vec<EntryFailure>, PortError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let hang = self
+            .hang_calls
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if hang {
+            std::future::pending::<()>().await;
+        }
         let scripted = self
             .fail_calls
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

@@ -147,6 +147,9 @@ pub struct Settings {
     pub limits: Limits,
     /// Prefix of claim-check object keys.
     pub claim_prefix: String,
+    /// How long one SNS, SQS or S3 call may go unanswered before it counts as a transient
+    /// failure (retried, and seen by the breaker): a stalled connection never holds a chunk.
+    pub call_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -163,6 +166,7 @@ impl Default for Settings {
             breaker: BreakerSettings::default(),
             limits: Limits::default(),
             claim_prefix: String::new(),
+            call_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -211,6 +215,7 @@ impl Settings {
                 ..d.limits
             },
             claim_prefix: env.get("CLAIM_CHECK_PREFIX").unwrap_or_default(),
+            call_timeout: env.millis("BRIDGE_CALL_TIMEOUT_MS", 10_000, 100..=600_000)?,
         })
     }
 }

@@ -175,6 +175,25 @@ async fn an_sns_outage_opens_the_breaker_and_nothing_is_dead_lettered() {
 }
 
 #[tokio::test]
+async fn a_call_that_never_answers_times_out_and_is_retried() {
+    // Scenario: SNS accepts the connection but never answers two calls (a stalled connection):
+    // each call fails after the call timeout as a transient error, is retried, and every
+    // fixture is published once; nothing is dead-lettered.
+    let mut s = settings();
+    s.call_timeout = Duration::from_millis(50);
+    let p = pipeline(s);
+    p.publisher().hang_next_calls(2);
+    let report = tokio::time::timeout(Duration::from_secs(5), p.process(&fixtures()))
+        .await
+        .expect("the stalled calls time out");
+    assert_eq!(report.published, 5);
+    assert_eq!(p.publisher().published().len(), 5);
+    assert!(p.publisher().calls() >= 3);
+    assert!(p.metrics().snapshot().retries >= 2);
+    assert!(p.dead_letters().letters().is_empty());
+}
+
+#[tokio::test]
 async fn refused_entries_go_to_the_dlq_and_the_rest_is_published() {
     // Scenario: SNS refuses one entry as a sender fault: it is dead-lettered (class permanent,
     // kind publish_rejected, with its event id); the others of the batch are published.

@@ -223,6 +223,8 @@ where
     D: DeadLetters + 'static,
     C: ClaimStore + 'static,
 {
+    /// Records taken from librdkafka per wake-up of the loop, at most.
+    const DRAIN_PER_WAKE: usize = 256;
     let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
     let context = BridgeContext {
         tracker: tracker.clone(),
@@ -282,10 +284,26 @@ where
             () = sleep_until(linger), if linger.is_some() => state.flush(),
             // Backpressure: while every slot is busy and a chunk waits, stop reading (unless
             // paused, when polling only keeps the group membership alive).
-            msg = consumer.recv(), if state.waiting.is_empty() || state.paused => match msg {
-                Ok(m) => state.received(&m),
-                Err(e) => warn!(error = %e, "Kafka consumer error (librdkafka retries)."),
-            },
+            msg = consumer.recv(), if state.waiting.is_empty() || state.paused => {
+                match msg {
+                    Ok(m) => state.received(&m),
+                    Err(e) => warn!(error = %e, "Kafka consumer error (librdkafka retries)."),
+                }
+                // Take what librdkafka already holds without a trip through the select per
+                // record (bounded, so that finished work and shutdown are seen in between).
+                let mut more = DRAIN_PER_WAKE;
+                while more > 0 && state.waiting.is_empty() && !state.paused {
+                    match futures::FutureExt::now_or_never(consumer.recv()) {
+                        Some(Ok(m)) => state.received(&m),
+                        Some(Err(e)) => {
+                            warn!(error = %e, "Kafka consumer error (librdkafka retries).");
+                            break;
+                        }
+                        None => break,
+                    }
+                    more -= 1;
+                }
+            }
             _ = metrics_tick.tick(), if !config.metrics_interval.is_zero() => {
                 pipeline.metrics().print_emf();
             }

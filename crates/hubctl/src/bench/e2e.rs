@@ -48,6 +48,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// Records of the handler-alone phase.
     pub handler_records: u64,
+    /// The domain mappings' batching window instead of the template's (to see what it costs).
+    pub window: Option<Duration>,
 }
 
 /// One record of a load, with what the hub makes of it.
@@ -477,11 +479,19 @@ fn table_of(ctx: &Context<'_>, function: &str) -> anyhow::Result<String> {
 fn mappings(
     ctx: &Context<'_>,
     clients: &AwsClients,
+    window: Option<Duration>,
 ) -> anyhow::Result<Vec<(SqsEventSourceMapping, Entity)>> {
     let mut out = Vec::new();
     for mut config in EsmConfig::from_template(ctx)? {
         // As AWS's pollers do: the requests counted are then those AWS would bill.
         config.idle_wait = Duration::from_secs(20);
+        if let Some(w) = window {
+            config.batching_window = w;
+            // AWS's rule: a batch above 10 messages needs a window of a second or more.
+            if w < Duration::from_secs(1) {
+                config.batch_size = config.batch_size.min(10);
+            }
+        }
         let binary = ctx
             .template()
             .resource(&config.function)
@@ -555,7 +565,7 @@ pub async fn handler(
     name: &str,
 ) -> anyhow::Result<HandlerFigures> {
     let ctx = provision(template, stand, name, "127.0.0.1:9").await?;
-    let mappings = mappings(&ctx, &stand.proxied)?;
+    let mappings = mappings(&ctx, &stand.proxied, None)?;
     let records = load(0, plan.handler_records, plan.keys)?;
     let distinct: HashSet<_> = records.iter().map(|r| r.entity_key.clone()).collect();
     let now = chrono::Utc::now();
@@ -684,7 +694,7 @@ pub async fn hub(
     name: &str,
 ) -> anyhow::Result<EndToEnd> {
     let ctx = provision(template, stand, name, bootstrap).await?;
-    let mappings = mappings(&ctx, &stand.proxied)?;
+    let mappings = mappings(&ctx, &stand.proxied, plan.window)?;
     let table = table_of(&ctx, mappings[0].0.config().function.as_str())?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();

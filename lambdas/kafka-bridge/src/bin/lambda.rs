@@ -1,5 +1,9 @@
 //! The Kafka bridge as a Lambda on the managed Kafka event source (MSK or self-managed Kafka).
 
+// The handler future nests the SDK's, the pipeline's and the runtime's async state machines
+// deeper than the default limit of 128 allows for layout queries.
+#![recursion_limit = "256"]
+
 use hub_bridge::settings::Env;
 use kafka_bridge::{Config, build, handler};
 use std::sync::Arc;

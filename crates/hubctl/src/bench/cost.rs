@@ -60,11 +60,7 @@ pub fn units(counts: &Counts, service: &str) -> (u64, u64) {
     let mut w = 0;
     let mut r = 0;
     for (op, c) in ops {
-        let write = service != "dynamodb"
-            || matches!(
-                op.as_str(),
-                "PutItem" | "TransactWriteItems" | "DeleteItem" | "BatchWriteItem" | "UpdateItem"
-            );
+        let write = service != "dynamodb" || super::proxy::is_dynamodb_write(op);
         if write {
             w += c.units;
         } else {

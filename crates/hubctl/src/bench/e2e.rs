@@ -67,48 +67,42 @@ pub struct LoadRecord {
     pub version: Version,
 }
 
+/// `sample` with what the hub's parser makes of it.
+fn load_record(sample: hub_sap::samples::Sample) -> anyhow::Result<LoadRecord> {
+    let limits = hub_sap::Limits::default();
+    let out = hub_sap::parse_record(
+        &sample.record.envelope(Some(sample.topic), None, None),
+        &limits,
+    )
+    .with_context(|| format!("parsing {}", sample.name))?;
+    let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
+        bail!("{} is not a change", sample.name);
+    };
+    Ok(LoadRecord {
+        topic: sample.topic,
+        record: sample.record,
+        event_id: e.event_id,
+        entity_key: (e.entity, e.key),
+        version: e.version,
+    })
+}
+
 /// Records `from..to` of the fixture mix, parsed by the hub's parser.
 pub fn load(from: u64, to: u64, keys: u64) -> anyhow::Result<Vec<LoadRecord>> {
-    let limits = hub_sap::Limits::default();
     (from..to)
         .map(|i| {
-            let s = hub_sap::samples::mixed(i, keys);
-            let out = hub_sap::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
-                .with_context(|| format!("load record {i}"))?;
-            let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
-                bail!("load record {i} is not a change");
-            };
-            Ok(LoadRecord {
-                topic: s.topic,
-                record: s.record,
-                event_id: e.event_id,
-                entity_key: (e.entity, e.key),
-                version: e.version,
-            })
+            load_record(hub_sap::samples::mixed(i, keys))
+                .with_context(|| format!("load record {i}"))
         })
         .collect()
 }
 
 /// The warm-up records: the three IDoc fixtures (a material, a customer, an order).
 fn warm_up() -> anyhow::Result<Vec<LoadRecord>> {
-    let limits = hub_sap::Limits::default();
     hub_sap::samples::changes()
         .into_iter()
         .take(3)
-        .map(|s| {
-            let out =
-                hub_sap::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)?;
-            let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
-                bail!("fixture {} is not a change", s.name);
-            };
-            Ok(LoadRecord {
-                topic: s.topic,
-                record: s.record,
-                event_id: e.event_id,
-                entity_key: (e.entity, e.key),
-                version: e.version,
-            })
-        })
+        .map(load_record)
         .collect()
 }
 
@@ -446,6 +440,35 @@ impl Stand {
     async fn counts(&self) -> anyhow::Result<Counts> {
         proxy::fetch(&self.proxy).await
     }
+
+    /// The counts once the work in flight has finished: every change may be visible while
+    /// superseded records are still being handled, so this waits until nothing but idle
+    /// receives has been counted for 1.5 s (at most 30 s).
+    async fn settled_counts(&self) -> anyhow::Result<Counts> {
+        let busy = |c: &Counts| -> Vec<(String, String, u64)> {
+            c.iter()
+                .flat_map(|(service, ops)| {
+                    ops.iter()
+                        .filter(|(op, _)| op.as_str() != "ReceiveMessage")
+                        .map(move |(op, n)| (service.clone(), op.clone(), n.requests))
+                })
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = self.counts().await?;
+        let mut quiet = 0;
+        while quiet < 3 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = self.counts().await?;
+            quiet = if busy(&now) == busy(&last) {
+                quiet + 1
+            } else {
+                0
+            };
+            last = now;
+        }
+        Ok(last)
+    }
 }
 
 /// The template provisioned as stack `name`, with the bridge's brokers at `bootstrap`.
@@ -535,27 +558,6 @@ fn sqs_message(i: usize, m: &hub_bridge::Message) -> anyhow::Result<Message> {
         .build())
 }
 
-fn writes(counts: &Counts) -> u64 {
-    counts
-        .get("dynamodb")
-        .map(|ops| {
-            ops.iter()
-                .filter(|(op, _)| {
-                    matches!(
-                        op.as_str(),
-                        "PutItem"
-                            | "TransactWriteItems"
-                            | "DeleteItem"
-                            | "BatchWriteItem"
-                            | "UpdateItem"
-                    )
-                })
-                .map(|(_, c)| c.requests)
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// The hub's domain functions alone: `plan.handler_records` changes of the mix, as the bridge
 /// publishes them, invoked in batches of each mapping's batch size.
 pub async fn handler(
@@ -611,7 +613,7 @@ pub async fn handler(
     let cpu = cpu0.elapsed().as_secs_f64();
     let requests = proxy::delta(&before, &stand.counts().await?);
     let n = records.len() as u64;
-    let w = writes(&requests);
+    let w = proxy::dynamodb_writes(&requests);
     Ok(HandlerFigures {
         records: n,
         distinct_entities: distinct.len() as u64,
@@ -732,7 +734,7 @@ pub async fn hub(
         },
     )
     .await;
-    let after = (stand.counts().await, invocations());
+    let after = (stand.settled_counts().await, invocations());
     shutdown.cancel();
     while let Some(r) = tasks.join_next().await {
         if let Ok(Err(e)) = r {
@@ -876,7 +878,7 @@ pub async fn baseline(
         },
     )
     .await;
-    let after = stand.counts().await;
+    let after = stand.settled_counts().await;
     let consumer_stats = consumer.stop().await;
     let _ = bridge.stop().await;
     let (wall, tracker) = result?;

@@ -665,23 +665,7 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
             .len() as u64)
     };
     let e2e_entities = distinct(plan.records)?;
-    let ddb_writes = |c: &proxy::Counts| {
-        c.get("dynamodb").map_or(0, |ops| {
-            ops.iter()
-                .filter(|(op, _)| {
-                    matches!(
-                        op.as_str(),
-                        "PutItem"
-                            | "TransactWriteItems"
-                            | "DeleteItem"
-                            | "BatchWriteItem"
-                            | "UpdateItem"
-                    )
-                })
-                .map(|(_, c)| c.requests)
-                .sum::<u64>()
-        }) as f64
-    };
+    let ddb_writes = |c: &proxy::Counts| proxy::dynamodb_writes(c) as f64;
     let publish_side = |c: &proxy::Counts, events: u64| {
         (["sns", "s3"]
             .iter()

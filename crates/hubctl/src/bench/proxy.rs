@@ -34,6 +34,24 @@ pub struct OpCount {
 /// Counts by `service` then `operation`.
 pub type Counts = BTreeMap<String, BTreeMap<String, OpCount>>;
 
+/// Whether a DynamoDB operation writes (billed in write units).
+pub fn is_dynamodb_write(operation: &str) -> bool {
+    matches!(
+        operation,
+        "PutItem" | "TransactWriteItems" | "DeleteItem" | "BatchWriteItem" | "UpdateItem"
+    )
+}
+
+/// DynamoDB write requests in `counts`.
+pub fn dynamodb_writes(counts: &Counts) -> u64 {
+    counts.get("dynamodb").map_or(0, |ops| {
+        ops.iter()
+            .filter(|(op, _)| is_dynamodb_write(op))
+            .map(|(_, c)| c.requests)
+            .sum()
+    })
+}
+
 /// The billing units of one request (see [`OpCount::units`]).
 pub fn units(service: &str, operation: &str, body: &[u8]) -> u64 {
     let chunks = |size: usize| (body.len().div_ceil(size)).max(1) as u64;

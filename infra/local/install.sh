@@ -37,34 +37,28 @@ install_moto() {
     || die "pip could not install moto[server]==$MOTO_VERSION"
 }
 
+# A pinned PyPI package into moto's virtualenv, unless that version is already there.
+install_into_venv() {
+  local package="$1" version="$2"
+  if "$HUB_VENV/bin/python" -c "import importlib.metadata as m, sys; \
+sys.exit(m.version('$package') != '$version')" 2>/dev/null; then
+    log "$package $version present"
+    return
+  fi
+  [ -x "$HUB_VENV/bin/pip" ] || die "the virtualenv is missing; run install_moto first"
+  log "installing $package==$version into $HUB_VENV"
+  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "$package==$version" \
+    || die "pip could not install $package==$version"
+}
+
 # cargo-lambda (PyPI binary wheel, into the same venv): its Lambda Runtime API emulator runs the
 # Lambda binaries in the tests (`cargo lambda watch`), and `sam build` uses it.
 CARGO_LAMBDA_VERSION="1.9.2"
-install_cargo_lambda() {
-  if [ -x "$HUB_VENV/bin/cargo-lambda" ] \
-    && "$HUB_VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
-    log "cargo-lambda $CARGO_LAMBDA_VERSION present"
-    return
-  fi
-  [ -x "$HUB_VENV/bin/pip" ] || die "the virtualenv is missing; run install_moto first"
-  log "installing cargo-lambda==$CARGO_LAMBDA_VERSION into $HUB_VENV"
-  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION" \
-    || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION"
-}
+install_cargo_lambda() { install_into_venv cargo-lambda "$CARGO_LAMBDA_VERSION"; }
 
 # The benchmark's baseline (infra/baseline/baseline.py): confluent-kafka (a binary wheel that
 # bundles librdkafka) beside the boto3 that moto already brought into the same venv.
-install_baseline() {
-  if "$HUB_VENV/bin/python" -c "import importlib.metadata as m, sys; \
-sys.exit(m.version('confluent-kafka') != '$CONFLUENT_KAFKA_VERSION')" 2>/dev/null; then
-    log "confluent-kafka $CONFLUENT_KAFKA_VERSION present"
-    return
-  fi
-  [ -x "$HUB_VENV/bin/pip" ] || die "the virtualenv is missing; run install_moto first"
-  log "installing confluent-kafka==$CONFLUENT_KAFKA_VERSION into $HUB_VENV"
-  "$HUB_VENV/bin/pip" install -q --disable-pip-version-check "confluent-kafka==$CONFLUENT_KAFKA_VERSION" \
-    || die "pip could not install confluent-kafka==$CONFLUENT_KAFKA_VERSION"
-}
+install_baseline() { install_into_venv confluent-kafka "$CONFLUENT_KAFKA_VERSION"; }
 
 # The template checks of CI (offline): `sam validate --lint`, cfn-lint and checkov, and
 # `sam build` (with cargo-lambda and zig from the main virtualenv).

@@ -35,22 +35,10 @@ impl Stats {
 /// Serves on 127.0.0.1:`port` (0: any free port); prints the endpoint URL on stdout, then serves
 /// until the process is stopped.
 pub async fn serve(port: u16) -> anyhow::Result<std::process::ExitCode> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("http://{}", listener.local_addr()?);
-    let stats = Arc::new(Stats::default());
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let stats = stats.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let stats = stats.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(req, &stats).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    crate::local_http::serve(port, Arc::new(Stats::default()), |req, stats| async move {
+        answer(req, &stats).await
+    })
+    .await
 }
 
 fn xml(status: StatusCode, body: String) -> Response<Full<Bytes>> {

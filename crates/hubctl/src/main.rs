@@ -12,6 +12,7 @@
 mod bench;
 mod fake_sns;
 mod kafka;
+mod local_http;
 mod parse;
 mod provision;
 mod publish;

@@ -433,18 +433,7 @@ fn stored_records(bootstrap: &str, topic: &str) -> anyhow::Result<u64> {
 }
 
 async fn fetch_stats(endpoint: &str) -> anyhow::Result<serde_json::Value> {
-    let addr = endpoint.trim_start_matches("http://");
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let req = hyper::Request::get("/stats")
-        .header("host", addr)
-        .body(http_body_util::Empty::<hyper::body::Bytes>::new())?;
-    let res = sender.send_request(req).await?;
-    use http_body_util::BodyExt;
-    let body = res.into_body().collect().await?.to_bytes();
-    Ok(serde_json::from_slice(&body)?)
+    crate::local_http::get_json(&format!("{endpoint}/stats")).await
 }
 
 /// The machine the figures come from.

@@ -165,27 +165,18 @@ struct State {
 
 /// Serves on 127.0.0.1 (any free port), printing the proxy's URL on stdout, until stopped.
 pub async fn serve(moto: &str, dynamodb: &str) -> anyhow::Result<std::process::ExitCode> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    println!("http://{}", listener.local_addr()?);
     let state = Arc::new(State {
         counts: Mutex::new(Counts::new()),
         client: Client::builder(TokioExecutor::new()).build_http(),
         moto: moto.parse()?,
         dynamodb: dynamodb.parse()?,
     });
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(forward(req, &state).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    crate::local_http::serve(
+        0,
+        state,
+        |req, state| async move { forward(req, &state).await },
+    )
+    .await
 }
 
 fn plain(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -275,13 +266,7 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
 
 /// The counts of the proxy at `endpoint`.
 pub async fn fetch(endpoint: &str) -> anyhow::Result<Counts> {
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
-    let res = client
-        .request(Request::get(format!("{endpoint}/__stats")).body(Full::new(Bytes::new()))?)
-        .await?;
-    let body = res.into_body().collect().await?.to_bytes();
-    Ok(serde_json::from_slice(&body)?)
+    crate::local_http::get_json(&format!("{endpoint}/__stats")).await
 }
 
 #[cfg(test)]

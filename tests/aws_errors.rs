@@ -65,3 +65,64 @@ async fn an_unreachable_endpoint_is_transient() {
     assert_eq!(err.class(), ErrorClass::Transient, "{err}");
     assert!(err.is_retryable());
 }
+
+fn message(i: usize, fifo: bool) -> hub_bridge::Message {
+    hub_bridge::Message {
+        event_id: format!("e-{i}"),
+        correlation_id: format!("c-{i}"),
+        body: format!(r#"{{"n":{i},"text":"a & b + c"}}"#),
+        attributes: vec![("entity", "material".into())],
+        group_id: fifo.then(|| format!("material#{}", i % 3)),
+        dedup_id: fifo.then(|| format!("e-{i}")),
+        occurred_at: chrono::Utc::now(),
+        entity: "material",
+    }
+}
+
+#[tokio::test]
+async fn the_bridges_publish_batch_is_accepted_by_sns_fifo_included() {
+    // Scenario: the bridge's own PublishBatch path (signed query body, no SDK orchestrator)
+    // publishes ten entries to a standard and to a FIFO topic of the stand-in; SNS accepts
+    // every entry (a FIFO topic rejects entries without a well-formed group id).
+    use hub_bridge::ports::Publisher;
+    let clients = clients().await;
+    for fifo in [false, true] {
+        let name = if fifo {
+            format!("{}.fifo", unique("lean"))
+        } else {
+            unique("lean")
+        };
+        let mut create = clients.sns.create_topic().name(&name);
+        if fifo {
+            create = create.attributes("FifoTopic", "true");
+        }
+        let arn = create.send().await.unwrap().topic_arn.unwrap();
+        let publisher = hub_aws::sns_publisher::SnsPublisher::new(&clients, &arn);
+        let messages: Vec<_> = (0..10).map(|i| message(i, fifo)).collect();
+        let refs: Vec<_> = messages.iter().collect();
+        let failures = publisher.publish_batch(&refs).await.unwrap();
+        assert!(failures.is_empty(), "fifo={fifo}: {failures:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_bridges_publish_batch_to_a_missing_topic_is_permanent_and_an_outage_transient() {
+    // Scenario: a topic that does not exist is the caller's mistake (permanent, with SNS's
+    // code); nothing listening at the endpoint is an outage (transient).
+    use hub_bridge::ports::Publisher;
+    let clients = clients().await;
+    let missing = format!(
+        "arn:aws:sns:us-east-1:123456789012:{}",
+        unique("no-such-topic")
+    );
+    let publisher = hub_aws::sns_publisher::SnsPublisher::new(&clients, &missing);
+    let m = message(0, false);
+    let err = publisher.publish_batch(&[&m]).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Permanent, "{}", err.message);
+    assert!(err.message.contains("NotFound"), "{}", err.message);
+
+    let dead = clients.with_sns_endpoint("http://127.0.0.1:9");
+    let publisher = hub_aws::sns_publisher::SnsPublisher::new(&dead, &missing);
+    let err = publisher.publish_batch(&[&m]).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Transient, "{}", err.message);
+}

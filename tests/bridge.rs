@@ -55,10 +55,7 @@ fn settings() -> Settings {
 fn pipeline(stack: &Stack, sns_endpoint: Option<&str>) -> Arc<AwsPipeline> {
     let mut clients = stack.clients.clone();
     if let Some(endpoint) = sns_endpoint {
-        let conf = aws_sdk_sns::config::Builder::from(&clients.config)
-            .endpoint_url(endpoint)
-            .build();
-        clients.sns = aws_sdk_sns::Client::from_conf(conf);
+        clients = clients.with_sns_endpoint(endpoint);
     }
     let config = Config {
         topic_arn: stack.topic_arn.clone(),

@@ -16,6 +16,9 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     /// The configuration they were built from.
     pub config: SdkConfig,
+    /// The SNS endpoint override the SNS client was built with (`AWS_ENDPOINT_URL_SNS`,
+    /// `AWS_ENDPOINT_URL`, or a stand-in's), for the bridge's own `PublishBatch` path.
+    pub sns_endpoint_url: Option<String>,
 }
 
 /// Explicit endpoints of local stand-ins.
@@ -97,18 +100,45 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
             config,
+            sns_endpoint_url: Some(endpoints.sns.clone()),
         }
     }
 
     /// Clients from an existing configuration.
     pub fn from_config(config: SdkConfig) -> AwsClients {
+        // As the SNS client's configuration reads it from `config`.
+        let sns_endpoint_url = config
+            .service_config()
+            .and_then(|c| {
+                c.load_config(
+                    aws_types::service_config::ServiceConfigKey::builder()
+                        .service_id("SNS")
+                        .env("AWS_ENDPOINT_URL")
+                        .profile("endpoint_url")
+                        .build()
+                        .ok()?,
+                )
+            })
+            .or_else(|| config.endpoint_url().map(str::to_string));
         AwsClients {
             sns: aws_sdk_sns::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             s3: aws_sdk_s3::Client::new(&config),
             config,
+            sns_endpoint_url,
         }
+    }
+
+    /// The same clients with SNS calls going to `endpoint` (the SDK client's and the bridge's
+    /// own `PublishBatch` path alike).
+    pub fn with_sns_endpoint(mut self, endpoint: &str) -> AwsClients {
+        let conf = aws_sdk_sns::config::Builder::from(&self.config)
+            .endpoint_url(endpoint)
+            .build();
+        self.sns = aws_sdk_sns::Client::from_conf(conf);
+        self.sns_endpoint_url = Some(endpoint.to_string());
+        self
     }
 
     /// The configured region (`us-east-1` when none is).

@@ -54,18 +54,9 @@ pub fn claims(clients: &AwsClients, config: &Config) -> Claims {
 }
 
 /// The SNS publisher of `config`. The pipeline retries SNS itself (full jitter, per failed
-/// entry, behind the breaker): the SDK's own retries are off, as they would multiply attempts
-/// and hide failures from the breaker.
+/// entry, behind the breaker); the publisher makes one attempt per call.
 pub fn publisher(clients: &AwsClients, config: &Config) -> SnsPublisher {
-    let sns = aws_sdk_sns::Client::from_conf(
-        clients
-            .sns
-            .config()
-            .to_builder()
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-            .build(),
-    );
-    SnsPublisher::new(sns, &config.topic_arn)
+    SnsPublisher::new(clients, &config.topic_arn)
 }
 
 /// Builds the pipeline.

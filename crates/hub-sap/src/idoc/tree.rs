@@ -304,7 +304,16 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
                 }
             }
             Event::Text(t) => {
-                let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
+                // Whitespace between segments is dropped before anything is done with it.
+                if state.stack.len() > 1
+                    && state.stack.last().is_some_and(|n| !n.children.is_empty())
+                {
+                    continue;
+                }
+                let raw = match borrowed(text, &t) {
+                    Some(s) => Cow::Borrowed(s),
+                    None => t.decode().map_err(|e| xml_err(&reader, e.to_string()))?,
+                };
                 push_text(&mut state.stack, &reader, raw)?;
             }
             Event::CData(t) => {
@@ -363,6 +372,15 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
         });
     }
     Ok(doc)
+}
+
+/// The slice of `text` that `bytes` (an event of a reader over `text`) is, without decoding it
+/// again: the input is already UTF-8, and a text event starts after `>` and ends before `<` or
+/// `&`, so it always falls on character boundaries.
+fn borrowed<'a>(text: &'a str, bytes: &[u8]) -> Option<&'a str> {
+    let start = (bytes.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    text.get(start..start.checked_add(bytes.len())?)
+        .filter(|s| s.as_ptr() == bytes.as_ptr())
 }
 
 fn push_text<'a>(

@@ -598,6 +598,55 @@ mod tests {
         assert_eq!(call_error(403, b"").class, ErrorClass::Permanent);
     }
 
+    /// A provider that counts its calls and hands out credentials expiring in `ttl`.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+        ttl: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                "id",
+                "secret",
+                None,
+                Some(SystemTime::now() + self.ttl),
+                "t",
+            )))
+        }
+    }
+
+    async fn calls_after_three_loads(ttl: Duration) -> usize {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = Counting {
+            calls: calls.clone(),
+            ttl,
+        };
+        let config = aws_types::SdkConfig::builder()
+            .region(aws_types::region::Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let publisher = SnsPublisher::new(&AwsClients::from_config(config), "arn");
+        for _ in 0..3 {
+            publisher.credentials().await.unwrap();
+        }
+        calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn credentials_are_cached_until_five_minutes_before_they_expire() {
+        assert_eq!(calls_after_three_loads(Duration::from_secs(3600)).await, 1);
+        assert_eq!(calls_after_three_loads(Duration::from_secs(120)).await, 3);
+    }
+
     #[test]
     fn the_endpoint_is_resolved_as_the_sdk_resolves_it() {
         let aws = resolve_endpoint(Some("eu-west-1"), None, false, false).unwrap();

@@ -529,6 +529,36 @@ mod tests {
     }
 
     #[test]
+    fn idoc_boundaries_control_records_and_empty_elements() {
+        // Scenario: an empty IDOC has no control
+        // record; the first EDI_DC40 is the control record and a second is dropped; text
+        // directly under IDOC is not a segment; an IDOC nested in an IDoc is a segment; a
+        // segment whose only field is empty is still a segment.
+        let err = parse("<R><IDOC/></R>", TreeLimits::default()).unwrap_err();
+        assert!(matches!(err, ParseError::MissingControlRecord { ref path } if path == "IDOC[0]"));
+        let err = parse(
+            "<R><IDOC><EDI_DC40><A>1</A></EDI_DC40></IDOC><IDOC><E1X><B>2</B></E1X></IDOC></R>",
+            TreeLimits::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ParseError::MissingControlRecord { ref path } if path == "IDOC[1]"));
+
+        let idocs = parse(
+            "<IDOC><EDI_DC40><A>1</A></EDI_DC40><EDI_DC40><A>2</A></EDI_DC40><LOOSE>x</LOOSE>\
+             <IDOC><E1N><N>3</N></E1N></IDOC><E1E><F/><G>  </G></E1E></IDOC>",
+            TreeLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(idocs.len(), 1);
+        let idoc = &idocs[0];
+        assert_eq!(idoc.control.field("A"), Some("1"));
+        let names: Vec<&str> = idoc.segments.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["IDOC", "E1E"]);
+        assert_eq!(idoc.segments[0].child("E1N").unwrap().field("N"), Some("3"));
+        assert!(idoc.segments[1].fields.is_empty());
+    }
+
+    #[test]
     fn latin1_is_decoded_by_its_declaration() {
         // Scenario: an ISO-8859-1 document with a non-ASCII byte decodes to the right text.
         let mut bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><X><IDOC><EDI_DC40><DOCNUM>1</DOCNUM></EDI_DC40><E1KNA1M><NAME1>Metal".to_vec();

@@ -154,7 +154,7 @@ impl Classify for AwsError {
 }
 
 /// "a: b: c" from an error and its sources: SDK dispatch errors hide the cause two levels down.
-fn describe_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn describe_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {

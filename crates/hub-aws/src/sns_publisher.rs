@@ -20,13 +20,14 @@
 //! jitter, behind the breaker), and bounds every call with `BRIDGE_CALL_TIMEOUT_MS`.
 
 use crate::AwsClients;
-use crate::error::classify_code;
+use crate::error::{classify_code, describe_chain};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
+use futures::FutureExt as _;
 use http_body_util::{BodyExt, Full};
 use hub_bridge::Message;
 use hub_bridge::ports::{EntryFailure, PortError, Publisher};
@@ -35,7 +36,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -185,18 +185,6 @@ fn http_client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, S
         .pool_idle_timeout(Duration::from_secs(20))
         .build(https))
 }
-
-trait NowOrNever: std::future::Future + Sized {
-    /// The output of a future that is ready at once (the SDK's default resolver is).
-    fn now_or_never(self) -> Option<Self::Output> {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(self).poll(&mut cx) {
-            std::task::Poll::Ready(out) => Some(out),
-            std::task::Poll::Pending => None,
-        }
-    }
-}
-impl<F: std::future::Future> NowOrNever for F {}
 
 fn permanent(message: impl Into<String>) -> PortError {
     PortError {
@@ -462,13 +450,13 @@ impl Publisher for SnsPublisher {
         let response = http
             .request(request)
             .await
-            .map_err(|e| transient(format!("dispatch failure: {}", error_chain(&e))))?;
+            .map_err(|e| transient(format!("dispatch failure: {}", describe_chain(&e))))?;
         let status = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| transient(format!("reading the answer: {}", error_chain(&e))))?
+            .map_err(|e| transient(format!("reading the answer: {}", describe_chain(&e))))?
             .to_bytes();
         if !(200..300).contains(&status) {
             return Err(call_error(status, &body));
@@ -488,17 +476,6 @@ impl Publisher for SnsPublisher {
         }
         Ok(entry_failures(answer.failed))
     }
-}
-
-/// An error and its sources, as one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let _ = write!(text, ": {s}");
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

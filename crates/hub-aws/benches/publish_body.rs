@@ -9,21 +9,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hub_aws::sns_publisher::{encode, request_body};
 use hub_bridge::{KafkaRecord, Message, Settings, route::route};
 use std::hint::black_box;
-use std::sync::Arc;
 
 fn messages() -> Vec<Message> {
     (0..10u64)
         .flat_map(|i| {
-            let s = hub_sap::samples::mixed(i, 1000);
-            let record = KafkaRecord {
-                topic: Arc::from(s.topic),
-                partition: 0,
-                offset: i as i64,
-                timestamp_ms: None,
-                key: s.record.key,
-                value: s.record.value,
-                headers: s.record.headers,
-            };
+            let record = KafkaRecord::from_sample(hub_sap::samples::mixed(i, 1000), i as i64);
             route(&record, &Settings::default(), chrono::Utc::now()).messages
         })
         .collect()

@@ -8,22 +8,10 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hub_bridge::{KafkaRecord, Settings, route::route};
 use std::hint::black_box;
-use std::sync::Arc;
 
 fn records() -> Vec<KafkaRecord> {
     (0..100u64)
-        .map(|i| {
-            let s = hub_sap::samples::mixed(i, 1000);
-            KafkaRecord {
-                topic: Arc::from(s.topic),
-                partition: 0,
-                offset: i as i64,
-                timestamp_ms: Some(1_795_000_000_000),
-                key: s.record.key,
-                value: s.record.value,
-                headers: s.record.headers,
-            }
-        })
+        .map(|i| KafkaRecord::from_sample(hub_sap::samples::mixed(i, 1000), i as i64))
         .collect()
 }
 

@@ -36,6 +36,20 @@ impl KafkaRecord {
         }
     }
 
+    /// A sample (`hub_sap::samples`) as the record at `offset` of partition 0 of its topic, for
+    /// tests and benches.
+    pub fn from_sample(sample: hub_sap::samples::Sample, offset: i64) -> KafkaRecord {
+        KafkaRecord {
+            topic: Arc::from(sample.topic),
+            partition: 0,
+            offset,
+            timestamp_ms: None,
+            key: sample.record.key,
+            value: sample.record.value,
+            headers: sample.record.headers,
+        }
+    }
+
     /// `topic/partition@offset`, for logs.
     pub fn coordinates(&self) -> String {
         format!("{}/{}@{}", self.topic, self.partition, self.offset)

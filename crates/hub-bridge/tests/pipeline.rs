@@ -43,9 +43,8 @@ fn fixtures() -> Vec<KafkaRecord> {
         .into_iter()
         .enumerate()
         .map(|(i, s)| KafkaRecord {
-            key: s.record.key.clone(),
-            headers: s.record.headers.clone(),
-            ..record(s.topic, i as i64, &s.record.value)
+            timestamp_ms: Some(1_764_000_000_000),
+            ..KafkaRecord::from_sample(s, i as i64)
         })
         .collect()
 }

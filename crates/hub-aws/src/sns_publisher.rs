@@ -52,8 +52,9 @@ pub struct SnsPublisher {
 
 struct Inner {
     topic_arn: String,
-    /// The resolved endpoint, or why it could not be resolved (reported by every call).
-    endpoint: Result<http::Uri, String>,
+    /// The resolved endpoint and its text (which the signer takes), or why it could not be
+    /// resolved (reported by every call).
+    endpoint: Result<(http::Uri, String), String>,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
     cached: RwLock<Option<Credentials>>,
@@ -85,7 +86,11 @@ impl SnsPublisher {
             clients.sns_endpoint_url.as_deref(),
             config.use_fips().unwrap_or(false),
             config.use_dual_stack().unwrap_or(false),
-        );
+        )
+        .map(|uri| {
+            let text = uri.to_string();
+            (uri, text)
+        });
         SnsPublisher {
             inner: Arc::new(Inner {
                 topic_arn: topic_arn.into(),
@@ -97,11 +102,6 @@ impl SnsPublisher {
                 http: http_client(),
             }),
         }
-    }
-
-    /// The endpoint calls go to.
-    pub fn endpoint(&self) -> Result<&http::Uri, &str> {
-        self.inner.endpoint.as_ref().map_err(String::as_str)
     }
 
     async fn credentials(&self) -> Result<Credentials, PortError> {
@@ -409,7 +409,7 @@ fn call_error(status: u16, body: &[u8]) -> PortError {
 impl Publisher for SnsPublisher {
     async fn publish_batch(&self, messages: &[&Message]) -> Result<Vec<EntryFailure>, PortError> {
         let inner = &self.inner;
-        let uri = inner.endpoint.as_ref().map_err(|e| permanent(e.clone()))?;
+        let (uri, uri_text) = inner.endpoint.as_ref().map_err(|e| permanent(e.clone()))?;
         let http = inner.http.as_ref().map_err(|e| permanent(e.clone()))?;
         let body = request_body(&inner.topic_arn, messages);
         let credentials = self.credentials().await?;
@@ -425,7 +425,6 @@ impl Publisher for SnsPublisher {
             .build()
             .map_err(|e| permanent(format!("signing parameters: {e}")))?
             .into();
-        let uri_text = uri.to_string();
         let signable = SignableRequest::new(
             "POST",
             uri_text.as_str(),

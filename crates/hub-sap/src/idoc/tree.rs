@@ -150,7 +150,7 @@ fn open<'a>(
             limit: state.limits.max_elements,
         });
     }
-    let node = Node::named(element_name(text, reader.buffer_position(), e, empty));
+    let node = Node::named(element_name(text, e));
     if empty {
         if let Some(parent) = state.stack.last_mut() {
             parent.children.push(node);
@@ -167,26 +167,14 @@ fn open<'a>(
     Ok(())
 }
 
-/// The local name (without namespace prefix) of a start tag, borrowed from the input `text`:
-/// the tag's content ends right before `>` (or `/>`) at the reader's position.
-fn element_name<'a>(
-    text: &'a str,
-    end_of_tag: u64,
-    e: &quick_xml::events::BytesStart<'_>,
-    empty: bool,
-) -> Cow<'a, str> {
+/// The local name (without namespace prefix) of a start tag, borrowed from the input `text`.
+fn element_name<'a>(text: &'a str, e: &quick_xml::events::BytesStart<'_>) -> Cow<'a, str> {
     let name = e.name();
     let name = name.as_ref();
-    let local_start = name.iter().rposition(|c| *c == b':').map_or(0, |i| i + 1);
-    let content_len = e.len();
-    let close = if empty { 2 } else { 1 };
-    let borrowed = (end_of_tag as usize)
-        .checked_sub(close + content_len)
-        .and_then(|start| text.get(start + local_start..start + name.len()))
-        .filter(|s| s.as_bytes() == &name[local_start..]);
-    match borrowed {
+    let local = &name[name.iter().rposition(|c| *c == b':').map_or(0, |i| i + 1)..];
+    match borrowed(text, local) {
         Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(String::from_utf8_lossy(&name[local_start..]).into_owned()),
+        None => Cow::Owned(String::from_utf8_lossy(local).into_owned()),
     }
 }
 
@@ -374,9 +362,9 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
     Ok(doc)
 }
 
-/// The slice of `text` that `bytes` (an event of a reader over `text`) is, without decoding it
-/// again: the input is already UTF-8, and a text event starts after `>` and ends before `<` or
-/// `&`, so it always falls on character boundaries.
+/// The slice of `text` that `bytes` (part of an event of a reader over `text`) is, without
+/// decoding it again: the input is already UTF-8, and names and texts start and end next to
+/// ASCII markup (`<`, `>`, `:`, `&`, whitespace), so they fall on character boundaries.
 fn borrowed<'a>(text: &'a str, bytes: &[u8]) -> Option<&'a str> {
     let start = (bytes.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     text.get(start..start.checked_add(bytes.len())?)

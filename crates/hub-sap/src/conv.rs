@@ -69,12 +69,20 @@ pub fn date(
             value: v.chars().take(64).collect(),
         });
     }
-    NaiveDate::parse_from_str(v, "%Y%m%d")
+    // The digits are checked: read them directly (a format string is parsed again per call).
+    NaiveDate::from_ymd_opt(digits(v, 0..4) as i32, digits(v, 4..6), digits(v, 6..8))
         .map(Some)
-        .map_err(|_| ParseError::BadDate {
+        .ok_or_else(|| ParseError::BadDate {
             path: path(),
             value: v.to_string(),
         })
+}
+
+/// The number written by the ASCII digits `v[range]` (checked by the caller).
+fn digits(v: &str, range: std::ops::Range<usize>) -> u32 {
+    v.as_bytes()[range]
+        .iter()
+        .fold(0, |n, b| n * 10 + u32::from(b - b'0'))
 }
 
 /// A time from `HHMMSS`; `None` for blank. (`240000` is midnight at the day's end.)
@@ -94,12 +102,17 @@ pub fn time(
             value: v.chars().take(64).collect(),
         });
     }
-    NaiveTime::parse_from_str(v, "%H%M%S")
-        .map(Some)
-        .map_err(|_| ParseError::BadDate {
-            path: path(),
-            value: v.to_string(),
-        })
+    let (h, m, sec) = (digits(v, 0..2), digits(v, 2..4), digits(v, 4..6));
+    // Second 60 is a leap second, as chrono's parser reads it.
+    match sec {
+        60 => NaiveTime::from_hms_milli_opt(h, m, 59, 1_000),
+        _ => NaiveTime::from_hms_opt(h, m, sec),
+    }
+    .map(Some)
+    .ok_or_else(|| ParseError::BadDate {
+        path: path(),
+        value: v.to_string(),
+    })
 }
 
 /// An SAP flag: `X` is true, anything blank is false.
@@ -209,6 +222,24 @@ mod tests {
             NaiveTime::from_hms_opt(10, 15, 2)
         );
         assert!(time(Some("256000"), || "T".into()).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dates_and_times_read_as_chrono_reads_them(d in "[0-9]{8}", t in "[0-9]{6}") {
+            // Scenario: the digit reader gives what chrono's format parser gives, for any digits.
+            let chrono_date = NaiveDate::parse_from_str(&d, "%Y%m%d").ok();
+            let ours = date(Some(&d), || "D".into());
+            if d.bytes().all(|b| b == b'0') {
+                proptest::prop_assert_eq!(ours.unwrap(), None);
+            } else {
+                proptest::prop_assert_eq!(ours.ok().flatten(), chrono_date);
+            }
+            let chrono_time = NaiveTime::parse_from_str(&t, "%H%M%S").ok();
+            if t != "240000" {
+                proptest::prop_assert_eq!(time(Some(&t), || "T".into()).ok().flatten(), chrono_time);
+            }
+        }
     }
 
     #[test]

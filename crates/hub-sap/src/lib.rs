@@ -26,6 +26,7 @@ pub mod conv;
 pub mod error;
 pub mod fuzzing;
 pub mod idoc;
+mod json;
 pub mod record;
 pub mod samples;
 

@@ -99,12 +99,36 @@ impl Version {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}#{:020}",
-            self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            self.seq
-        )
+        use chrono::{Datelike, Timelike};
+        let (date, time) = (self.at.date_naive(), self.at.time());
+        let millis = time.nanosecond() / 1_000_000;
+        if !(0..=9999).contains(&date.year()) || millis > 999 {
+            // Years past four digits and leap seconds: chrono's own writer.
+            return write!(
+                f,
+                "{}#{:020}",
+                self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                self.seq
+            );
+        }
+        // Every change is published with its version: written digit by digit into one buffer
+        // (the same text as `to_rfc3339_opts(Millis, true)`, proptest), without a `String`.
+        let mut out = *b"0000-00-00T00:00:00.000Z#00000000000000000000";
+        let mut put = |end: usize, width: usize, mut n: u64| {
+            for i in (end - width..end).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(4, 4, date.year() as u64);
+        put(7, 2, date.month().into());
+        put(10, 2, date.day().into());
+        put(13, 2, time.hour().into());
+        put(16, 2, time.minute().into());
+        put(19, 2, time.second().into());
+        put(23, 3, millis.into());
+        put(45, 20, self.seq);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -307,6 +331,24 @@ fn sanitize_attribute(v: &str) -> String {
 mod tests {
     use super::*;
     use crate::records::Material;
+
+    proptest::proptest! {
+        #[test]
+        fn version_text_is_chronos_rfc3339_with_millis(
+            ms in -62_167_219_200_000i64..=253_402_300_799_999,
+            seq in proptest::prelude::any::<u64>(),
+        ) {
+            // Scenario: the digit-by-digit writer gives chrono's text, for any time of years 0
+            // to 9999 and any tie-breaker, and the text reads back as the same version.
+            let v = Version::new(Utc.timestamp_millis_opt(ms).unwrap(), seq);
+            let text = v.to_string();
+            proptest::prop_assert_eq!(
+                &text,
+                &format!("{}#{:020}", v.at.to_rfc3339_opts(SecondsFormat::Millis, true), seq)
+            );
+            proptest::prop_assert_eq!(text.parse::<Version>().unwrap(), v);
+        }
+    }
 
     fn event() -> ChangeEvent {
         ChangeEvent {

@@ -207,9 +207,10 @@ const UNRESERVED: [bool; 256] = {
 };
 
 /// Appends `value` percent-encoded (every byte but the unreserved ones, as the SDK's query
-/// writer does). The body is mostly JSON, so this is the path's busiest loop: runs of unreserved
-/// bytes are copied as slices, and a byte table decides (the `percent-encoding` crate's bit set
-/// and chunk iterator took about twice as long: `cargo bench -p hub-aws --bench publish_body`).
+/// writer does). The body is mostly JSON, so this is the path's busiest loop: groups of four
+/// bytes that need no escape are copied at once, the others written from a table of escapes (the
+/// `percent-encoding` crate's bit set and chunk iterator took about 2.7 times as long:
+/// `cargo bench -p hub-aws --bench publish_body`).
 /// Same output as `percent-encoding` (proptest).
 pub fn encode(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
@@ -218,6 +219,28 @@ pub fn encode(out: &mut Vec<u8>, value: &str) {
     // written: no capacity check per byte.
     out.resize(start + bytes.len() * 3, 0);
     let dst = &mut out[start..];
+    let mut w = 0;
+    let mut chunks = bytes.chunks_exact(4);
+    for chunk in &mut chunks {
+        // Four bytes tested without a branch, and copied at once when none needs escaping (the
+        // best of 4, 8 and 16 on event JSON: `cargo bench -p hub-aws --bench publish_body`).
+        if chunk
+            .iter()
+            .fold(true, |clean, &b| clean & UNRESERVED[b as usize])
+        {
+            dst[w..w + 4].copy_from_slice(chunk);
+            w += 4;
+        } else {
+            w += escape_into(&mut dst[w..], chunk);
+        }
+    }
+    w += escape_into(&mut dst[w..], chunks.remainder());
+    out.truncate(start + w);
+}
+
+/// Writes `bytes` escaped at the start of `dst` (at least three times as long); the length
+/// written.
+fn escape_into(dst: &mut [u8], bytes: &[u8]) -> usize {
     let mut w = 0;
     for &b in bytes {
         let [first, hi, lo] = ESCAPED[b as usize];
@@ -230,7 +253,7 @@ pub fn encode(out: &mut Vec<u8>, value: &str) {
             w += 1;
         }
     }
-    out.truncate(start + w);
+    w
 }
 
 /// Each byte as the query protocol writes it: itself when unreserved, else `%XX`.

@@ -76,13 +76,13 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
             reason: "a CloudEvent is a JSON object".into(),
         });
     };
-    let spec = string_attr(&m, "specversion")
-        .ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
+    let spec =
+        s(&m, "specversion").ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
     if spec != "1.0" {
         return Err(ParseError::UnsupportedSpecVersion(spec));
     }
     let attr = |m: &Object<'_>, n: &str| {
-        string_attr(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
+        s(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
     };
     // Data given as a JSON string is read from this copy of it.
     let data_text;
@@ -98,16 +98,12 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
         ty: attr(&m, "type")?,
         source: attr(&m, "source")?,
         id: attr(&m, "id")?,
-        time: string_attr(&m, "time"),
-        sequence: string_attr(&m, "sequence"),
-        correlation: string_attr(&m, "correlationid").or_else(|| string_attr(&m, "sappassport")),
+        time: s(&m, "time"),
+        sequence: s(&m, "sequence"),
+        correlation: s(&m, "correlationid").or_else(|| s(&m, "sappassport")),
         data,
     };
     to_outcome(ce, env)
-}
-
-fn string_attr(m: &Object<'_>, name: &str) -> Option<String> {
-    s(m, name)
 }
 
 /// `sap.s4.beh.<object>.v<n>.<Object>.<Action>.v<n>` → (entity, op).

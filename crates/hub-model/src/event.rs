@@ -2,6 +2,7 @@
 //! what every consumer reads.
 
 use crate::records::{Customer, Material, Record, SalesOrder};
+use crate::time_text::put_digits;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -114,20 +115,15 @@ impl fmt::Display for Version {
         // Every change is published with its version: written digit by digit into one buffer
         // (the same text as `to_rfc3339_opts(Millis, true)`, proptest), without a `String`.
         let mut out = *b"0000-00-00T00:00:00.000Z#00000000000000000000";
-        let mut put = |end: usize, width: usize, mut n: u64| {
-            for i in (end - width..end).rev() {
-                out[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        };
-        put(4, 4, date.year() as u64);
-        put(7, 2, date.month().into());
-        put(10, 2, date.day().into());
-        put(13, 2, time.hour().into());
-        put(16, 2, time.minute().into());
-        put(19, 2, time.second().into());
-        put(23, 3, millis.into());
-        put(45, 20, self.seq);
+        let put = put_digits;
+        put(&mut out, 4, 4, date.year() as u64);
+        put(&mut out, 7, 2, date.month().into());
+        put(&mut out, 10, 2, date.day().into());
+        put(&mut out, 13, 2, time.hour().into());
+        put(&mut out, 16, 2, time.minute().into());
+        put(&mut out, 19, 2, time.second().into());
+        put(&mut out, 23, 3, millis.into());
+        put(&mut out, 45, 20, self.seq);
         f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
@@ -210,8 +206,10 @@ pub struct ChangeEvent {
     /// The orderable source version.
     pub version: Version,
     /// SAP's time of the change.
+    #[serde(serialize_with = "crate::time_text::serialize_time")]
     pub occurred_at: DateTime<Utc>,
     /// When the bridge published it (set by the bridge, for end-to-end latency).
+    #[serde(serialize_with = "crate::time_text::serialize_opt_time")]
     pub published_at: Option<DateTime<Utc>>,
     /// Where it came from.
     pub source: Source,

@@ -13,6 +13,7 @@ pub mod claim_check;
 pub mod event;
 pub mod key;
 pub mod records;
+mod time_text;
 
 pub use event::{ChangeEvent, Entity, Op, RoutingAttributes, Source, Version};
 pub use records::{Customer, Material, Record, SalesOrder};

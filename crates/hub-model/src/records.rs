@@ -127,8 +127,10 @@ pub struct Material {
     /// EAN/GTIN [EAN11].
     pub ean: Option<String>,
     /// Created on [ERSDA].
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub created_on: Option<NaiveDate>,
     /// Last changed on [LAEDA].
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub changed_on: Option<NaiveDate>,
     /// Marked for deletion [LVORM = X]; S/4 `IsMarkedForDeletion`.
     pub deletion_flag: bool,
@@ -216,10 +218,13 @@ pub struct SalesOrder {
     /// Customer's purchase order number [E1EDK02 QUALF 001 BELNR]; S/4 `PurchaseOrderByCustomer`.
     pub customer_po: Option<String>,
     /// Customer's purchase order date [E1EDK02 QUALF 001 DATUM].
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub customer_po_date: Option<NaiveDate>,
     /// Document date [E1EDK03 IDDAT 012]; S/4 `SalesOrderDate`.
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub document_date: Option<NaiveDate>,
     /// Requested delivery date [E1EDK03 IDDAT 002]; S/4 `RequestedDeliveryDate`.
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub requested_delivery_date: Option<NaiveDate>,
     /// Net value of the order [E1EDS01 SUMID 002]; S/4 `TotalNetAmount`.
     pub net_value: Option<Decimal>,
@@ -290,6 +295,7 @@ pub struct ScheduleLine {
     /// Scheduled quantity [WMENG].
     pub quantity: Option<Decimal>,
     /// Delivery date [EDATU].
+    #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub date: Option<NaiveDate>,
 }
 

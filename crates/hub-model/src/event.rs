@@ -2,7 +2,7 @@
 //! what every consumer reads.
 
 use crate::records::{Customer, Material, Record, SalesOrder};
-use crate::time_text::put_digits;
+use crate::time_text::{put_date_time, put_digits};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -100,10 +100,10 @@ impl Version {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use chrono::{Datelike, Timelike};
-        let (date, time) = (self.at.date_naive(), self.at.time());
-        let millis = time.nanosecond() / 1_000_000;
-        if !(0..=9999).contains(&date.year()) || millis > 999 {
+        // Every change is published with its version: written digit by digit into one buffer
+        // (the same text as `to_rfc3339_opts(Millis, true)`, proptest), without a `String`.
+        let mut out = *b"0000-00-00T00:00:00.000Z#00000000000000000000";
+        if !put_date_time(&mut out, &self.at) {
             // Years past four digits and leap seconds: chrono's own writer.
             return write!(
                 f,
@@ -112,18 +112,9 @@ impl fmt::Display for Version {
                 self.seq
             );
         }
-        // Every change is published with its version: written digit by digit into one buffer
-        // (the same text as `to_rfc3339_opts(Millis, true)`, proptest), without a `String`.
-        let mut out = *b"0000-00-00T00:00:00.000Z#00000000000000000000";
-        let put = put_digits;
-        put(&mut out, 4, 4, date.year() as u64);
-        put(&mut out, 7, 2, date.month().into());
-        put(&mut out, 10, 2, date.day().into());
-        put(&mut out, 13, 2, time.hour().into());
-        put(&mut out, 16, 2, time.minute().into());
-        put(&mut out, 19, 2, time.second().into());
-        put(&mut out, 23, 3, millis.into());
-        put(&mut out, 45, 20, self.seq);
+        let millis = self.at.timestamp_subsec_millis();
+        put_digits(&mut out, 23, 3, millis.into());
+        put_digits(&mut out, 45, 20, self.seq);
         f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }

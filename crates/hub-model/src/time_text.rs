@@ -34,21 +34,30 @@ fn ascii(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// `2026-11-20T10:15:02Z`, with `.mmm`, `.uuuuuu` or `.nnnnnnnnn` when the time has a fraction
-/// (chrono's `SecondsFormat::AutoSi` with `Z`, its serde form).
-pub fn serialize_time<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    let (date, time) = (at.date_naive(), at.time());
-    let nanos = time.nanosecond();
-    let mut out = [0u8; 30];
-    if nanos >= 1_000_000_000 || !put_date(&mut out, date) {
-        return at.serialize(s);
+/// `YYYY-MM-DDTHH:MM:SS` of `at` into `out[..19]`, or `false` for a leap second or a year outside
+/// 0–9999 (chrono's writers handle those).
+pub(crate) fn put_date_time(out: &mut [u8], at: &DateTime<Utc>) -> bool {
+    let time = at.time();
+    if time.nanosecond() >= 1_000_000_000 || !put_date(out, at.date_naive()) {
+        return false;
     }
     out[10] = b'T';
     out[13] = b':';
     out[16] = b':';
-    put_digits(&mut out, 13, 2, time.hour().into());
-    put_digits(&mut out, 16, 2, time.minute().into());
-    put_digits(&mut out, 19, 2, time.second().into());
+    put_digits(out, 13, 2, time.hour().into());
+    put_digits(out, 16, 2, time.minute().into());
+    put_digits(out, 19, 2, time.second().into());
+    true
+}
+
+/// `2026-11-20T10:15:02Z`, with `.mmm`, `.uuuuuu` or `.nnnnnnnnn` when the time has a fraction
+/// (chrono's `SecondsFormat::AutoSi` with `Z`, its serde form).
+pub fn serialize_time<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    let nanos = at.time().nanosecond();
+    let mut out = [0u8; 30];
+    if !put_date_time(&mut out, at) {
+        return at.serialize(s);
+    }
     let mut end = 19;
     let (value, width) = match nanos {
         0 => (0, 0),

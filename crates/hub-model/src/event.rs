@@ -2,7 +2,7 @@
 //! what every consumer reads.
 
 use crate::records::{Customer, Material, Record, SalesOrder};
-use crate::time_text::{put_date_time, put_digits};
+use crate::time_text::{ascii, put_date_time, put_digits};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -115,7 +115,7 @@ impl fmt::Display for Version {
         let millis = self.at.timestamp_subsec_millis();
         put_digits(&mut out, 23, 3, millis.into());
         put_digits(&mut out, 45, 20, self.seq);
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        f.write_str(ascii(&out))
     }
 }
 

@@ -29,7 +29,7 @@ fn put_date(out: &mut [u8], date: NaiveDate) -> bool {
     true
 }
 
-fn ascii(bytes: &[u8]) -> &str {
+pub(crate) fn ascii(bytes: &[u8]) -> &str {
     // Only digits and ASCII punctuation are ever written.
     std::str::from_utf8(bytes).unwrap_or_default()
 }

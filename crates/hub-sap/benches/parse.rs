@@ -65,6 +65,7 @@ fn tree_only(c: &mut Criterion) {
             let decoded = hub_sap::idoc::tree::decode(black_box(text.as_bytes())).unwrap();
             hub_sap::idoc::tree::parse(&decoded, Default::default())
                 .unwrap()
+                .idocs()
                 .len()
         })
     });

@@ -16,12 +16,11 @@ use hub_model::key::normalize;
 use hub_model::records::*;
 use hub_model::{ChangeEvent, Entity, Op, Record, Source, Version};
 use std::collections::BTreeMap;
-use tree::{Idoc, Segment};
+use tree::{Document, Idoc, Segment};
 
 /// Turns each IDoc of a document into a change event.
-pub fn to_outcomes(idocs: &[Idoc<'_>], env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
-    idocs
-        .iter()
+pub fn to_outcomes(doc: &Document<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
+    doc.idocs()
         .enumerate()
         .map(|(i, idoc)| to_event(idoc, i, env).map(|e| Outcome::Change(Box::new(e))))
         .collect()
@@ -31,14 +30,14 @@ pub fn to_outcomes(idocs: &[Idoc<'_>], env: &Envelope<'_>) -> Result<Vec<Outcome
 /// path strings).
 type At<'a> = &'a dyn Fn() -> String;
 
-fn required<'a>(seg: &'a Segment<'_>, field: &str, path: At<'_>) -> Result<&'a str, ParseError> {
+fn required<'a>(seg: Segment<'a>, field: &str, path: At<'_>) -> Result<&'a str, ParseError> {
     seg.field(field).ok_or_else(|| ParseError::MissingField {
         path: format!("{}.{field}", path()),
     })
 }
 
 fn dec(
-    seg: &Segment<'_>,
+    seg: Segment<'_>,
     field: &str,
     path: At<'_>,
 ) -> Result<Option<rust_decimal::Decimal>, ParseError> {
@@ -46,23 +45,23 @@ fn dec(
 }
 
 fn date(
-    seg: &Segment<'_>,
+    seg: Segment<'_>,
     field: &str,
     path: At<'_>,
 ) -> Result<Option<chrono::NaiveDate>, ParseError> {
     conv::date(seg.field(field), || format!("{}.{field}", path()))
 }
 
-fn text(seg: &Segment<'_>, field: &str) -> Option<String> {
+fn text(seg: Segment<'_>, field: &str) -> Option<String> {
     seg.field(field).map(str::to_string)
 }
 
 /// The ISO field if present, else the internal one converted.
-fn iso_unit(seg: &Segment<'_>, iso: &str, field: &str) -> Option<String> {
+fn iso_unit(seg: Segment<'_>, iso: &str, field: &str) -> Option<String> {
     seg.field(iso).or_else(|| seg.field(field)).map(conv::unit)
 }
 
-fn iso_language(seg: &Segment<'_>, iso: &str, field: &str) -> Option<String> {
+fn iso_language(seg: Segment<'_>, iso: &str, field: &str) -> Option<String> {
     seg.field(iso)
         .or_else(|| seg.field(field))
         .map(conv::language)
@@ -77,23 +76,30 @@ fn is_extension_field(name: &str) -> bool {
 }
 
 /// Collects extension fields of `seg` and the fields of custom segments below it.
-fn extensions(seg: &Segment<'_>, out: &mut BTreeMap<String, String>) {
-    for (name, value) in &seg.fields {
+fn extensions(seg: Segment<'_>, out: &mut BTreeMap<String, String>) {
+    for (name, value) in seg.fields() {
         if is_extension_field(name) {
-            out.insert(format!("{}.{name}", seg.name), value.to_string());
+            out.insert(format!("{}.{name}", seg.name()), value.to_string());
         }
     }
+    below(seg.segments(), out);
+}
+
+/// Collects, from these sibling segments, the fields of the custom ones (and of their
+/// children), and the extensions of the others; a repeated custom segment is numbered from its
+/// second occurrence (`ZSEG`, `ZSEG[1]`…).
+fn below<'t>(segments: impl Iterator<Item = Segment<'t>>, out: &mut BTreeMap<String, String>) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for child in &seg.children {
-        if is_custom_segment(&child.name) {
-            let n = seen.entry(child.name.as_ref()).or_default();
+    for child in segments {
+        if is_custom_segment(child.name()) {
+            let n = seen.entry(child.name()).or_default();
             let prefix = if *n == 0 {
-                child.name.to_string()
+                child.name().to_string()
             } else {
-                format!("{}[{n}]", child.name)
+                format!("{}[{n}]", child.name())
             };
             *n += 1;
-            for (field, value) in &child.fields {
+            for (field, value) in child.fields() {
                 out.insert(format!("{prefix}.{field}"), value.to_string());
             }
             custom_children(child, &prefix, out);
@@ -103,42 +109,41 @@ fn extensions(seg: &Segment<'_>, out: &mut BTreeMap<String, String>) {
     }
 }
 
-fn custom_children(seg: &Segment<'_>, prefix: &str, out: &mut BTreeMap<String, String>) {
-    for child in &seg.children {
-        let p = format!("{prefix}.{}", child.name);
-        for (field, value) in &child.fields {
+fn custom_children(seg: Segment<'_>, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for child in seg.segments() {
+        let p = format!("{prefix}.{}", child.name());
+        for (field, value) in child.fields() {
             out.insert(format!("{p}.{field}"), value.to_string());
         }
         custom_children(child, &p, out);
     }
 }
 
-fn to_event(idoc: &Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
-    let path = format!("IDOC[{index}]");
-    let ctl = &idoc.control;
-    let cpath = format!("{path}.EDI_DC40");
+fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
+    let ctl = idoc.control();
+    let cpath = || format!("IDOC[{index}].EDI_DC40");
     let idoc_type = ctl.field("IDOCTYP").unwrap_or_default();
     let message_type = ctl.field("MESTYP").map(str::to_string).unwrap_or_else(|| {
         idoc_type
             .trim_end_matches(|c: char| c.is_ascii_digit())
             .to_string()
     });
-    let docnum = required(ctl, "DOCNUM", &|| cpath.clone())?;
+    let docnum = required(ctl, "DOCNUM", &cpath)?;
     let system = ctl
         .field("SNDPRN")
         .or_else(|| ctl.field("SNDPOR"))
         .ok_or_else(|| ParseError::MissingField {
-            path: format!("{cpath}.SNDPRN"),
+            path: format!("{}.SNDPRN", cpath()),
         })?;
     let client = ctl.field("MANDT").map(str::to_string);
-    let credat = conv::date(Some(required(ctl, "CREDAT", &|| cpath.clone())?), || {
-        format!("{cpath}.CREDAT")
+    let credat = conv::date(Some(required(ctl, "CREDAT", &cpath)?), || {
+        format!("{}.CREDAT", cpath())
     })?
     .ok_or_else(|| ParseError::MissingField {
-        path: format!("{cpath}.CREDAT"),
+        path: format!("{}.CREDAT", cpath()),
     })?;
-    let cretim =
-        conv::time(ctl.field("CRETIM"), || format!("{cpath}.CRETIM"))?.unwrap_or(NaiveTime::MIN);
+    let cretim = conv::time(ctl.field("CRETIM"), || format!("{}.CRETIM", cpath()))?
+        .unwrap_or(NaiveTime::MIN);
     let occurred_at = NaiveDateTime::new(credat, cretim).and_utc();
     let docnum_key = normalize(docnum);
     let seq = docnum_key
@@ -154,12 +159,12 @@ fn to_event(idoc: &Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeE
         _ => (!idoc_type.is_empty()).then(|| idoc_type.to_string()),
     };
     let (entity, op, record) = match message_type.as_str() {
-        "MATMAS" => material(idoc, &path)?,
-        "DEBMAS" => customer(idoc, &path)?,
-        "ORDERS" | "ORDCHG" => sales_order(idoc, &path)?,
+        "MATMAS" => material(idoc, index)?,
+        "DEBMAS" => customer(idoc, index)?,
+        "ORDERS" | "ORDCHG" => sales_order(idoc, index)?,
         _ => {
             return Err(ParseError::UnsupportedIdocType {
-                path: cpath,
+                path: cpath(),
                 message_type,
                 idoc_type: idoc_type.to_string(),
             });
@@ -191,37 +196,37 @@ fn to_event(idoc: &Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeE
 }
 
 /// MSGFN `003` means delete.
-fn msgfn_delete(seg: &Segment<'_>) -> bool {
+fn msgfn_delete(seg: Segment<'_>) -> bool {
     seg.field("MSGFN") == Some("003")
 }
 
-fn material(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
     let mara = idoc
         .segment("E1MARAM")
         .ok_or_else(|| ParseError::MissingSegment {
-            path: path.to_string(),
+            path: format!("IDOC[{index}]"),
             segment: "E1MARAM".into(),
         })?;
-    let p = format!("{path}.E1MARAM");
+    let p = || format!("IDOC[{index}].E1MARAM");
     let mut m = Material {
-        material: normalize(required(mara, "MATNR", &|| p.clone())?),
+        material: normalize(required(mara, "MATNR", &p)?),
         material_type: text(mara, "MTART"),
         industry_sector: text(mara, "MBRSH"),
         material_group: text(mara, "MATKL"),
         base_unit: iso_unit(mara, "MEINS_ISO", "MEINS"),
-        gross_weight: dec(mara, "BRGEW", &|| p.clone())?,
-        net_weight: dec(mara, "NTGEW", &|| p.clone())?,
+        gross_weight: dec(mara, "BRGEW", &p)?,
+        net_weight: dec(mara, "NTGEW", &p)?,
         weight_unit: iso_unit(mara, "GEWEI_ISO", "GEWEI"),
-        volume: dec(mara, "VOLUM", &|| p.clone())?,
+        volume: dec(mara, "VOLUM", &p)?,
         volume_unit: iso_unit(mara, "VOLEH_ISO", "VOLEH"),
         ean: text(mara, "EAN11"),
-        created_on: date(mara, "ERSDA", &|| p.clone())?,
-        changed_on: date(mara, "LAEDA", &|| p.clone())?,
+        created_on: date(mara, "ERSDA", &p)?,
+        changed_on: date(mara, "LAEDA", &p)?,
         deletion_flag: conv::flag(mara.field("LVORM")),
         ..Material::default()
     };
     for (i, s) in mara.children("E1MAKTM").enumerate() {
-        let sp = || format!("{p}.E1MAKTM[{i}]");
+        let sp = || format!("{}.E1MAKTM[{i}]", p());
         if msgfn_delete(s) {
             continue;
         }
@@ -235,7 +240,7 @@ fn material(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
         });
     }
     for (i, s) in mara.children("E1MARCM").enumerate() {
-        let sp = || format!("{p}.E1MARCM[{i}]");
+        let sp = || format!("{}.E1MARCM[{i}]", p());
         if msgfn_delete(s) {
             continue;
         }
@@ -252,7 +257,7 @@ fn material(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
         });
     }
     for (i, s) in mara.children("E1MBEWM").enumerate() {
-        let sp = || format!("{p}.E1MBEWM[{i}]");
+        let sp = || format!("{}.E1MBEWM[{i}]", p());
         if msgfn_delete(s) {
             continue;
         }
@@ -275,16 +280,16 @@ fn material(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
     Ok((Entity::Material, op, Record::Material(m)))
 }
 
-fn customer(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
     let kna1 = idoc
         .segment("E1KNA1M")
         .ok_or_else(|| ParseError::MissingSegment {
-            path: path.to_string(),
+            path: format!("IDOC[{index}]"),
             segment: "E1KNA1M".into(),
         })?;
-    let p = format!("{path}.E1KNA1M");
+    let p = || format!("IDOC[{index}].E1KNA1M");
     let mut c = Customer {
-        customer: normalize(required(kna1, "KUNNR", &|| p.clone())?),
+        customer: normalize(required(kna1, "KUNNR", &p)?),
         account_group: text(kna1, "KTOKD"),
         name: text(kna1, "NAME1"),
         name2: text(kna1, "NAME2"),
@@ -301,7 +306,7 @@ fn customer(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
         ..Customer::default()
     };
     for (i, s) in kna1.children("E1KNB1M").enumerate() {
-        let sp = || format!("{p}.E1KNB1M[{i}]");
+        let sp = || format!("{}.E1KNB1M[{i}]", p());
         if msgfn_delete(s) {
             continue;
         }
@@ -313,7 +318,7 @@ fn customer(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
         });
     }
     for (i, s) in kna1.children("E1KNVVM").enumerate() {
-        let sp = || format!("{p}.E1KNVVM[{i}]");
+        let sp = || format!("{}.E1KNVVM[{i}]", p());
         if msgfn_delete(s) {
             continue;
         }
@@ -352,21 +357,21 @@ fn customer(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseEr
     Ok((Entity::Customer, op, Record::Customer(c)))
 }
 
-fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), ParseError> {
+fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
     let k01 = idoc
         .segment("E1EDK01")
         .ok_or_else(|| ParseError::MissingSegment {
-            path: path.to_string(),
+            path: format!("IDOC[{index}]"),
             segment: "E1EDK01".into(),
         })?;
-    let p = format!("{path}.E1EDK01");
+    let p = || format!("IDOC[{index}].E1EDK01");
     let mut o = SalesOrder {
-        order: normalize(required(k01, "BELNR", &|| p.clone())?),
+        order: normalize(required(k01, "BELNR", &p)?),
         order_type: text(k01, "BSART"),
         currency: text(k01, "CURCY"),
         payment_terms: text(k01, "ZTERM"),
-        gross_weight: dec(k01, "BRGEW", &|| p.clone())?,
-        net_weight: dec(k01, "NTGEW", &|| p.clone())?,
+        gross_weight: dec(k01, "BRGEW", &p)?,
+        net_weight: dec(k01, "NTGEW", &p)?,
         weight_unit: iso_unit(k01, "GEWEI_ISO", "GEWEI"),
         sold_to: k01.field("RECIPNT_NO").map(normalize),
         ..SalesOrder::default()
@@ -382,7 +387,7 @@ fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), Pars
         }
     }
     for (i, s) in idoc.segments("E1EDK03").enumerate() {
-        let sp = || format!("{path}.E1EDK03[{i}]");
+        let sp = || format!("IDOC[{index}].E1EDK03[{i}]");
         match s.field("IDDAT") {
             Some("012") => o.document_date = date(s, "DATUM", &sp)?,
             Some("002") => o.requested_delivery_date = date(s, "DATUM", &sp)?,
@@ -390,7 +395,7 @@ fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), Pars
         }
     }
     for (i, s) in idoc.segments("E1EDKA1").enumerate() {
-        let sp = || format!("{path}.E1EDKA1[{i}]");
+        let sp = || format!("IDOC[{index}].E1EDKA1[{i}]");
         let partner = OrderPartner {
             function: required(s, "PARVW", &sp)?.to_string(),
             partner: s.field("PARTN").map(normalize),
@@ -409,13 +414,13 @@ fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), Pars
     }
     for (i, s) in idoc.segments("E1EDK02").enumerate() {
         if s.field("QUALF") == Some("001") {
-            let sp = || format!("{path}.E1EDK02[{i}]");
+            let sp = || format!("IDOC[{index}].E1EDK02[{i}]");
             o.customer_po = text(s, "BELNR");
             o.customer_po_date = date(s, "DATUM", &sp)?;
         }
     }
     for (i, s) in idoc.segments("E1EDP01").enumerate() {
-        let sp = || format!("{path}.E1EDP01[{i}]");
+        let sp = || format!("IDOC[{index}].E1EDP01[{i}]");
         let mut item = SalesOrderItem {
             item: normalize(required(s, "POSEX", &sp)?),
             quantity: dec(s, "MENGE", &sp)?,
@@ -458,7 +463,7 @@ fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), Pars
     }
     for (i, s) in idoc.segments("E1EDS01").enumerate() {
         if s.field("SUMID") == Some("002") {
-            o.net_value = dec(s, "SUMME", &|| format!("{path}.E1EDS01[{i}]"))?;
+            o.net_value = dec(s, "SUMME", &|| format!("IDOC[{index}].E1EDS01[{i}]"))?;
         }
     }
     extensions(k01, &mut o.extensions);
@@ -472,16 +477,9 @@ fn sales_order(idoc: &Idoc<'_>, path: &str) -> Result<(Entity, Op, Record), Pars
 }
 
 /// Custom segments at the top level of the IDoc.
-fn top_level_extensions(idoc: &Idoc<'_>, out: &mut BTreeMap<String, String>) {
-    let wrapper = Segment {
-        name: Default::default(),
-        fields: Vec::new(),
-        children: idoc
-            .segments
-            .iter()
-            .filter(|s| is_custom_segment(&s.name))
-            .cloned()
-            .collect(),
-    };
-    extensions(&wrapper, out);
+fn top_level_extensions(idoc: Idoc<'_>, out: &mut BTreeMap<String, String>) {
+    below(
+        idoc.data_segments().filter(|s| is_custom_segment(s.name())),
+        out,
+    );
 }

@@ -37,79 +37,44 @@ impl Default for TreeLimits {
     }
 }
 
-/// An IDoc segment: its name, its fields (in order) and its child segments (in order).
-/// Names and values borrow from the document text where no unescaping was needed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Segment<'a> {
-    /// Segment name, e.g. `E1MARAM` (local name, without namespace prefix).
-    pub name: Cow<'a, str>,
-    /// Fields in document order, values trimmed; empty fields are left out.
-    pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    /// Child segments in document order.
-    pub children: Vec<Segment<'a>>,
-}
+/// No element (the end of a chain of siblings, or no child yet).
+const NONE: u32 = u32::MAX;
 
-impl<'a> Segment<'a> {
-    /// The value of a field (`None` when absent or blank).
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.as_ref() == name)
-            .map(|(_, v)| v.as_ref())
-    }
-
-    /// Child segments with this name.
-    pub fn children<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Segment<'a>> + 's {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-
-    /// The first child segment with this name.
-    pub fn child(&self, name: &str) -> Option<&Segment<'a>> {
-        self.children.iter().find(|c| c.name == name)
-    }
-}
-
-/// One IDoc: its control record and its data segments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Idoc<'a> {
-    /// The control record's fields (`EDI_DC40`).
-    pub control: Segment<'a>,
-    /// Top-level data segments.
-    pub segments: Vec<Segment<'a>>,
-}
-
-impl<'a> Idoc<'a> {
-    /// The first top-level segment with this name.
-    pub fn segment(&self, name: &str) -> Option<&Segment<'a>> {
-        self.segments.iter().find(|s| s.name == name)
-    }
-
-    /// Top-level segments with this name.
-    pub fn segments<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Segment<'a>> + 's {
-        self.segments.iter().filter(move |s| s.name == name)
-    }
-}
-
-/// A node while parsing; names and text borrow from the input where they can.
-#[derive(Default)]
+/// One element of a parsed document. The document is one vector of these in document order;
+/// children are chained through `next`, so the tree costs one allocation however many segments
+/// it has.
+#[derive(Debug, Clone)]
 struct Node<'a> {
+    /// Local name, borrowed from the input where it can be.
     name: Cow<'a, str>,
+    /// A field's value (trimmed when the element ends); unused for segments.
     text: Cow<'a, str>,
-    children: Vec<Node<'a>>,
+    first_child: u32,
+    last_child: u32,
+    /// The next sibling.
+    next: u32,
 }
 
 impl<'a> Node<'a> {
     fn named(name: Cow<'a, str>) -> Node<'a> {
         Node {
             name,
-            ..Node::default()
+            text: Cow::Borrowed(""),
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
         }
+    }
+
+    /// An element with child elements is a segment; one without is a field.
+    fn is_segment(&self) -> bool {
+        self.first_child != NONE
     }
 
     /// Appends text. Text of an element that already has children is whitespace between
     /// segments (IDocs have no mixed content) and is dropped.
     fn push_text(&mut self, t: Cow<'a, str>) {
-        if !self.children.is_empty() {
+        if self.is_segment() {
             return;
         }
         if self.text.is_empty() {
@@ -120,16 +85,169 @@ impl<'a> Node<'a> {
     }
 }
 
+/// The child elements of `at`, in document order.
+fn child_nodes<'t>(nodes: &'t [Node<'t>], at: u32) -> impl Iterator<Item = (u32, &'t Node<'t>)> {
+    let mut next = nodes[at as usize].first_child;
+    std::iter::from_fn(move || {
+        let at = next;
+        let node = nodes.get(at as usize)?;
+        next = node.next;
+        Some((at, node))
+    })
+}
+
+/// A parsed IDoc document: its elements, and where its IDocs are.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    nodes: Vec<Node<'a>>,
+    /// Each IDoc: its `IDOC` element and its control record element.
+    idocs: Vec<(u32, u32)>,
+}
+
+impl<'a> Document<'a> {
+    /// The IDocs, in document order.
+    pub fn idocs(&self) -> impl ExactSizeIterator<Item = Idoc<'_>> {
+        let nodes: &[Node<'_>] = &self.nodes;
+        self.idocs
+            .iter()
+            .map(move |&(at, control)| Idoc { nodes, at, control })
+    }
+}
+
+/// One IDoc: its control record and its data segments. A view into its [`Document`].
+#[derive(Clone, Copy)]
+pub struct Idoc<'t> {
+    nodes: &'t [Node<'t>],
+    at: u32,
+    control: u32,
+}
+
+impl<'t> Idoc<'t> {
+    /// The control record (`EDI_DC40`; the first one, if there are several).
+    pub fn control(&self) -> Segment<'t> {
+        Segment {
+            nodes: self.nodes,
+            at: self.control,
+        }
+    }
+
+    /// Top-level data segments, in order (control records are not data segments, and text
+    /// directly under `IDOC` is not a segment).
+    pub fn data_segments(&self) -> impl Iterator<Item = Segment<'t>> + 't {
+        let nodes = self.nodes;
+        child_nodes(nodes, self.at)
+            .filter(|(_, n)| n.is_segment() && !is_control(&n.name))
+            .map(move |(at, _)| Segment { nodes, at })
+    }
+
+    /// The first top-level segment with this name.
+    pub fn segment(&self, name: &str) -> Option<Segment<'t>> {
+        self.data_segments().find(|s| s.name() == name)
+    }
+
+    /// Top-level segments with this name.
+    pub fn segments<'s>(&self, name: &'s str) -> impl Iterator<Item = Segment<'t>> + 's
+    where
+        't: 's,
+    {
+        self.data_segments().filter(move |s| s.name() == name)
+    }
+}
+
+impl std::fmt::Debug for Idoc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idoc")
+            .field("control", &self.control())
+            .field("segments", &self.data_segments().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn is_control(name: &str) -> bool {
+    name == "EDI_DC40" || name == "EDI_DC"
+}
+
+/// An IDoc segment: its name, its fields and its child segments, in document order. A view
+/// into its [`Document`]; names and values borrow from the document text where no unescaping
+/// was needed.
+#[derive(Clone, Copy)]
+pub struct Segment<'t> {
+    nodes: &'t [Node<'t>],
+    at: u32,
+}
+
+impl<'t> Segment<'t> {
+    /// Segment name, e.g. `E1MARAM` (local name, without namespace prefix).
+    pub fn name(&self) -> &'t str {
+        &self.nodes[self.at as usize].name
+    }
+
+    /// Fields in document order, values trimmed; empty fields are left out.
+    pub fn fields(&self) -> impl Iterator<Item = (&'t str, &'t str)> + 't {
+        child_nodes(self.nodes, self.at)
+            .filter(|(_, n)| !n.is_segment() && !n.text.is_empty())
+            .map(|(_, n)| (n.name.as_ref(), n.text.as_ref()))
+    }
+
+    /// The value of a field (`None` when absent or blank).
+    pub fn field(&self, name: &str) -> Option<&'t str> {
+        self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Child segments, in document order.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'t>> + 't {
+        let nodes = self.nodes;
+        child_nodes(nodes, self.at)
+            .filter(|(_, n)| n.is_segment())
+            .map(move |(at, _)| Segment { nodes, at })
+    }
+
+    /// Child segments with this name.
+    pub fn children<'s>(&self, name: &'s str) -> impl Iterator<Item = Segment<'t>> + 's
+    where
+        't: 's,
+    {
+        self.segments().filter(move |c| c.name() == name)
+    }
+
+    /// The first child segment with this name.
+    pub fn child(&self, name: &str) -> Option<Segment<'t>> {
+        self.segments().find(|c| c.name() == name)
+    }
+}
+
+impl std::fmt::Debug for Segment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("name", &self.name())
+            .field("fields", &self.fields().collect::<Vec<_>>())
+            .field("children", &self.segments().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// What the parser tracks besides the events.
 struct Open<'a> {
-    stack: Vec<Node<'a>>,
+    nodes: Vec<Node<'a>>,
+    /// The open elements; `stack[0]` is a synthetic document node.
+    stack: Vec<u32>,
     elements: usize,
     seen_root: bool,
     limits: TreeLimits,
 }
 
-/// A start tag (or an empty element): checks the bounds and the single root, then opens the
-/// element (or, empty, adds it to its parent at once).
+impl<'a> Open<'a> {
+    fn top(&mut self) -> &mut Node<'a> {
+        let at = *self
+            .stack
+            .last()
+            .expect("the document node is never closed");
+        &mut self.nodes[at as usize]
+    }
+}
+
+/// A start tag (or an empty element): checks the bounds and the single root, then adds the
+/// element to its parent (and, unless empty, opens it).
 fn open<'a>(
     state: &mut Open<'a>,
     reader: &Reader<&[u8]>,
@@ -150,20 +268,28 @@ fn open<'a>(
             limit: state.limits.max_elements,
         });
     }
-    let node = Node::named(element_name(text, e));
-    if empty {
-        if let Some(parent) = state.stack.last_mut() {
-            parent.children.push(node);
-        }
-        return Ok(());
-    }
-    if state.stack.len() > state.limits.max_depth {
+    if !empty && state.stack.len() > state.limits.max_depth {
         return Err(ParseError::TooDeep {
-            path: path_of(&state.stack),
+            path: path_of(&state.nodes, &state.stack),
             limit: state.limits.max_depth,
         });
     }
-    state.stack.push(node);
+    // The element count is bounded by the input's size, far below u32::MAX.
+    let at = u32::try_from(state.nodes.len()).map_err(|_| ParseError::TooManySegments {
+        limit: state.limits.max_elements,
+    })?;
+    state.nodes.push(Node::named(element_name(text, e)));
+    let parent = state.top();
+    let previous = parent.last_child;
+    parent.last_child = at;
+    if previous == NONE {
+        parent.first_child = at;
+    } else {
+        state.nodes[previous as usize].next = at;
+    }
+    if !empty {
+        state.stack.push(at);
+    }
     Ok(())
 }
 
@@ -245,31 +371,38 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 }
 
 /// Parses IDoc XML text into its IDocs.
-pub fn parse(text: &str, limits: TreeLimits) -> Result<Vec<Idoc<'_>>, ParseError> {
-    let root = parse_nodes(text, limits)?;
+pub fn parse(text: &str, limits: TreeLimits) -> Result<Document<'_>, ParseError> {
+    let nodes = parse_nodes(text, limits)?;
     let mut idocs = Vec::new();
-    collect_idocs(root, &mut idocs);
+    for (index, at) in idoc_elements(&nodes).into_iter().enumerate() {
+        let control = child_nodes(&nodes, at)
+            .find(|(_, n)| is_control(&n.name))
+            .ok_or_else(|| ParseError::MissingControlRecord {
+                path: format!("IDOC[{index}]"),
+            })?
+            .0;
+        idocs.push((at, control));
+    }
     if idocs.is_empty() {
         return Err(ParseError::NoIdoc);
     }
-    idocs
-        .into_iter()
-        .enumerate()
-        .map(|(i, node)| to_idoc(node, i))
-        .collect()
+    Ok(Document { nodes, idocs })
 }
 
-fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
+fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseError> {
     let mut reader = Reader::from_str(text);
     // No trim_text: it would trim each piece of text around an entity reference ("A &lt; 0")
-    // separately; fields are trimmed once, whole, when the segment is built.
+    // separately; fields are trimmed once, whole, when their element ends.
     let xml_err = |reader: &Reader<&[u8]>, reason: String| ParseError::Xml {
         position: reader.error_position(),
         reason,
     };
-    // stack[0] is a synthetic document node.
+    // About one element per 32 bytes of IDoc XML: usually one allocation for the whole tree.
+    let mut nodes = Vec::with_capacity(text.len() / 32 + 1);
+    nodes.push(Node::named(Cow::Borrowed("")));
     let mut state = Open {
-        stack: vec![Node::default()],
+        nodes,
+        stack: vec![0],
         elements: 0,
         seen_root: false,
         limits,
@@ -282,33 +415,33 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
             Event::Start(e) => open(&mut state, &reader, text, &e, false)?,
             Event::Empty(e) => open(&mut state, &reader, text, &e, true)?,
             Event::End(_) => {
-                let node = state
-                    .stack
-                    .pop()
-                    .expect("the reader checks that end tags match");
-                match state.stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => return Err(xml_err(&reader, "unbalanced end tag".into())),
+                if state.stack.len() <= 1 {
+                    return Err(xml_err(&reader, "unbalanced end tag".into()));
                 }
+                let node = state.top();
+                if !node.is_segment() {
+                    node.text = match std::mem::take(&mut node.text) {
+                        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                        Cow::Owned(t) if t.trim().len() == t.len() => Cow::Owned(t),
+                        Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
+                    };
+                }
+                state.stack.pop();
             }
             Event::Text(t) => {
                 // Whitespace between segments is dropped before anything is done with it.
-                if state.stack.len() > 1
-                    && state.stack.last().is_some_and(|n| !n.children.is_empty())
-                {
+                if state.stack.len() > 1 && state.top().is_segment() {
                     continue;
                 }
                 let raw = match borrowed(text, &t) {
                     Some(s) => Cow::Borrowed(s),
                     None => t.decode().map_err(|e| xml_err(&reader, e.to_string()))?,
                 };
-                push_text(&mut state.stack, &reader, raw)?;
+                push_text(&mut state, &reader, raw)?;
             }
             Event::CData(t) => {
                 let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
-                if let Some(top) = state.stack.last_mut() {
-                    top.push_text(raw);
-                }
+                state.top().push_text(raw);
             }
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
@@ -331,9 +464,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
                     }
                     Err(e) => return Err(xml_err(&reader, e.to_string())),
                 };
-                if let Some(top) = state.stack.last_mut() {
-                    top.push_text(Cow::Owned(resolved));
-                }
+                state.top().push_text(Cow::Owned(resolved));
             }
             Event::DocType(_) => {
                 // A DTD could declare entities that expand without bound; IDocs never carry one.
@@ -344,22 +475,19 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Node<'_>, ParseError> {
         }
     }
     if state.stack.len() != 1 {
+        let open = state.top().name.to_string();
         return Err(ParseError::Xml {
             position: text.len() as u64,
-            reason: format!(
-                "document ends inside <{}>",
-                state.stack.last().map(|n| n.name.as_ref()).unwrap_or("")
-            ),
+            reason: format!("document ends inside <{open}>"),
         });
     }
-    let doc = state.stack.pop().expect("document node");
-    if doc.children.is_empty() {
+    if !state.nodes[0].is_segment() {
         return Err(ParseError::Xml {
             position: 0,
             reason: "no root element".into(),
         });
     }
-    Ok(doc)
+    Ok(state.nodes)
 }
 
 /// The slice of `text` that `bytes` (part of an event of a reader over `text`) is, without
@@ -372,11 +500,11 @@ fn borrowed<'a>(text: &'a str, bytes: &[u8]) -> Option<&'a str> {
 }
 
 fn push_text<'a>(
-    stack: &mut [Node<'a>],
+    state: &mut Open<'a>,
     reader: &Reader<&[u8]>,
     raw: Cow<'a, str>,
 ) -> Result<(), ParseError> {
-    if stack.len() == 1 {
+    if state.stack.len() == 1 {
         if raw.trim().is_empty() {
             return Ok(());
         }
@@ -385,71 +513,37 @@ fn push_text<'a>(
             reason: "text outside the root element".into(),
         });
     }
-    if let Some(top) = stack.last_mut() {
-        top.push_text(raw);
-    }
+    state.top().push_text(raw);
     Ok(())
 }
 
-fn path_of(stack: &[Node<'_>]) -> String {
+fn path_of(nodes: &[Node<'_>], stack: &[u32]) -> String {
     stack
         .iter()
         .skip(1)
-        .map(|n| n.name.as_ref())
+        .map(|&at| nodes[at as usize].name.as_ref())
         .collect::<Vec<_>>()
         .join(".")
 }
 
-/// Moves every `IDOC` element (at any depth, not nested in another) into `out`.
-fn collect_idocs<'a>(node: Node<'a>, out: &mut Vec<Node<'a>>) {
-    for child in node.children {
-        if child.name == "IDOC" {
-            out.push(child);
+/// Every `IDOC` element (at any depth, not nested in another), in document order.
+fn idoc_elements(nodes: &[Node<'_>]) -> Vec<u32> {
+    let mut found = Vec::new();
+    // Heads of sibling chains still to visit; a child chain is visited before the rest of its
+    // parent's chain, so elements come in document order.
+    let mut pending = vec![nodes[0].first_child];
+    while let Some(at) = pending.pop() {
+        let Some(node) = nodes.get(at as usize) else {
+            continue;
+        };
+        pending.push(node.next);
+        if node.name == "IDOC" {
+            found.push(at);
         } else {
-            collect_idocs(child, out);
+            pending.push(node.first_child);
         }
     }
-}
-
-fn to_idoc(node: Node<'_>, index: usize) -> Result<Idoc<'_>, ParseError> {
-    let mut control = None;
-    let mut segments = Vec::new();
-    for child in node.children {
-        if child.name == "EDI_DC40" || child.name == "EDI_DC" {
-            if control.is_none() {
-                control = Some(to_segment(child));
-            }
-        } else if !child.children.is_empty() {
-            segments.push(to_segment(child));
-        }
-    }
-    let control = control.ok_or_else(|| ParseError::MissingControlRecord {
-        path: format!("IDOC[{index}]"),
-    })?;
-    Ok(Idoc { control, segments })
-}
-
-fn to_segment(node: Node<'_>) -> Segment<'_> {
-    let mut seg = Segment {
-        name: node.name,
-        fields: Vec::new(),
-        children: Vec::new(),
-    };
-    for child in node.children {
-        if child.children.is_empty() {
-            let value = match child.text {
-                Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
-                Cow::Owned(t) if t.trim().len() == t.len() => Cow::Owned(t),
-                Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
-            };
-            if !value.is_empty() {
-                seg.fields.push((child.name, value));
-            }
-        } else {
-            seg.children.push(to_segment(child));
-        }
-    }
-    seg
+    found
 }
 
 #[cfg(test)]
@@ -462,21 +556,25 @@ mod tests {
     fn parses_the_fixture_into_control_and_segments() {
         // Scenario: the MATMAS05 fixture: one IDoc, its control record, E1MARAM with nested
         // descriptions, plants and valuation, in document order; empty fields absent.
-        let idocs = parse(MATMAS, TreeLimits::default()).unwrap();
+        let doc = parse(MATMAS, TreeLimits::default()).unwrap();
+        let idocs: Vec<Idoc<'_>> = doc.idocs().collect();
         assert_eq!(idocs.len(), 1);
         let idoc = &idocs[0];
-        assert_eq!(idoc.control.field("DOCNUM"), Some("0000000004711001"));
+        assert_eq!(idoc.control().field("DOCNUM"), Some("0000000004711001"));
         let mara = idoc.segment("E1MARAM").unwrap();
         assert_eq!(mara.field("MATNR"), Some("000000000000100234"));
-        let kinds: Vec<&str> = mara.children.iter().map(|c| c.name.as_ref()).collect();
+        let kinds: Vec<&str> = mara.segments().map(|c| c.name()).collect();
         assert_eq!(
             kinds,
             ["E1MAKTM", "E1MAKTM", "E1MARCM", "E1MARCM", "E1MBEWM"]
         );
         assert_eq!(
-            mara.children[1].field("MAKTX"),
+            mara.segments().nth(1).unwrap().field("MAKTX"),
             Some("Bomba hidráulica HP-200")
         );
+        // Fields in document order, the empty ones left out.
+        let control: Vec<&str> = idoc.control().fields().map(|(n, _)| n).take(3).collect();
+        assert_eq!(control, ["TABNAM", "MANDT", "DOCNUM"]);
     }
 
     #[test]
@@ -491,14 +589,15 @@ mod tests {
   <ns0:IDOC BEGIN="1"><ns0:EDI_DC40 SEGMENT="1"><ns0:DOCNUM>2</ns0:DOCNUM></ns0:EDI_DC40>
    <ns0:E1MARAM SEGMENT="1"><ns0:MATNR>&#67;</ns0:MATNR></ns0:E1MARAM></ns0:IDOC>
  </ns0:MATMAS05></soap:Body></soap:Envelope>"#;
-        let idocs = parse(xml, TreeLimits::default()).unwrap();
+        let doc = parse(xml, TreeLimits::default()).unwrap();
+        let idocs: Vec<Idoc<'_>> = doc.idocs().collect();
         assert_eq!(idocs.len(), 2);
         assert_eq!(
             idocs[0].segment("E1MARAM").unwrap().field("MATNR"),
             Some("A&B")
         );
         assert_eq!(idocs[0].segment("E1MARAM").unwrap().field("LVORM"), None);
-        assert_eq!(idocs[1].control.field("DOCNUM"), Some("2"));
+        assert_eq!(idocs[1].control().field("DOCNUM"), Some("2"));
         assert_eq!(
             idocs[1].segment("E1MARAM").unwrap().field("MATNR"),
             Some("C")
@@ -508,12 +607,22 @@ mod tests {
     #[test]
     fn names_and_text_borrow_from_the_input() {
         // Scenario: the parser allocates no string for element names or plain text.
-        let doc = parse_nodes("<a:B x=\"1\"><C>text</C><D/></a:B>", TreeLimits::default()).unwrap();
-        let b = &doc.children[0];
-        assert!(matches!(b.name, Cow::Borrowed("B")));
-        assert!(matches!(b.children[0].name, Cow::Borrowed("C")));
-        assert!(matches!(b.children[0].text, Cow::Borrowed("text")));
-        assert!(matches!(b.children[1].name, Cow::Borrowed("D")));
+        let nodes = parse_nodes(
+            "<a:B x=\"1\"><C> text </C><D/></a:B>",
+            TreeLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            nodes.len(),
+            4,
+            "the document node and three elements, in one vector"
+        );
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_ref()).collect();
+        assert_eq!(names, ["", "B", "C", "D"]);
+        assert!(nodes.iter().all(|n| matches!(n.name, Cow::Borrowed(_))));
+        assert!(matches!(nodes[2].text, Cow::Borrowed("text")));
+        let children: Vec<u32> = child_nodes(&nodes, 1).map(|(at, _)| at).collect();
+        assert_eq!(children, [2, 3]);
     }
 
     #[test]
@@ -531,19 +640,31 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, ParseError::MissingControlRecord { ref path } if path == "IDOC[1]"));
 
-        let idocs = parse(
+        let doc = parse(
             "<IDOC><EDI_DC40><A>1</A></EDI_DC40><EDI_DC40><A>2</A></EDI_DC40><LOOSE>x</LOOSE>\
              <IDOC><E1N><N>3</N></E1N></IDOC><E1E><F/><G>  </G></E1E></IDOC>",
             TreeLimits::default(),
         )
         .unwrap();
+        let idocs: Vec<Idoc<'_>> = doc.idocs().collect();
         assert_eq!(idocs.len(), 1);
         let idoc = &idocs[0];
-        assert_eq!(idoc.control.field("A"), Some("1"));
-        let names: Vec<&str> = idoc.segments.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(idoc.control().field("A"), Some("1"));
+        let segments: Vec<Segment<'_>> = idoc.data_segments().collect();
+        let names: Vec<&str> = segments.iter().map(|s| s.name()).collect();
         assert_eq!(names, ["IDOC", "E1E"]);
-        assert_eq!(idoc.segments[0].child("E1N").unwrap().field("N"), Some("3"));
-        assert!(idoc.segments[1].fields.is_empty());
+        assert_eq!(segments[0].child("E1N").unwrap().field("N"), Some("3"));
+        assert_eq!(segments[1].fields().count(), 0);
+
+        // A control record without fields is still the control record.
+        let doc = parse(
+            "<IDOC><EDI_DC40/><E1X><B>2</B></E1X></IDOC>",
+            TreeLimits::default(),
+        )
+        .unwrap();
+        let idoc = doc.idocs().next().unwrap();
+        assert_eq!(idoc.control().fields().count(), 0);
+        assert_eq!(idoc.segment("E1X").unwrap().field("B"), Some("2"));
     }
 
     #[test]
@@ -553,9 +674,14 @@ mod tests {
         bytes.push(0xFA); // u acute in Latin-1
         bytes.extend_from_slice(b"rgica</NAME1></E1KNA1M></IDOC></X>");
         let text = decode(&bytes).unwrap();
-        let idocs = parse(&text, TreeLimits::default()).unwrap();
+        let doc = parse(&text, TreeLimits::default()).unwrap();
         assert_eq!(
-            idocs[0].segment("E1KNA1M").unwrap().field("NAME1"),
+            doc.idocs()
+                .next()
+                .unwrap()
+                .segment("E1KNA1M")
+                .unwrap()
+                .field("NAME1"),
             Some("Metalúrgica")
         );
         // The same bytes without the declaration are not UTF-8.

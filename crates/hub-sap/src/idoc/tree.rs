@@ -397,8 +397,10 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
         position: reader.error_position(),
         reason,
     };
-    // About one element per 32 bytes of IDoc XML: usually one allocation for the whole tree.
-    let mut nodes = Vec::with_capacity(text.len() / 32 + 1);
+    // About one element per 32 bytes of IDoc XML: one allocation for the tree of a usual
+    // document. Capped, so that a large record made mostly of text does not reserve room for
+    // elements it does not have; a large document grows the vector as it goes.
+    let mut nodes = Vec::with_capacity((text.len() / 32 + 1).min(4096));
     nodes.push(Node::named(Cow::Borrowed("")));
     let mut state = Open {
         nodes,
@@ -623,6 +625,21 @@ mod tests {
         assert!(matches!(nodes[2].text, Cow::Borrowed("text")));
         let children: Vec<u32> = child_nodes(&nodes, 1).map(|(at, _)| at).collect();
         assert_eq!(children, [2, 3]);
+    }
+
+    #[test]
+    fn a_large_text_reserves_no_room_for_elements() {
+        // Scenario: a 1 MiB field: the tree reserves what a usual document needs, not one
+        // element per 32 bytes of text, and the text is borrowed whole.
+        let xml = format!(
+            "<IDOC><EDI_DC40><A>1</A></EDI_DC40><E1X><T>{}</T></E1X></IDOC>",
+            "x".repeat(1 << 20)
+        );
+        let nodes = parse_nodes(&xml, TreeLimits::default()).unwrap();
+        assert_eq!(nodes.len(), 6);
+        assert!(nodes.capacity() <= 4096, "{}", nodes.capacity());
+        assert_eq!(nodes[5].name, "T");
+        assert!(matches!(nodes[5].text, Cow::Borrowed(t) if t.len() == 1 << 20));
     }
 
     #[test]

@@ -195,18 +195,22 @@ fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEv
     })
 }
 
+/// The message type's main segment (`E1MARAM`, `E1KNA1M`, `E1EDK01`), which the IDoc must have.
+fn main_segment<'t>(idoc: Idoc<'t>, index: usize, name: &str) -> Result<Segment<'t>, ParseError> {
+    idoc.segment(name)
+        .ok_or_else(|| ParseError::MissingSegment {
+            path: format!("IDOC[{index}]"),
+            segment: name.into(),
+        })
+}
+
 /// MSGFN `003` means delete.
 fn msgfn_delete(seg: Segment<'_>) -> bool {
     seg.field("MSGFN") == Some("003")
 }
 
 fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
-    let mara = idoc
-        .segment("E1MARAM")
-        .ok_or_else(|| ParseError::MissingSegment {
-            path: format!("IDOC[{index}]"),
-            segment: "E1MARAM".into(),
-        })?;
+    let mara = main_segment(idoc, index, "E1MARAM")?;
     let p = || format!("IDOC[{index}].E1MARAM");
     let mut m = Material {
         material: normalize(required(mara, "MATNR", &p)?),
@@ -281,12 +285,7 @@ fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
 }
 
 fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
-    let kna1 = idoc
-        .segment("E1KNA1M")
-        .ok_or_else(|| ParseError::MissingSegment {
-            path: format!("IDOC[{index}]"),
-            segment: "E1KNA1M".into(),
-        })?;
+    let kna1 = main_segment(idoc, index, "E1KNA1M")?;
     let p = || format!("IDOC[{index}].E1KNA1M");
     let mut c = Customer {
         customer: normalize(required(kna1, "KUNNR", &p)?),
@@ -358,12 +357,7 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
 }
 
 fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
-    let k01 = idoc
-        .segment("E1EDK01")
-        .ok_or_else(|| ParseError::MissingSegment {
-            path: format!("IDOC[{index}]"),
-            segment: "E1EDK01".into(),
-        })?;
+    let k01 = main_segment(idoc, index, "E1EDK01")?;
     let p = || format!("IDOC[{index}].E1EDK01");
     let mut o = SalesOrder {
         order: normalize(required(k01, "BELNR", &p)?),

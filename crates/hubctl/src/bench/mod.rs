@@ -586,7 +586,7 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
             "| **events/s per core** (events / CPU s) | **{:.0}** |",
             hub_bridge.events_per_cpu_second
         );
-        if hub_bridge.runs_events_per_cpu_second.len() > 1 {
+        if !hub_bridge.runs_events_per_cpu_second.is_empty() {
             println!(
                 "| events/s per core of each run (the median's figures above) | {} |",
                 runs_text(&hub_bridge.runs_events_per_cpu_second)
@@ -847,7 +847,7 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
          on moto and DynamoDB Local. Machine: {} cores, {}.",
         hub_bridge.records,
         match hub_bridge.runs_events_per_cpu_second.as_slice() {
-            [] | [_] => String::new(),
+            [] => String::new(),
             runs => format!(
                 "; the median of {} runs, whose events/s per core were {}",
                 runs.len(),

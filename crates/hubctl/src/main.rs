@@ -8,6 +8,7 @@
 //!   SQS event source mapping, with a live status, until interrupted.
 //! - `status`: queue depths and table size of the stack.
 //! - `get`, `query`: read the single table as a domain consumer would.
+//! - `bench`, `profile-report`: measure the hub against a baseline; where the bridge's CPU goes.
 
 mod bench;
 mod fake_sns;
@@ -66,6 +67,9 @@ enum Command {
     /// Measure: the bridge alone (events/s per core, CPU per 100k events) into a fast local
     /// SNS endpoint; prints a table and writes JSON.
     Bench(bench::Args),
+    /// Where the bridge's CPU goes: shares by part, innermost frame and function, from `perf
+    /// script` of a profiled `hubctl bench --bridge-only` (infra/local/profile-bridge.sh).
+    ProfileReport(bench::profile::Args),
     /// An SNS endpoint that accepts signed Publish/PublishBatch calls and answers at once (for
     /// benchmarks). Prints its URL.
     #[command(hide = true)]
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         // The mock cluster lives on this thread; it needs no async runtime.
         Command::Kafka(cmd) => kafka::run(cmd),
         Command::Parse(args) => parse::run(args),
+        Command::ProfileReport(args) => bench::profile::run(args),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -123,7 +128,9 @@ fn main() -> ExitCode {
                     Command::CountProxy { moto, dynamodb } => {
                         bench::proxy::serve(&moto, &dynamodb).await
                     }
-                    Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
+                    Command::Kafka(_) | Command::Parse(_) | Command::ProfileReport(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

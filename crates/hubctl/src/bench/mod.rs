@@ -34,6 +34,7 @@ pub mod baseline;
 pub mod chart;
 pub mod cost;
 pub mod e2e;
+pub mod profile;
 pub mod proxy;
 
 /// `hubctl bench` arguments.

@@ -323,7 +323,7 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
     let before = fetch_stats(&endpoint).await?;
     let (cpu_start, t_start) = (cpu_time::ProcessTime::now(), Instant::now());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let first = first_record(pipeline.metrics().clone(), stop.clone());
+    let first = first_chunk(pipeline.metrics().clone(), stop.clone());
     let done = async move {
         while metrics.snapshot().records_done < target {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -372,7 +372,7 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
 /// `group.initial.rebalance.delay.ms`) is not throughput. What is left out is reading that chunk
 /// from librdkafka (about 0.1% of the run's CPU). A thread looks every 100 µs (tokio's timers tick
 /// by the millisecond) until then, or until `stop`.
-fn first_record(
+fn first_chunk(
     metrics: Arc<hub_bridge::BridgeMetrics>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::thread::JoinHandle<Option<(Instant, cpu_time::ProcessTime)>> {

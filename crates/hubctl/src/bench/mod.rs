@@ -42,7 +42,7 @@ pub mod proxy;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Records in the synthetic SAP load of the bridge-alone phase.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     records: u64,
     /// Distinct business keys per entity (several versions per key).
     #[arg(long, default_value_t = 1_000)]
@@ -321,12 +321,23 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
     let target = args.records;
     let metrics = pipeline.metrics().clone();
     let before = fetch_stats(&endpoint).await?;
-    let (cpu_start, t_start) = (cpu_time::ProcessTime::now(), Instant::now());
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let first = first_chunk(pipeline.metrics().clone(), stop.clone());
+    // The clocks start when the bridge starts its first chunk, as the baseline's start at its
+    // first record: joining the consumer group (about 3 s on the embedded Kafka, as on a broker
+    // with Kafka's default `group.initial.rebalance.delay.ms`) is not throughput. What is left
+    // out: reading that chunk from librdkafka and at most the 1 ms between two looks (together
+    // about 0.1% of a run's CPU).
+    let started: Arc<std::sync::OnceLock<(Instant, cpu_time::ProcessTime)>> = Arc::default();
+    let start = started.clone();
     let done = async move {
-        while metrics.snapshot().records_done < target {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        loop {
+            let snap = metrics.snapshot();
+            if snap.received > 0 {
+                start.get_or_init(|| (Instant::now(), cpu_time::ProcessTime::now()));
+            }
+            if snap.records_done >= target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     };
     if std::env::var("BENCH_NULL_PUBLISHER").is_ok() {
@@ -343,8 +354,10 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
     } else {
         run(&consumer, pipeline.clone(), done).await?;
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (t0, cpu0) = first.join().ok().flatten().unwrap_or((t_start, cpu_start));
+    let (t0, cpu0) = started
+        .get()
+        .copied()
+        .context("the bridge finished without starting a chunk")?;
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu0.elapsed().as_secs_f64();
     let snap = pipeline.metrics().snapshot();
@@ -363,27 +376,6 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
         sns_calls_per_event: sns_calls as f64 / events.max(1) as f64,
         cores: cores(),
         runs_events_per_cpu_second: Vec::new(),
-    })
-}
-
-/// When the bridge started its first chunk: the instant and the process's CPU time then. The
-/// bridge's clocks start there, as the baseline's start at its first record: joining the
-/// consumer group (about 3 s on the embedded Kafka, as on a broker with Kafka's default
-/// `group.initial.rebalance.delay.ms`) is not throughput. What is left out is reading that chunk
-/// from librdkafka (about 0.1% of the run's CPU). A thread looks every 100 µs (tokio's timers tick
-/// by the millisecond) until then, or until `stop`.
-fn first_chunk(
-    metrics: Arc<hub_bridge::BridgeMetrics>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<Option<(Instant, cpu_time::ProcessTime)>> {
-    std::thread::spawn(move || {
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            if metrics.snapshot().received > 0 {
-                return Some((Instant::now(), cpu_time::ProcessTime::now()));
-            }
-            std::thread::sleep(Duration::from_micros(100));
-        }
-        None
     })
 }
 

@@ -317,6 +317,7 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
             &std::env::var("BENCH_METRICS_MS").unwrap_or("0".into()),
         ),
     ]))?;
+    // infra/local/profile-bridge.sh starts profiling at the first line that begins so.
     eprintln!("bench: bridging (hub, consumer group {group})…");
     let target = args.records;
     let metrics = pipeline.metrics().clone();

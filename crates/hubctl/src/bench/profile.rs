@@ -76,9 +76,12 @@ pub const PARTS: &[(&str, &[&str])] = &[
         "Kafka: receiving records, tracking offsets",
         &["hub_kafka::", "rdkafka::", "hub_bridge::offsets"],
     ),
-    ("librdkafka", &["^rd_"]),
+    (LIBRDKAFKA, &["^rd_"]),
     ("tokio (scheduling, timers, I/O polling)", &["tokio::"]),
 ];
+
+/// The part of librdkafka's C code, and of its own threads (`rdk:…`).
+const LIBRDKAFKA: &str = "librdkafka";
 
 /// What a sample's innermost frame is in.
 const LEAVES: &[&str] = &["the allocator", "the kernel", "memory copies", "elsewhere"];
@@ -175,7 +178,7 @@ pub fn path(symbol: &str) -> &str {
 /// whose path one of the parts matches (the first such part, in order, for that frame).
 pub fn part(sample: &Sample) -> Option<&'static str> {
     if sample.thread.starts_with("rdk:") {
-        return Some("librdkafka");
+        return Some(LIBRDKAFKA);
     }
     sample.frames.iter().find_map(|f| {
         let p = path(&f.symbol);
@@ -294,29 +297,15 @@ pub fn markdown(report: &Report, us_per_event: Option<f64>) -> String {
         ))
     );
     let table = |out: &mut String, title: &str, rows: &[(String, f64)]| {
-        match us_per_event {
-            Some(_) => {
-                let _ = writeln!(out, "| {title} | share | µs per event |\n|---|---:|---:|");
-            }
-            None => {
-                let _ = writeln!(out, "| {title} | share |\n|---|---:|");
-            }
-        }
+        let (head, rule) = match us_per_event {
+            Some(_) => (" µs per event |", "---:|"),
+            None => ("", ""),
+        };
+        let _ = writeln!(out, "| {title} | share |{head}\n|---|---:|{rule}");
         for (name, share) in rows {
             let name = name.replace('|', "\\|");
-            match us_per_event {
-                Some(us) => {
-                    let _ = writeln!(
-                        out,
-                        "| {name} | {:.1}% | {:.2} |",
-                        share * 100.0,
-                        share * us
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "| {name} | {:.1}% |", share * 100.0);
-                }
-            }
+            let us = us_per_event.map_or(String::new(), |us| format!(" {:.2} |", share * us));
+            let _ = writeln!(out, "| {name} | {:.1}% |{us}", share * 100.0);
         }
         out.push('\n');
     };

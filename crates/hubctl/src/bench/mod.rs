@@ -300,7 +300,18 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
         dynamodb: endpoint.clone(),
     };
     let clients = hub_aws::AwsClients::local(&endpoints).await;
-    let config = kafka_bridge::Config::from_env(&Env::from_pairs(&[
+    // The bridge's tuning (`BRIDGE_CHUNK_RECORDS`, `BRIDGE_MAX_IN_FLIGHT`…) from the
+    // environment, as the bridge takes it; the bench's own settings after, so they win.
+    let tuning = bridge_tuning();
+    let with_tuning = |own: &[(&str, &str)]| {
+        let mut pairs: Vec<(&str, &str)> = tuning
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.extend_from_slice(own);
+        Env::from_pairs(&pairs)
+    };
+    let config = kafka_bridge::Config::from_env(&with_tuning(&[
         ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:bench"),
         (
             "BRIDGE_DLQ_URL",
@@ -308,7 +319,7 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
         ),
     ]))?;
     let pipeline = Arc::new(kafka_bridge::build(&clients, &config));
-    let consumer = ConsumerConfig::from_env(&Env::from_pairs(&[
+    let consumer = ConsumerConfig::from_env(&with_tuning(&[
         ("KAFKA_BOOTSTRAP_SERVERS", &rig.bootstrap),
         ("KAFKA_TOPICS", rig.topic),
         ("KAFKA_GROUP_ID", group),
@@ -378,6 +389,15 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
         cores: cores(),
         runs_events_per_cpu_second: Vec::new(),
     })
+}
+
+/// The `BRIDGE_*` variables of the environment, but the ones the bench sets itself.
+fn bridge_tuning() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("BRIDGE_") && k != "BRIDGE_DLQ_URL" && k != "BRIDGE_METRICS_INTERVAL_MS"
+        })
+        .collect()
 }
 
 fn cores() -> usize {

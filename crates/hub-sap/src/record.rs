@@ -38,9 +38,24 @@ impl<'a> Envelope<'a> {
 
     /// The value of a header as text (first with that name, case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.header_where(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The value of the header named `prefix` then `name` (`ce_` and `type`), as
+    /// [`Envelope::header`] reads it, without writing the whole name.
+    pub fn prefixed_header(&self, prefix: &str, name: &str) -> Option<&'a str> {
+        self.header_where(|n| {
+            n.len() == prefix.len() + name.len()
+                && n.is_char_boundary(prefix.len())
+                && n[..prefix.len()].eq_ignore_ascii_case(prefix)
+                && n[prefix.len()..].eq_ignore_ascii_case(name)
+        })
+    }
+
+    fn header_where(&self, is_it: impl Fn(&str) -> bool) -> Option<&'a str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| is_it(n))
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())

@@ -340,35 +340,67 @@ struct Answer {
     successful: usize,
 }
 
-/// Reads a `PublishBatchResponse` or an `ErrorResponse`.
+/// The elements of an answer that [`read_answer`] tells apart; any other is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Successful,
+    Failed,
+    Member,
+    ErrorResponse,
+    Error,
+    Id,
+    Code,
+    Message,
+    SenderFault,
+    Other,
+}
+
+impl Tag {
+    fn of(local_name: &[u8]) -> Tag {
+        match local_name {
+            b"Successful" => Tag::Successful,
+            b"Failed" => Tag::Failed,
+            b"member" => Tag::Member,
+            b"ErrorResponse" => Tag::ErrorResponse,
+            b"Error" => Tag::Error,
+            b"Id" => Tag::Id,
+            b"Code" => Tag::Code,
+            b"Message" => Tag::Message,
+            b"SenderFault" => Tag::SenderFault,
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// Reads a `PublishBatchResponse` or an `ErrorResponse`. The open elements are kept as
+/// [`Tag`]s and the events borrow from `xml`: nothing is allocated but the faults' texts.
 fn read_answer(xml: &[u8]) -> Result<Answer, quick_xml::Error> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut answer = Answer::default();
-    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut path: Vec<Tag> = Vec::with_capacity(8);
     let mut fault: Option<Fault> = None;
-    let mut buf = Vec::new();
     loop {
-        match reader.read_event_into(&mut buf)? {
+        match reader.read_event()? {
             Event::Start(e) => {
-                let name = e.local_name().as_ref().to_vec();
-                let parent = path.last().map(Vec::as_slice);
-                if (name == b"member" && parent == Some(b"Failed"))
-                    || (name == b"Error" && parent == Some(b"ErrorResponse"))
+                let tag = Tag::of(e.local_name().as_ref());
+                let parent = path.last().copied();
+                if (tag == Tag::Member && parent == Some(Tag::Failed))
+                    || (tag == Tag::Error && parent == Some(Tag::ErrorResponse))
                 {
                     fault = Some(Fault::default());
                 }
-                if name == b"member" && parent == Some(b"Successful") {
+                if tag == Tag::Member && parent == Some(Tag::Successful) {
                     answer.successful += 1;
                 }
-                path.push(name);
+                path.push(tag);
             }
             Event::End(_) => {
-                let name = path.pop().unwrap_or_default();
-                let parent = path.last().map(Vec::as_slice);
-                if name == b"member" && parent == Some(b"Failed") {
+                let tag = path.pop().unwrap_or(Tag::Other);
+                let parent = path.last().copied();
+                if tag == Tag::Member && parent == Some(Tag::Failed) {
                     answer.failed.extend(fault.take());
-                } else if name == b"Error" && parent == Some(b"ErrorResponse") {
+                } else if tag == Tag::Error && parent == Some(Tag::ErrorResponse) {
                     answer.error = fault.take();
                 }
             }
@@ -393,19 +425,18 @@ fn read_answer(xml: &[u8]) -> Result<Answer, quick_xml::Error> {
             Event::Eof => break,
             _ => {}
         }
-        buf.clear();
     }
     Ok(answer)
 }
 
 /// The text field of `fault` that `path` is in, if any.
-fn field_of<'a>(fault: &'a mut Option<Fault>, path: &[Vec<u8>]) -> Option<&'a mut String> {
+fn field_of<'a>(fault: &'a mut Option<Fault>, path: &[Tag]) -> Option<&'a mut String> {
     let f = fault.as_mut()?;
-    match path.last()?.as_slice() {
-        b"Id" => Some(&mut f.id),
-        b"Code" => Some(&mut f.code),
-        b"Message" => Some(&mut f.message),
-        b"SenderFault" => Some(&mut f.sender_fault),
+    match path.last()? {
+        Tag::Id => Some(&mut f.id),
+        Tag::Code => Some(&mut f.code),
+        Tag::Message => Some(&mut f.message),
+        Tag::SenderFault => Some(&mut f.sender_fault),
         _ => None,
     }
 }

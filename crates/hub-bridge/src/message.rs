@@ -37,12 +37,9 @@ impl Message {
     /// The message of `event`, published at `now`.
     pub fn from_event(mut event: ChangeEvent, fifo: bool, now: DateTime<Utc>) -> Message {
         event.published_at = Some(now);
-        let routing = event.routing();
-        let attributes = routing
-            .pairs()
-            .iter()
-            .map(|(k, v)| (*k, v.to_string()))
-            .collect();
+        // Room for the attribute a thin event or a claim check adds.
+        let mut attributes = Vec::with_capacity(5);
+        attributes.extend(event.routing().into_pairs());
         let (group_id, dedup_id) = if fifo {
             (
                 Some(fifo_id(&format!("{}:{}", event.entity.as_str(), event.key))),

@@ -289,13 +289,28 @@ pub struct RoutingAttributes {
 }
 
 impl RoutingAttributes {
+    /// The attributes' names, in the order of [`RoutingAttributes::pairs`].
+    pub const NAMES: [&'static str; 4] = ["entity", "op", "source_system", "schema"];
+
     /// (name, value) pairs, all of SNS data type `String`.
     pub fn pairs(&self) -> [(&'static str, &str); 4] {
+        let [entity, op, source_system, schema] = Self::NAMES;
         [
-            ("entity", &self.entity),
-            ("op", &self.op),
-            ("source_system", &self.source_system),
-            ("schema", &self.schema),
+            (entity, &self.entity),
+            (op, &self.op),
+            (source_system, &self.source_system),
+            (schema, &self.schema),
+        ]
+    }
+
+    /// The same pairs, owning their values.
+    pub fn into_pairs(self) -> [(&'static str, String); 4] {
+        let [entity, op, source_system, schema] = Self::NAMES;
+        [
+            (entity, self.entity),
+            (op, self.op),
+            (source_system, self.source_system),
+            (schema, self.schema),
         ]
     }
 }

@@ -257,7 +257,7 @@ async fn a_claim_checked_event_over_the_sns_limit_lands_in_the_table() {
     let mut big = event(Entity::Customer, "BIG1", 1, Op::Upsert, 1);
     if let Some(hub_model::Record::Customer(c)) = &mut big.data {
         c.extensions
-            .insert("Z1NOTES.TEXT".into(), "n".repeat(300 * 1024));
+            .insert("Z1NOTES.TEXT".into(), "n".repeat(300 * 1024).into());
     }
     let json = serde_json::to_string(&big).unwrap();
     assert!(json.len() > hub_model::claim_check::SNS_MAX_BYTES);

@@ -76,7 +76,7 @@ async fn access_patterns<S: EntityStore>(store: &S, prefix: &str) {
     let customer_orders = |o: &str, seq, variant| {
         let mut e = event(Entity::SalesOrder, o, seq, Op::Upsert, variant);
         if let Some(hub_model::Record::SalesOrder(so)) = &mut e.data {
-            so.sold_to = Some(format!("{prefix}C"));
+            so.sold_to = Some(format!("{prefix}C").into());
             so.document_date = chrono::NaiveDate::from_ymd_opt(2026, 11, seq as u32);
         }
         e
@@ -120,9 +120,9 @@ async fn large_orders<S: EntityStore>(store: &S, prefix: &str) {
     if let Some(hub_model::Record::SalesOrder(o)) = &mut big.data {
         o.items = (1..=3000)
             .map(|i| hub_model::records::SalesOrderItem {
-                item: (i * 10).to_string(),
-                material: Some(format!("M{}", i % 3)),
-                description: Some(format!("{i:06} {}", "x".repeat(300))),
+                item: (i * 10).to_string().into(),
+                material: Some(format!("M{}", i % 3).into()),
+                description: Some(format!("{i:06} {}", "x".repeat(300)).into()),
                 ..Default::default()
             })
             .collect();
@@ -232,9 +232,9 @@ fn convergence_on_dynamodb_local() {
             e.key = format!("{prefix}{}", e.key);
             if let Some(d) = &mut e.data {
                 match d {
-                    hub_model::Record::Customer(c) => c.customer = e.key.clone(),
-                    hub_model::Record::SalesOrder(o) => o.order = e.key.clone(),
-                    hub_model::Record::Material(m) => m.material = e.key.clone(),
+                    hub_model::Record::Customer(c) => c.customer = e.key.as_str().into(),
+                    hub_model::Record::SalesOrder(o) => o.order = e.key.as_str().into(),
+                    hub_model::Record::Material(m) => m.material = e.key.as_str().into(),
                 }
             }
             e

@@ -18,16 +18,19 @@
 /// assert_eq!(normalize("0000"), "0");
 /// ```
 pub fn normalize(raw: &str) -> String {
+    normalize_text(raw).into_string()
+}
+
+/// [`normalize`] as a record's [`crate::records::Text`] (inline, no allocation, for keys of up
+/// to 24 bytes).
+pub fn normalize_text(raw: &str) -> crate::records::Text {
+    use crate::records::Text;
     let t = raw.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         let stripped = t.trim_start_matches('0');
-        if stripped.is_empty() {
-            "0".to_string()
-        } else {
-            stripped.to_string()
-        }
+        Text::from(if stripped.is_empty() { "0" } else { stripped })
     } else {
-        t.to_uppercase()
+        Text::from_str_to_uppercase(t)
     }
 }
 
@@ -50,6 +53,21 @@ mod tests {
             // Scenario: normalising a normalised key changes nothing.
             let once = normalize(&s);
             prop_assert_eq!(normalize(&once), once.clone());
+        }
+
+        #[test]
+        fn inline_text_normalises_as_std_strings_do(s in "\\PC{0,40}") {
+            // Scenario: the inline form upper-cases (Unicode included) and strips exactly as
+            // `str` does.
+            let t = s.trim();
+            let expected = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                let stripped = t.trim_start_matches('0');
+                if stripped.is_empty() { "0".to_string() } else { stripped.to_string() }
+            } else {
+                t.to_uppercase()
+            };
+            let text = normalize_text(&s);
+            prop_assert_eq!(text.as_str(), expected.as_str());
         }
     }
 }

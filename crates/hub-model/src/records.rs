@@ -11,35 +11,40 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A text field of a record: inline up to 24 bytes (nearly every SAP field: numbers, codes,
+/// units, names), on the heap beyond. Reads as a `&str`; serialises as a JSON string. Most
+/// fields of a record thus cost no allocation.
+pub type Text = compact_str::CompactString;
+
 /// A customer (IDoc DEBMAS / E1KNA1M; S/4 BusinessPartner with a customer role).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Customer {
     /// Customer number [KUNNR]; S/4 `Customer`, else `BusinessPartner`.
-    pub customer: String,
+    pub customer: Text,
     /// Account group [KTOKD].
-    pub account_group: Option<String>,
+    pub account_group: Option<Text>,
     /// Name [NAME1]; S/4 `BusinessPartnerFullName`.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Second name line [NAME2].
-    pub name2: Option<String>,
+    pub name2: Option<Text>,
     /// Search term [SORTL]; S/4 `SearchTerm1`.
-    pub search_term: Option<String>,
+    pub search_term: Option<Text>,
     /// Street and house number [STRAS]; S/4 `StreetName` + `HouseNumber`.
-    pub street: Option<String>,
+    pub street: Option<Text>,
     /// City [ORT01]; S/4 `CityName`.
-    pub city: Option<String>,
+    pub city: Option<Text>,
     /// Postal code [PSTLZ]; S/4 `PostalCode`.
-    pub postal_code: Option<String>,
+    pub postal_code: Option<Text>,
     /// Region (state) [REGIO]; S/4 `Region`.
-    pub region: Option<String>,
+    pub region: Option<Text>,
     /// Country, ISO 3166-1 alpha-2 [LAND1]; S/4 `Country`.
-    pub country: Option<String>,
+    pub country: Option<Text>,
     /// Telephone [TELF1].
-    pub phone: Option<String>,
+    pub phone: Option<Text>,
     /// Language, ISO 639-1 [SPRAS_ISO, else SPRAS]; S/4 `CorrespondenceLanguage`.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// Tax number 1 [STCD1]; S/4 first `to_BusinessPartnerTax.BPTaxNumber`.
-    pub tax_number: Option<String>,
+    pub tax_number: Option<Text>,
     /// Marked for deletion [LOEVM = X]; S/4 `IsMarkedForArchiving`.
     pub deletion_flag: bool,
     /// Company code data [E1KNB1M].
@@ -49,45 +54,45 @@ pub struct Customer {
     /// Fields of custom segments (`Z*`) and unknown fields of known segments, as
     /// `SEGMENT.FIELD` → value, so that extensions travel without code changes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extensions: BTreeMap<String, String>,
+    pub extensions: BTreeMap<Text, Text>,
 }
 
 /// Company code data of a customer [E1KNB1M].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CustomerCompanyCode {
     /// Company code [BUKRS].
-    pub company_code: String,
+    pub company_code: Text,
     /// Reconciliation account [AKONT].
-    pub reconciliation_account: Option<String>,
+    pub reconciliation_account: Option<Text>,
     /// Terms of payment [ZTERM].
-    pub payment_terms: Option<String>,
+    pub payment_terms: Option<Text>,
     /// Payment methods [ZWELS].
-    pub payment_methods: Option<String>,
+    pub payment_methods: Option<Text>,
 }
 
 /// Sales area data of a customer [E1KNVVM].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CustomerSalesArea {
     /// Sales organisation [VKORG].
-    pub sales_org: String,
+    pub sales_org: Text,
     /// Distribution channel [VTWEG].
-    pub distribution_channel: String,
+    pub distribution_channel: Text,
     /// Division [SPART].
-    pub division: String,
+    pub division: Text,
     /// Customer group [KDGRP].
-    pub customer_group: Option<String>,
+    pub customer_group: Option<Text>,
     /// Sales district [BZIRK].
-    pub sales_district: Option<String>,
+    pub sales_district: Option<Text>,
     /// Currency, ISO 4217 [WAERS].
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// Incoterms part 1 [INCO1].
-    pub incoterms: Option<String>,
+    pub incoterms: Option<Text>,
     /// Incoterms part 2, the place [INCO2].
-    pub incoterms_place: Option<String>,
+    pub incoterms_place: Option<Text>,
     /// Terms of payment [ZTERM].
-    pub payment_terms: Option<String>,
+    pub payment_terms: Option<Text>,
     /// Shipping conditions [VSBED].
-    pub shipping_conditions: Option<String>,
+    pub shipping_conditions: Option<Text>,
     /// Partner functions [E1KNVPM].
     pub partners: Vec<PartnerFunction>,
 }
@@ -96,36 +101,36 @@ pub struct CustomerSalesArea {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PartnerFunction {
     /// Partner function [PARVW], e.g. `WE` ship-to, `RE` bill-to.
-    pub function: String,
+    pub function: Text,
     /// The partner's customer number [KUNN2].
-    pub partner: String,
+    pub partner: Text,
 }
 
 /// A material (IDoc MATMAS / E1MARAM; S/4 Product).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Material {
     /// Material number [MATNR]; S/4 `Product`.
-    pub material: String,
+    pub material: Text,
     /// Material type [MTART]; S/4 `ProductType`.
-    pub material_type: Option<String>,
+    pub material_type: Option<Text>,
     /// Industry sector [MBRSH].
-    pub industry_sector: Option<String>,
+    pub industry_sector: Option<Text>,
     /// Material group [MATKL]; S/4 `ProductGroup`.
-    pub material_group: Option<String>,
+    pub material_group: Option<Text>,
     /// Base unit of measure, ISO [MEINS_ISO, else MEINS]; S/4 `BaseUnit`.
-    pub base_unit: Option<String>,
+    pub base_unit: Option<Text>,
     /// Gross weight [BRGEW]; S/4 `GrossWeight`.
     pub gross_weight: Option<Decimal>,
     /// Net weight [NTGEW]; S/4 `NetWeight`.
     pub net_weight: Option<Decimal>,
     /// Weight unit, ISO [GEWEI_ISO, else GEWEI]; S/4 `WeightUnit`.
-    pub weight_unit: Option<String>,
+    pub weight_unit: Option<Text>,
     /// Volume [VOLUM].
     pub volume: Option<Decimal>,
     /// Volume unit, ISO [VOLEH_ISO, else VOLEH].
-    pub volume_unit: Option<String>,
+    pub volume_unit: Option<Text>,
     /// EAN/GTIN [EAN11].
-    pub ean: Option<String>,
+    pub ean: Option<Text>,
     /// Created on [ERSDA].
     #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub created_on: Option<NaiveDate>,
@@ -142,29 +147,29 @@ pub struct Material {
     pub valuations: Vec<MaterialValuation>,
     /// Fields of custom segments and unknown fields, `SEGMENT.FIELD` → value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extensions: BTreeMap<String, String>,
+    pub extensions: BTreeMap<Text, Text>,
 }
 
 /// A material description [E1MAKTM].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct MaterialDescription {
     /// Language, ISO 639-1 [SPRAS_ISO, else SPRAS]; S/4 `Language`.
-    pub language: String,
+    pub language: Text,
     /// Text [MAKTX]; S/4 `ProductDescription`.
-    pub text: String,
+    pub text: Text,
 }
 
 /// Plant data of a material [E1MARCM].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct MaterialPlant {
     /// Plant [WERKS]; S/4 `Plant`.
-    pub plant: String,
+    pub plant: Text,
     /// MRP type [DISMM]; S/4 `MRPType`.
-    pub mrp_type: Option<String>,
+    pub mrp_type: Option<Text>,
     /// MRP controller [DISPO].
-    pub mrp_controller: Option<String>,
+    pub mrp_controller: Option<Text>,
     /// Purchasing group [EKGRP].
-    pub purchasing_group: Option<String>,
+    pub purchasing_group: Option<Text>,
     /// Planned delivery time in days [PLIFZ].
     pub planned_delivery_days: Option<Decimal>,
     /// Goods receipt processing time in days [WEBAZ].
@@ -174,16 +179,16 @@ pub struct MaterialPlant {
     /// Safety stock [EISBE]; S/4 `SafetyStockQuantity`.
     pub safety_stock: Option<Decimal>,
     /// Plant-specific maintenance status [PSTAT].
-    pub maintenance_status: Option<String>,
+    pub maintenance_status: Option<Text>,
 }
 
 /// Valuation data of a material [E1MBEWM].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct MaterialValuation {
     /// Valuation area [BWKEY].
-    pub valuation_area: String,
+    pub valuation_area: Text,
     /// Price control, `S` standard or `V` moving average [VPRSV].
-    pub price_control: Option<String>,
+    pub price_control: Option<Text>,
     /// Standard price [STPRS].
     pub standard_price: Option<Decimal>,
     /// Moving average price [VERPR].
@@ -191,32 +196,32 @@ pub struct MaterialValuation {
     /// Price unit [PEINH].
     pub price_unit: Option<Decimal>,
     /// Valuation class [BKLAS].
-    pub valuation_class: Option<String>,
+    pub valuation_class: Option<Text>,
 }
 
 /// A sales order with its items (IDoc ORDERS; S/4 SalesOrder).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SalesOrder {
     /// Sales order number [E1EDK01-BELNR]; S/4 `SalesOrder`.
-    pub order: String,
+    pub order: Text,
     /// Order type [E1EDK01-BSART, else E1EDK14 QUALF 012]; S/4 `SalesOrderType`.
-    pub order_type: Option<String>,
+    pub order_type: Option<Text>,
     /// Sales organisation [E1EDK14 QUALF 008]; S/4 `SalesOrganization`.
-    pub sales_org: Option<String>,
+    pub sales_org: Option<Text>,
     /// Distribution channel [E1EDK14 QUALF 007]; S/4 `DistributionChannel`.
-    pub distribution_channel: Option<String>,
+    pub distribution_channel: Option<Text>,
     /// Division [E1EDK14 QUALF 006]; S/4 `OrganizationDivision`.
-    pub division: Option<String>,
+    pub division: Option<Text>,
     /// Sold-to customer [E1EDKA1 PARVW AG, else E1EDK01-RECIPNT_NO]; S/4 `SoldToParty`.
-    pub sold_to: Option<String>,
+    pub sold_to: Option<Text>,
     /// Ship-to customer [E1EDKA1 PARVW WE].
-    pub ship_to: Option<String>,
+    pub ship_to: Option<Text>,
     /// Document currency [E1EDK01-CURCY]; S/4 `TransactionCurrency`.
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// Terms of payment [E1EDK01-ZTERM].
-    pub payment_terms: Option<String>,
+    pub payment_terms: Option<Text>,
     /// Customer's purchase order number [E1EDK02 QUALF 001 BELNR]; S/4 `PurchaseOrderByCustomer`.
-    pub customer_po: Option<String>,
+    pub customer_po: Option<Text>,
     /// Customer's purchase order date [E1EDK02 QUALF 001 DATUM].
     #[serde(serialize_with = "crate::time_text::serialize_opt_date")]
     pub customer_po_date: Option<NaiveDate>,
@@ -233,48 +238,48 @@ pub struct SalesOrder {
     /// Net weight [E1EDK01-NTGEW].
     pub net_weight: Option<Decimal>,
     /// Weight unit, ISO [E1EDK01-GEWEI].
-    pub weight_unit: Option<String>,
+    pub weight_unit: Option<Text>,
     /// Partners [E1EDKA1].
     pub partners: Vec<OrderPartner>,
     /// Items [E1EDP01]; S/4 `to_Item`.
     pub items: Vec<SalesOrderItem>,
     /// Fields of custom segments and unknown fields, `SEGMENT.FIELD` → value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extensions: BTreeMap<String, String>,
+    pub extensions: BTreeMap<Text, Text>,
 }
 
 /// A partner of a sales order [E1EDKA1].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct OrderPartner {
     /// Partner function [PARVW]: `AG` sold-to, `WE` ship-to, `RE` bill-to, `RG` payer.
-    pub function: String,
+    pub function: Text,
     /// Partner number [PARTN].
-    pub partner: Option<String>,
+    pub partner: Option<Text>,
     /// Name [NAME1].
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Street [STRAS].
-    pub street: Option<String>,
+    pub street: Option<Text>,
     /// City [ORT01].
-    pub city: Option<String>,
+    pub city: Option<Text>,
     /// Postal code [PSTLZ].
-    pub postal_code: Option<String>,
+    pub postal_code: Option<Text>,
     /// Country [LAND1].
-    pub country: Option<String>,
+    pub country: Option<Text>,
 }
 
 /// An item of a sales order [E1EDP01].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SalesOrderItem {
     /// Item number [POSEX]; S/4 `SalesOrderItem`. Canonical form (`10`, not `000010`).
-    pub item: String,
+    pub item: Text,
     /// Material [E1EDP19 QUALF 002 IDTNR]; S/4 `Material`.
-    pub material: Option<String>,
+    pub material: Option<Text>,
     /// Short text [E1EDP19 KTEXT]; S/4 `SalesOrderItemText`.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// Quantity [MENGE]; S/4 `RequestedQuantity`.
     pub quantity: Option<Decimal>,
     /// Unit, ISO [MENEE]; S/4 `RequestedQuantityUnit`.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// Net price [VPREI].
     pub net_price: Option<Decimal>,
     /// Price unit [PEINH].
@@ -282,9 +287,9 @@ pub struct SalesOrderItem {
     /// Net value [NETWR, else E1EDP26 QUALF 003]; S/4 `NetAmount`.
     pub net_value: Option<Decimal>,
     /// Plant [WERKS]; S/4 `ProductionPlant`.
-    pub plant: Option<String>,
+    pub plant: Option<Text>,
     /// Material group [MATKL]; S/4 `MaterialGroup`.
-    pub material_group: Option<String>,
+    pub material_group: Option<Text>,
     /// Schedule lines [E1EDP20].
     pub schedule_lines: Vec<ScheduleLine>,
 }

@@ -13,8 +13,9 @@ use crate::error::ParseError;
 use crate::json::{self, Json, Object};
 use crate::record::{Envelope, NeedsEnrichment, Outcome};
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::format_compact;
 use hub_model::event::Format;
-use hub_model::key::normalize;
+use hub_model::key::{normalize, normalize_text};
 use hub_model::records::*;
 use hub_model::{ChangeEvent, Entity, Op, Record, Source, Version};
 use rust_decimal::Decimal;
@@ -78,12 +79,12 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
         });
     };
     let spec =
-        s(&m, "specversion").ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
+        st(&m, "specversion").ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
     if spec != "1.0" {
         return Err(ParseError::UnsupportedSpecVersion(spec));
     }
     let attr = |m: &Object<'_>, n: &str| {
-        s(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
+        st(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
     };
     // Data given as a JSON string is read from this copy of it.
     let data_text;
@@ -99,9 +100,9 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
         ty: attr(&m, "type")?,
         source: attr(&m, "source")?,
         id: attr(&m, "id")?,
-        time: s(&m, "time"),
-        sequence: s(&m, "sequence"),
-        correlation: s(&m, "correlationid").or_else(|| s(&m, "sappassport")),
+        time: st(&m, "time"),
+        sequence: st(&m, "sequence"),
+        correlation: st(&m, "correlationid").or_else(|| st(&m, "sappassport")),
         data,
     };
     to_outcome(ce, env)
@@ -204,7 +205,7 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
     .or_else(|| {
         env.key
             .and_then(|k| std::str::from_utf8(k).ok())
-            .map(str::to_string)
+            .map(Text::from)
     })
     .ok_or_else(|| ParseError::MissingField {
         path: format!("data.{key_field}"),
@@ -261,12 +262,17 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
 // ------------------------------------------------------------------------------ field access
 
 /// A string field (numbers stringified; blank is absent).
-fn s(m: &Object<'_>, k: &str) -> Option<String> {
+fn s(m: &Object<'_>, k: &str) -> Option<Text> {
     match m.get(k) {
-        Some(Json::String(v)) if !v.trim().is_empty() => Some(v.trim().to_string()),
-        Some(Json::Number(n)) => Some(n.to_string()),
+        Some(Json::String(v)) if !v.trim().is_empty() => Some(Text::from(v.trim())),
+        Some(Json::Number(n)) => Some(Text::from(n.to_string())),
         _ => None,
     }
+}
+
+/// [`s`] as a `String` (the event's attributes).
+fn st(m: &Object<'_>, k: &str) -> Option<String> {
+    s(m, k).map(Text::into_string)
 }
 
 fn b(m: &Object<'_>, k: &str) -> bool {
@@ -339,11 +345,11 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
         .or_else(|| {
             let first = s(m, "FirstName").unwrap_or_default();
             let last = s(m, "LastName").unwrap_or_default();
-            let full = format!("{first} {last}").trim().to_string();
+            let full = Text::from(format_compact!("{first} {last}").trim());
             (!full.is_empty()).then_some(full)
         });
     let mut c = Customer {
-        customer: key.to_string(),
+        customer: Text::from(key),
         account_group: s(m, "CustomerAccountGroup"),
         name,
         search_term: s(m, "SearchTerm1"),
@@ -359,7 +365,7 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
         c.city = s(a, "CityName");
         c.postal_code = s(a, "PostalCode");
         c.street = match (s(a, "StreetName"), s(a, "HouseNumber")) {
-            (Some(st), Some(no)) => Some(format!("{st} {no}")),
+            (Some(st), Some(no)) => Some(format_compact!("{st} {no}")),
             (st, _) => st,
         };
     }
@@ -372,7 +378,7 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
 fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
     let p = "data";
     let mut mat = Material {
-        material: key.to_string(),
+        material: Text::from(key),
         material_type: s(m, "ProductType"),
         industry_sector: s(m, "IndustrySector"),
         material_group: s(m, "ProductGroup"),
@@ -423,12 +429,12 @@ fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
 fn sales_order(m: &Object<'_>, key: &str) -> Result<SalesOrder, ParseError> {
     let p = "data";
     let mut o = SalesOrder {
-        order: key.to_string(),
+        order: Text::from(key),
         order_type: s(m, "SalesOrderType"),
         sales_org: s(m, "SalesOrganization"),
         distribution_channel: s(m, "DistributionChannel"),
         division: s(m, "OrganizationDivision"),
-        sold_to: s(m, "SoldToParty").map(|v| normalize(&v)),
+        sold_to: s(m, "SoldToParty").map(|v| normalize_text(&v)),
         currency: s(m, "TransactionCurrency"),
         payment_terms: s(m, "CustomerPaymentTerms"),
         customer_po: s(m, "PurchaseOrderByCustomer"),
@@ -442,11 +448,11 @@ fn sales_order(m: &Object<'_>, key: &str) -> Result<SalesOrder, ParseError> {
         let ip = Item(p, "to_Item", i);
         o.items.push(SalesOrderItem {
             item: s(it, "SalesOrderItem")
-                .map(|v| normalize(&v))
+                .map(|v| normalize_text(&v))
                 .ok_or_else(|| ParseError::MissingField {
                     path: format!("{ip}.SalesOrderItem"),
                 })?,
-            material: s(it, "Material").map(|v| normalize(&v)),
+            material: s(it, "Material").map(|v| normalize_text(&v)),
             description: s(it, "SalesOrderItemText"),
             quantity: d(it, "RequestedQuantity", &ip)?,
             unit: s(it, "RequestedQuantityUnit").map(|u| conv::unit(&u)),

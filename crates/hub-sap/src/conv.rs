@@ -8,6 +8,7 @@
 
 use crate::error::ParseError;
 use chrono::{NaiveDate, NaiveTime};
+use hub_model::records::Text;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -121,7 +122,7 @@ pub fn flag(value: Option<&str>) -> bool {
 }
 
 /// ISO 639-1 language from an SAP one-letter key (or an ISO code, passed through upper-cased).
-pub fn language(value: &str) -> String {
+pub fn language(value: &str) -> Text {
     let v = value.trim();
     let iso = match v {
         "E" => "EN",
@@ -151,15 +152,15 @@ pub fn language(value: &str) -> String {
         "5" => "SL",
         "6" => "HR",
         "M" => "ZF",
-        other => return other.to_uppercase(),
+        other => return Text::from_str_to_uppercase(other),
     };
-    iso.to_string()
+    Text::from(iso)
 }
 
 /// ISO unit of measure (UN/ECE Recommendation 20) from an SAP internal or commercial unit; an
 /// unknown unit passes through upper-cased.
-pub fn unit(value: &str) -> String {
-    let v = value.trim().to_uppercase();
+pub fn unit(value: &str) -> Text {
+    let v = Text::from_str_to_uppercase(value.trim());
     let iso = match v.as_str() {
         "ST" | "PC" | "EA" | "PCE" => "PCE",
         "KG" | "KGM" => "KGM",
@@ -179,7 +180,7 @@ pub fn unit(value: &str) -> String {
         "PAA" | "PR" => "PR",
         _ => return v,
     };
-    iso.to_string()
+    Text::from(iso)
 }
 
 #[cfg(test)]

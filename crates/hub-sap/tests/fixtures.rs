@@ -285,11 +285,11 @@ fn custom_segments_and_extension_fields_are_kept() {
     let e = one(&doc);
     let m = material(&e);
     assert_eq!(
-        m.extensions.get("E1MARAM.ZZPUMPCLASS").map(String::as_str),
+        m.extensions.get("E1MARAM.ZZPUMPCLASS").map(|v| v.as_str()),
         Some("A2")
     );
     assert_eq!(
-        m.extensions.get("Z1PUMPX.PRESSURE").map(String::as_str),
+        m.extensions.get("Z1PUMPX.PRESSURE").map(|v| v.as_str()),
         Some("16")
     );
     assert_eq!(m.valuations.len(), 1);

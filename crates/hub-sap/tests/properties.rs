@@ -140,22 +140,22 @@ prop_compose! {
             ("[0-9]{4}", prop::option::of("[A-Z0-9]{2}"), prop::option::of(decimal())), 0..4),
     ) -> Material {
         Material {
-            material: number.to_string(),
-            material_type,
-            material_group,
-            base_unit: base_unit.map(str::to_string),
+            material: number.to_string().into(),
+            material_type: material_type.map(Into::into),
+            material_group: material_group.map(Into::into),
+            base_unit: base_unit.map(Into::into),
             gross_weight,
             created_on,
             deletion_flag: deleted,
             descriptions: descriptions
                 .into_iter()
-                .map(|(l, t)| MaterialDescription { language: l.to_string(), text: t })
+                .map(|(l, t)| MaterialDescription { language: l.into(), text: t.into() })
                 .collect(),
             plants: plants
                 .into_iter()
                 .map(|(plant, mrp_type, safety_stock)| MaterialPlant {
-                    plant,
-                    mrp_type,
+                    plant: plant.into(),
+                    mrp_type: mrp_type.map(Into::into),
                     safety_stock,
                     ..MaterialPlant::default()
                 })
@@ -178,15 +178,19 @@ fn render(m: &Material, docnum: u64) -> String {
         "<E1MARAM SEGMENT=\"1\"><MSGFN>005</MSGFN><MATNR>{:0>18}</MATNR>",
         m.material
     ));
-    let opt = |x: &mut String, tag: &str, v: &Option<String>| {
+    let opt = |x: &mut String, tag: &str, v: Option<&str>| {
         if let Some(v) = v {
             x.push_str(&format!("<{tag}>{}</{tag}>", escape(v)));
         }
     };
-    opt(&mut x, "MTART", &m.material_type);
-    opt(&mut x, "MATKL", &m.material_group);
-    opt(&mut x, "MEINS_ISO", &m.base_unit);
-    opt(&mut x, "BRGEW", &m.gross_weight.as_ref().map(sap_number));
+    opt(&mut x, "MTART", m.material_type.as_deref());
+    opt(&mut x, "MATKL", m.material_group.as_deref());
+    opt(&mut x, "MEINS_ISO", m.base_unit.as_deref());
+    opt(
+        &mut x,
+        "BRGEW",
+        m.gross_weight.as_ref().map(sap_number).as_deref(),
+    );
     x.push_str(&format!(
         "<ERSDA>{}</ERSDA>",
         m.created_on
@@ -209,8 +213,12 @@ fn render(m: &Material, docnum: u64) -> String {
             "<E1MARCM SEGMENT=\"1\"><WERKS>{}</WERKS>",
             p.plant
         ));
-        opt(&mut x, "DISMM", &p.mrp_type);
-        opt(&mut x, "EISBE", &p.safety_stock.as_ref().map(sap_number));
+        opt(&mut x, "DISMM", p.mrp_type.as_deref());
+        opt(
+            &mut x,
+            "EISBE",
+            p.safety_stock.as_ref().map(sap_number).as_deref(),
+        );
         x.push_str("</E1MARCM>");
     }
     x.push_str("</E1MARAM></IDOC></MATMAS05>");

@@ -167,7 +167,7 @@ pub fn plan(
             let mut row = Map::new();
             row.insert("entity".into(), Value::from("sales_order_material"));
             row.insert("version".into(), Value::from(version.clone()));
-            row.insert("order".into(), Value::from(o.order.clone()));
+            row.insert("order".into(), Value::from(o.order.as_str()));
             row.insert("material".into(), Value::from(material));
             row.insert(
                 "items".into(),

@@ -19,17 +19,17 @@ pub fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> Change
     let data = match (op, entity) {
         (Op::Delete, _) => None,
         (_, Entity::Customer) => Some(Record::Customer(Customer {
-            customer: key.to_string(),
-            name: Some(format!("name-{variant}")),
+            customer: key.into(),
+            name: Some(format!("name-{variant}").into()),
             ..Customer::default()
         })),
         (_, _) => Some(Record::SalesOrder(SalesOrder {
-            order: key.to_string(),
-            sold_to: Some(format!("{}", variant % 2)),
+            order: key.into(),
+            sold_to: Some(format!("{}", variant % 2).into()),
             items: (0..(variant % 3 + 1))
                 .map(|i| SalesOrderItem {
-                    item: format!("{}", (i + 1) * 10),
-                    material: Some(format!("M{}", (variant as u32 + i as u32) % 4)),
+                    item: format!("{}", (i + 1) * 10).into(),
+                    material: Some(format!("M{}", (variant as u32 + i as u32) % 4).into()),
                     ..SalesOrderItem::default()
                 })
                 .collect(),

@@ -11,8 +11,9 @@ use crate::conv;
 use crate::error::ParseError;
 use crate::record::{Envelope, Outcome};
 use chrono::{NaiveDateTime, NaiveTime};
+use compact_str::format_compact;
 use hub_model::event::Format;
-use hub_model::key::normalize;
+use hub_model::key::{normalize, normalize_text};
 use hub_model::records::*;
 use hub_model::{ChangeEvent, Entity, Op, Record, Source, Version};
 use std::collections::BTreeMap;
@@ -52,16 +53,16 @@ fn date(
     conv::date(seg.field(field), || format!("{}.{field}", path()))
 }
 
-fn text(seg: Segment<'_>, field: &str) -> Option<String> {
-    seg.field(field).map(str::to_string)
+fn text(seg: Segment<'_>, field: &str) -> Option<Text> {
+    seg.field(field).map(Text::from)
 }
 
 /// The ISO field if present, else the internal one converted.
-fn iso_unit(seg: Segment<'_>, iso: &str, field: &str) -> Option<String> {
+fn iso_unit(seg: Segment<'_>, iso: &str, field: &str) -> Option<Text> {
     seg.field(iso).or_else(|| seg.field(field)).map(conv::unit)
 }
 
-fn iso_language(seg: Segment<'_>, iso: &str, field: &str) -> Option<String> {
+fn iso_language(seg: Segment<'_>, iso: &str, field: &str) -> Option<Text> {
     seg.field(iso)
         .or_else(|| seg.field(field))
         .map(conv::language)
@@ -76,10 +77,10 @@ fn is_extension_field(name: &str) -> bool {
 }
 
 /// Collects extension fields of `seg` and the fields of custom segments below it.
-fn extensions(seg: Segment<'_>, out: &mut BTreeMap<String, String>) {
+fn extensions(seg: Segment<'_>, out: &mut BTreeMap<Text, Text>) {
     for (name, value) in seg.fields() {
         if is_extension_field(name) {
-            out.insert(format!("{}.{name}", seg.name()), value.to_string());
+            out.insert(format_compact!("{}.{name}", seg.name()), Text::from(value));
         }
     }
     below(seg.segments(), out);
@@ -88,19 +89,19 @@ fn extensions(seg: Segment<'_>, out: &mut BTreeMap<String, String>) {
 /// Collects, from these sibling segments, the fields of the custom ones (and of their
 /// children), and the extensions of the others; a repeated custom segment is numbered from its
 /// second occurrence (`ZSEG`, `ZSEG[1]`…).
-fn below<'t>(segments: impl Iterator<Item = Segment<'t>>, out: &mut BTreeMap<String, String>) {
+fn below<'t>(segments: impl Iterator<Item = Segment<'t>>, out: &mut BTreeMap<Text, Text>) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for child in segments {
         if is_custom_segment(child.name()) {
             let n = seen.entry(child.name()).or_default();
             let prefix = if *n == 0 {
-                child.name().to_string()
+                Text::from(child.name())
             } else {
-                format!("{}[{n}]", child.name())
+                format_compact!("{}[{n}]", child.name())
             };
             *n += 1;
             for (field, value) in child.fields() {
-                out.insert(format!("{prefix}.{field}"), value.to_string());
+                out.insert(format_compact!("{prefix}.{field}"), Text::from(value));
             }
             custom_children(child, &prefix, out);
         } else {
@@ -109,11 +110,11 @@ fn below<'t>(segments: impl Iterator<Item = Segment<'t>>, out: &mut BTreeMap<Str
     }
 }
 
-fn custom_children(seg: Segment<'_>, prefix: &str, out: &mut BTreeMap<String, String>) {
+fn custom_children(seg: Segment<'_>, prefix: &str, out: &mut BTreeMap<Text, Text>) {
     for child in seg.segments() {
-        let p = format!("{prefix}.{}", child.name());
+        let p = format_compact!("{prefix}.{}", child.name());
         for (field, value) in child.fields() {
-            out.insert(format!("{p}.{field}"), value.to_string());
+            out.insert(format_compact!("{p}.{field}"), Text::from(value));
         }
         custom_children(child, &p, out);
     }
@@ -219,7 +220,7 @@ fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
     let mara = main_segment(idoc, index, "E1MARAM")?;
     let p = || format!("IDOC[{index}].E1MARAM");
     let mut m = Material {
-        material: normalize(required(mara, "MATNR", &p)?),
+        material: normalize_text(required(mara, "MATNR", &p)?),
         material_type: text(mara, "MTART"),
         industry_sector: text(mara, "MBRSH"),
         material_group: text(mara, "MATKL"),
@@ -246,7 +247,7 @@ fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
                     path: format!("{}.SPRAS", sp()),
                 }
             })?,
-            text: required(s, "MAKTX", &sp)?.to_string(),
+            text: Text::from(required(s, "MAKTX", &sp)?),
         });
     }
     for (i, s) in mara.children("E1MARCM").enumerate() {
@@ -255,7 +256,7 @@ fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
             continue;
         }
         m.plants.push(MaterialPlant {
-            plant: required(s, "WERKS", &sp)?.to_string(),
+            plant: Text::from(required(s, "WERKS", &sp)?),
             mrp_type: text(s, "DISMM"),
             mrp_controller: text(s, "DISPO"),
             purchasing_group: text(s, "EKGRP"),
@@ -272,7 +273,7 @@ fn material(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
             continue;
         }
         m.valuations.push(MaterialValuation {
-            valuation_area: required(s, "BWKEY", &sp)?.to_string(),
+            valuation_area: Text::from(required(s, "BWKEY", &sp)?),
             price_control: text(s, "VPRSV"),
             standard_price: dec(s, "STPRS", &sp)?,
             moving_average_price: dec(s, "VERPR", &sp)?,
@@ -294,7 +295,7 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
     let kna1 = main_segment(idoc, index, "E1KNA1M")?;
     let p = || format!("IDOC[{index}].E1KNA1M");
     let mut c = Customer {
-        customer: normalize(required(kna1, "KUNNR", &p)?),
+        customer: normalize_text(required(kna1, "KUNNR", &p)?),
         account_group: text(kna1, "KTOKD"),
         name: text(kna1, "NAME1"),
         name2: text(kna1, "NAME2"),
@@ -316,7 +317,7 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
             continue;
         }
         c.company_codes.push(CustomerCompanyCode {
-            company_code: required(s, "BUKRS", &sp)?.to_string(),
+            company_code: Text::from(required(s, "BUKRS", &sp)?),
             reconciliation_account: text(s, "AKONT"),
             payment_terms: text(s, "ZTERM"),
             payment_methods: text(s, "ZWELS"),
@@ -328,9 +329,9 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
             continue;
         }
         let mut area = CustomerSalesArea {
-            sales_org: required(s, "VKORG", &sp)?.to_string(),
-            distribution_channel: required(s, "VTWEG", &sp)?.to_string(),
-            division: required(s, "SPART", &sp)?.to_string(),
+            sales_org: Text::from(required(s, "VKORG", &sp)?),
+            distribution_channel: Text::from(required(s, "VTWEG", &sp)?),
+            division: Text::from(required(s, "SPART", &sp)?),
             customer_group: text(s, "KDGRP"),
             sales_district: text(s, "BZIRK"),
             currency: text(s, "WAERS"),
@@ -346,8 +347,8 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
                 continue;
             }
             area.partners.push(PartnerFunction {
-                function: required(vp, "PARVW", &pp)?.to_string(),
-                partner: normalize(required(vp, "KUNN2", &pp)?),
+                function: Text::from(required(vp, "PARVW", &pp)?),
+                partner: normalize_text(required(vp, "KUNN2", &pp)?),
             });
         }
         c.sales_areas.push(area);
@@ -366,14 +367,14 @@ fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), Par
     let k01 = main_segment(idoc, index, "E1EDK01")?;
     let p = || format!("IDOC[{index}].E1EDK01");
     let mut o = SalesOrder {
-        order: normalize(required(k01, "BELNR", &p)?),
+        order: normalize_text(required(k01, "BELNR", &p)?),
         order_type: text(k01, "BSART"),
         currency: text(k01, "CURCY"),
         payment_terms: text(k01, "ZTERM"),
         gross_weight: dec(k01, "BRGEW", &p)?,
         net_weight: dec(k01, "NTGEW", &p)?,
         weight_unit: iso_unit(k01, "GEWEI_ISO", "GEWEI"),
-        sold_to: k01.field("RECIPNT_NO").map(normalize),
+        sold_to: k01.field("RECIPNT_NO").map(normalize_text),
         ..SalesOrder::default()
     };
     for s in idoc.segments("E1EDK14") {
@@ -397,8 +398,8 @@ fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), Par
     for (i, s) in idoc.segments("E1EDKA1").enumerate() {
         let sp = || format!("IDOC[{index}].E1EDKA1[{i}]");
         let partner = OrderPartner {
-            function: required(s, "PARVW", &sp)?.to_string(),
-            partner: s.field("PARTN").map(normalize),
+            function: Text::from(required(s, "PARVW", &sp)?),
+            partner: s.field("PARTN").map(normalize_text),
             name: text(s, "NAME1"),
             street: text(s, "STRAS"),
             city: text(s, "ORT01"),
@@ -422,7 +423,7 @@ fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), Par
     for (i, s) in idoc.segments("E1EDP01").enumerate() {
         let sp = || format!("IDOC[{index}].E1EDP01[{i}]");
         let mut item = SalesOrderItem {
-            item: normalize(required(s, "POSEX", &sp)?),
+            item: normalize_text(required(s, "POSEX", &sp)?),
             quantity: dec(s, "MENGE", &sp)?,
             unit: s.field("MENEE").map(conv::unit),
             net_price: dec(s, "VPREI", &sp)?,
@@ -434,9 +435,9 @@ fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), Par
         };
         for e19 in s.children("E1EDP19") {
             match e19.field("QUALF") {
-                Some("002") => item.material = e19.field("IDTNR").map(normalize),
+                Some("002") => item.material = e19.field("IDTNR").map(normalize_text),
                 _ if item.material.is_none() && e19.field("QUALF").is_none() => {
-                    item.material = e19.field("IDTNR").map(normalize)
+                    item.material = e19.field("IDTNR").map(normalize_text)
                 }
                 _ => {}
             }
@@ -477,7 +478,7 @@ fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), Par
 }
 
 /// Custom segments at the top level of the IDoc.
-fn top_level_extensions(idoc: Idoc<'_>, out: &mut BTreeMap<String, String>) {
+fn top_level_extensions(idoc: Idoc<'_>, out: &mut BTreeMap<Text, Text>) {
     below(
         idoc.data_segments().filter(|s| is_custom_segment(s.name())),
         out,

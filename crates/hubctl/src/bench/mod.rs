@@ -302,7 +302,7 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
     let clients = hub_aws::AwsClients::local(&endpoints).await;
     // The bridge's tuning (`BRIDGE_CHUNK_RECORDS`, `BRIDGE_MAX_IN_FLIGHT`…) from the
     // environment, as the bridge takes it; the bench's own settings after, so they win.
-    let tuning = bridge_tuning();
+    let tuning = bridge_tuning(std::env::vars());
     let with_tuning = |own: &[(&str, &str)]| {
         let mut pairs: Vec<(&str, &str)> = tuning
             .iter()
@@ -391,13 +391,12 @@ pub async fn bridge(rig: &Rig, args: &Args, group: &str) -> anyhow::Result<Bridg
     })
 }
 
-/// The `BRIDGE_*` variables of the environment, but the ones the bench sets itself.
-fn bridge_tuning() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, _)| {
-            k.starts_with("BRIDGE_") && k != "BRIDGE_DLQ_URL" && k != "BRIDGE_METRICS_INTERVAL_MS"
-        })
-        .collect()
+/// The `BRIDGE_*` variables of `vars` (the environment), but the ones the bench sets itself.
+fn bridge_tuning(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    vars.filter(|(k, _)| {
+        k.starts_with("BRIDGE_") && k != "BRIDGE_DLQ_URL" && k != "BRIDGE_METRICS_INTERVAL_MS"
+    })
+    .collect()
 }
 
 fn cores() -> usize {
@@ -974,4 +973,27 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bridge_tuning_is_taken_from_the_environment_but_not_the_bench_s_own_settings() {
+        // Scenario: BRIDGE_* tuning passes; the DLQ, the metrics interval and other variables
+        // do not.
+        let vars = [
+            ("BRIDGE_CHUNK_RECORDS", "100"),
+            ("BRIDGE_DLQ_URL", "http://elsewhere/q"),
+            ("BRIDGE_METRICS_INTERVAL_MS", "1000"),
+            ("KAFKA_GROUP_ID", "other"),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            bridge_tuning(vars.into_iter()),
+            vec![("BRIDGE_CHUNK_RECORDS".to_string(), "100".to_string())]
+        );
+    }
 }

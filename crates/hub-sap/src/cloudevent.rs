@@ -78,13 +78,13 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
             reason: "a CloudEvent is a JSON object".into(),
         });
     };
-    let spec =
-        st(&m, "specversion").ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
+    let spec = attribute(&m, "specversion")
+        .ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
     if spec != "1.0" {
         return Err(ParseError::UnsupportedSpecVersion(spec));
     }
     let attr = |m: &Object<'_>, n: &str| {
-        st(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
+        attribute(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
     };
     // Data given as a JSON string is read from this copy of it.
     let data_text;
@@ -100,9 +100,9 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
         ty: attr(&m, "type")?,
         source: attr(&m, "source")?,
         id: attr(&m, "id")?,
-        time: st(&m, "time"),
-        sequence: st(&m, "sequence"),
-        correlation: st(&m, "correlationid").or_else(|| st(&m, "sappassport")),
+        time: attribute(&m, "time"),
+        sequence: attribute(&m, "sequence"),
+        correlation: attribute(&m, "correlationid").or_else(|| attribute(&m, "sappassport")),
         data,
     };
     to_outcome(ce, env)
@@ -270,8 +270,8 @@ fn s(m: &Object<'_>, k: &str) -> Option<Text> {
     }
 }
 
-/// [`s`] as a `String` (the event's attributes).
-fn st(m: &Object<'_>, k: &str) -> Option<String> {
+/// [`s`] as a `String`: a CloudEvent attribute of a structured event.
+fn attribute(m: &Object<'_>, k: &str) -> Option<String> {
     s(m, k).map(Text::into_string)
 }
 

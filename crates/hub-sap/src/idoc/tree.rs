@@ -420,6 +420,8 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
         limits,
     };
     loop {
+        // `map_err` and `?`, not a `match` on the result: the `match` made the whole parser
+        // 17% slower in criterion (the same logic, other code generated).
         let event = reader
             .read_event()
             .map_err(|e| xml_err(&reader, e.to_string()))?;

@@ -1,6 +1,7 @@
 //! µs per record to route the bench's fixture mix: parse, map, serialise the canonical event and
 //! build its message (everything the bridge does to a record between Kafka and `PublishBatch`),
-//! and µs to write the `PublishBatch` body of ten of them is in `hub-aws`.
+//! and µs to write the `PublishBatch` body of ten of them is in `hub-aws`. `serde_json_only` is
+//! the floor under serialising: serde_json writing the mix's events, nothing else.
 //!
 //! `cargo bench -p hub-bridge --bench route`
 #![allow(missing_docs)] // criterion's macros generate undocumented functions
@@ -25,6 +26,29 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for r in &records {
                 black_box(route(black_box(r), &settings, now));
+            }
+        })
+    });
+    group.finish();
+
+    // The floor under serialising: serde_json of the mix's events alone, into a buffer of the
+    // size `Message::from_event` starts with (the thin event's dead letter has no event).
+    let events: Vec<hub_model::ChangeEvent> = records
+        .iter()
+        .flat_map(|r| hub_sap::parse_record(&r.envelope(), &settings.limits).unwrap_or_default())
+        .filter_map(|o| match o {
+            hub_sap::Outcome::Change(e) => Some(*e),
+            hub_sap::Outcome::NeedsEnrichment(_) => None,
+        })
+        .collect();
+    let mut group = c.benchmark_group("serde_json_only");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(format!("fixture_mix_{}_events", events.len()), |b| {
+        b.iter(|| {
+            for e in &events {
+                let mut body = Vec::with_capacity(2048);
+                serde_json::to_writer(&mut body, black_box(e)).unwrap();
+                black_box(body);
             }
         })
     });

@@ -71,4 +71,25 @@ fn tree_only(c: &mut Criterion) {
     });
 }
 
-criterion_group!(stage_benches, tree_only);
+/// What quick-xml's tokenizer alone costs per IDoc fixture: every event read, nothing done with
+/// it. The floor under the IDoc parser; the rest of `parse_and_canonicalise` is the tree, the
+/// mapping and the typed record.
+fn tokenizer_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("quick_xml_tokenizer_only");
+    group.throughput(Throughput::Elements(1));
+    for (name, text) in FIXTURES.iter().filter(|(n, _)| n.ends_with(".xml")) {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let mut reader = quick_xml::Reader::from_str(black_box(text));
+                let mut events = 0usize;
+                while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
+                    events += 1;
+                }
+                events
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(stage_benches, tree_only, tokenizer_only);

@@ -31,13 +31,18 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // The floor under serialising: serde_json of the mix's events alone, into a buffer of the
-    // size `Message::from_event` starts with (the thin event's dead letter has no event).
+    // The floor under serialising: serde_json of the mix's events alone (stamped as
+    // `Message::from_event` stamps them), into a buffer of the size it starts with.
     let events: Vec<hub_model::ChangeEvent> = records
         .iter()
-        .flat_map(|r| hub_sap::parse_record(&r.envelope(), &settings.limits).unwrap_or_default())
+        .flat_map(|r| {
+            hub_sap::parse_record(&r.envelope(), &settings.limits).expect("the mix parses")
+        })
         .filter_map(|o| match o {
-            hub_sap::Outcome::Change(e) => Some(*e),
+            hub_sap::Outcome::Change(e) => Some(hub_model::ChangeEvent {
+                published_at: Some(now),
+                ..*e
+            }),
             hub_sap::Outcome::NeedsEnrichment(_) => None,
         })
         .collect();

@@ -110,9 +110,9 @@ impl Message {
     }
 }
 
-/// The event's JSON, written into a buffer sized for a typical event (`to_string` starts at
-/// 128 bytes and grows four or five times).
-fn body_of(event: &ChangeEvent) -> String {
+/// The event's JSON, the body of its message, written into a buffer sized for a typical event
+/// (`to_string` starts at 128 bytes and grows four or five times).
+pub fn body_of(event: &ChangeEvent) -> String {
     let mut body = Vec::with_capacity(2048);
     serde_json::to_writer(&mut body, event).expect("a change event serialises");
     String::from_utf8(body).expect("serde_json writes UTF-8")

@@ -76,6 +76,8 @@ write_env_file() {
   fi
   cat > "$HUB_RUN/env" <<ENV
 export AWS_REGION=\${AWS_REGION:-us-east-1}
+# The AWS CLI v1 reads only AWS_DEFAULT_REGION ("You must specify a region" without it).
+export AWS_DEFAULT_REGION=\$AWS_REGION
 export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-test}
 export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_ENDPOINT_URL_SNS=http://$HUB_BIND:$MOTO_PORT

@@ -2,8 +2,8 @@
 # The test command: sets up whatever is missing, starts the local stack (embedded Kafka, moto,
 # DynamoDB Local) if it is not running, then runs every check and test:
 #   formatting, clippy (-D warnings), the SDK-free check of the domain crates, the template
-#   checks (sam validate --lint, cfn-lint, checkov), unit tests, doctests and the integration
-#   tests against the stack.
+#   checks (sam validate --lint, cfn-lint, checkov), the links of the docs (README.md, docs/),
+#   unit tests, doctests and the integration tests against the stack.
 # Stops at the end whatever it started. `.ci/run` calls this and nothing else.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -53,5 +53,7 @@ check_domain_crates() {
 timed sdk-free check_domain_crates
 
 timed template infra/local/check-template.sh
+
+timed links python3 infra/local/check-links.py
 
 timed test cargo test --locked --workspace

@@ -4,8 +4,8 @@
 
 use aws_sdk_sqs::types::Message as SqsMessage;
 use hub_aws::clients::LocalEndpoints;
-use hub_bridge::settings::Env;
 use hub_bridge::{BreakerState, Settings};
+use hub_core::config::Env;
 use hub_integration_tests::*;
 use hub_kafka::bridge::{ConsumerConfig, run};
 use hub_sap::{OwnedRecord, samples};

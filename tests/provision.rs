@@ -383,7 +383,7 @@ async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() 
     let env: Vec<(String, String)> = ctx.function_environment("BridgeRedrive").unwrap();
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let config =
-        kafka_bridge::Config::from_env(&hub_bridge::settings::Env::from_pairs(&pairs)).unwrap();
+        kafka_bridge::Config::from_env(&hub_core::config::Env::from_pairs(&pairs)).unwrap();
     assert!(config.settings.fifo);
     let pipeline = kafka_bridge::build(&clients, &config);
     let sample = hub_sap::samples::changes()

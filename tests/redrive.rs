@@ -6,9 +6,9 @@ use aws_sdk_sqs::types::{Message as SqsMessage, MessageAttributeValue};
 use hub_aws::AwsClients;
 use hub_aws::redrive::{SqsDlq, SqsSendQueue};
 use hub_aws::sqs_dlq::SqsDeadLetters;
-use hub_bridge::settings::Env;
 use hub_bridge::{BridgeDeadLetter, KafkaRecord};
 use hub_core::ErrorClass;
+use hub_core::config::Env;
 use hub_integration_tests::{
     Proxy, clients, depth, drain_queue, project_template, provision, unique,
 };

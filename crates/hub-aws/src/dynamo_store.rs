@@ -19,8 +19,8 @@
 
 use crate::error::AwsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use hub_core::Classify;
-use hub_store::{Applied, EntityStore, Item, Key, StoreError, WritePlan};
+use hub_core::{ErrorClass, PortError};
+use hub_store::{Applied, EntityStore, Item, Key, WritePlan};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -48,7 +48,7 @@ impl DynamoStore {
         }
     }
 
-    async fn put_guarded(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+    async fn put_guarded(&self, plan: &WritePlan) -> Result<Applied, PortError> {
         let result = self
             .client
             .put_item()
@@ -70,7 +70,7 @@ impl DynamoStore {
         }
     }
 
-    async fn write_aggregate(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+    async fn write_aggregate(&self, plan: &WritePlan) -> Result<Applied, PortError> {
         for _ in 0..RACE_ATTEMPTS {
             let stored = self.get(&plan.main.key).await?;
             let stored_version = stored
@@ -105,11 +105,13 @@ impl DynamoStore {
             };
             actions.push(
                 TransactWriteItem::builder()
-                    .put(
-                        header
-                            .build()
-                            .map_err(|e| StoreError::Permanent(e.to_string()))?,
-                    )
+                    .put(header.build().map_err(|e| {
+                        PortError::caused_by(
+                            "dynamodb:TransactWriteItems",
+                            ErrorClass::Permanent,
+                            e,
+                        )
+                    })?)
                     .build(),
             );
             let mut later: Vec<TransactWriteItem> = Vec::new();
@@ -129,7 +131,13 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .set_item(Some(to_item(row)))
                     .build()
-                    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+                    .map_err(|e| {
+                        PortError::caused_by(
+                            "dynamodb:TransactWriteItems",
+                            ErrorClass::Permanent,
+                            e,
+                        )
+                    })?;
                 push(
                     TransactWriteItem::builder().put(put).build(),
                     size,
@@ -149,7 +157,13 @@ impl DynamoStore {
                     .key("pk", AttributeValue::S(key.pk))
                     .key("sk", AttributeValue::S(key.sk))
                     .build()
-                    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+                    .map_err(|e| {
+                        PortError::caused_by(
+                            "dynamodb:TransactWriteItems",
+                            ErrorClass::Permanent,
+                            e,
+                        )
+                    })?;
                 push(
                     TransactWriteItem::builder().delete(delete).build(),
                     64,
@@ -188,14 +202,17 @@ impl DynamoStore {
                 }
             }
         }
-        Err(StoreError::Transient(format!(
-            "order {} kept changing under {RACE_ATTEMPTS} attempts",
-            plan.main.key.pk
-        )))
+        Err(PortError::transient(
+            "dynamodb:TransactWriteItems",
+            format!(
+                "order {} kept changing under {RACE_ATTEMPTS} attempts",
+                plan.main.key.pk
+            ),
+        ))
     }
 
     /// Index rows beyond one transaction's capacity, written after the header.
-    async fn write_overflow(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    async fn write_overflow(&self, actions: Vec<TransactWriteItem>) -> Result<(), PortError> {
         for chunk in actions.chunks(TRANSACTION_ACTIONS) {
             self.client
                 .transact_write_items()
@@ -213,7 +230,7 @@ impl DynamoStore {
         key_condition: &str,
         values: HashMap<String, AttributeValue>,
         forward: bool,
-    ) -> Result<Vec<Item>, StoreError> {
+    ) -> Result<Vec<Item>, PortError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -241,7 +258,7 @@ impl DynamoStore {
 }
 
 impl EntityStore for DynamoStore {
-    async fn apply(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+    async fn apply(&self, plan: &WritePlan) -> Result<Applied, PortError> {
         if plan.entity == hub_model::Entity::SalesOrder {
             self.write_aggregate(plan).await
         } else {
@@ -249,7 +266,7 @@ impl EntityStore for DynamoStore {
         }
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, PortError> {
         let out = self
             .client
             .get_item()
@@ -263,7 +280,7 @@ impl EntityStore for DynamoStore {
         Ok(out.item().and_then(from_item))
     }
 
-    async fn query(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str) -> Result<Vec<Item>, PortError> {
         self.query_all(
             None,
             "pk = :pk",
@@ -278,7 +295,7 @@ impl EntityStore for DynamoStore {
         gsi1pk: &str,
         prefix: &str,
         descending: bool,
-    ) -> Result<Vec<Item>, StoreError> {
+    ) -> Result<Vec<Item>, PortError> {
         self.query_all(
             Some("gsi1"),
             "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
@@ -301,12 +318,8 @@ fn item_bytes(item: &Item) -> usize {
         + item.key.sk.len()
 }
 
-fn store_error(e: AwsError) -> StoreError {
-    if e.is_retryable() {
-        StoreError::Transient(e.to_string())
-    } else {
-        StoreError::Permanent(e.to_string())
-    }
+fn store_error(e: AwsError) -> PortError {
+    PortError::from(e)
 }
 
 /// An item as DynamoDB attributes (`pk`, `sk` and the JSON attributes).

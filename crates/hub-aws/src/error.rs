@@ -168,18 +168,14 @@ pub(crate) fn describe_chain(err: &dyn std::error::Error) -> String {
     out
 }
 
-/// An SDK error as the bridge pipeline's port error, its retry class kept.
-impl From<AwsError> for hub_bridge::ports::PortError {
+/// An SDK error as a port's error: its retry class kept, and the SDK error as its source.
+impl From<AwsError> for hub_core::PortError {
     fn from(e: AwsError) -> Self {
         let operation = match &e {
             AwsError::Sdk { operation, .. } => *operation,
             _ => "aws",
         };
-        hub_bridge::ports::PortError {
-            operation,
-            class: e.class(),
-            message: e.to_string(),
-        }
+        hub_core::PortError::classified(operation, e.class(), e)
     }
 }
 

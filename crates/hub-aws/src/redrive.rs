@@ -7,18 +7,15 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
-use hub_bridge::ports::PortError;
 use hub_core::ErrorClass;
+use hub_core::PortError;
 use hub_redrive::letter::epoch_ms;
 use hub_redrive::{DlqMessage, DlqQueue, ObjectReader, Outgoing, SendQueue};
 use std::time::Duration;
 
-fn built(operation: &'static str, e: impl std::fmt::Display) -> PortError {
-    PortError {
-        operation,
-        class: ErrorClass::Permanent,
-        message: e.to_string(),
-    }
+/// A request the SDK could not build: never retried, the build error kept as the source.
+fn built(operation: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> PortError {
+    PortError::caused_by(operation, ErrorClass::Permanent, e)
 }
 
 /// A DLQ on SQS.
@@ -223,20 +220,20 @@ impl S3Objects {
 
 impl ObjectReader for S3Objects {
     async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
-        let (bucket, key) = hub_model::claim_check::s3_location(uri).ok_or_else(|| PortError {
-            operation: "s3:GetObject",
-            class: ErrorClass::Permanent,
-            message: format!("{uri:?} is not an s3://bucket/key URI"),
+        let (bucket, key) = hub_model::claim_check::s3_location(uri).ok_or_else(|| {
+            PortError::new(
+                "s3:GetObject",
+                ErrorClass::Permanent,
+                format!("{uri:?} is not an s3://bucket/key URI"),
+            )
         })?;
         get_object(&self.client, bucket, key)
             .await
             .map_err(|e| match e {
                 GetError::Call { error, .. } => PortError::from(error),
-                GetError::Body(message) => PortError {
-                    operation: "s3:GetObject",
-                    class: ErrorClass::Transient,
-                    message,
-                },
+                GetError::Body(message) => {
+                    PortError::new("s3:GetObject", ErrorClass::Transient, message)
+                }
             })
     }
 }

@@ -1,9 +1,9 @@
 //! Claim-checked events on S3: [`S3Payloads`], the S3 adapter of [`hub_sync::PayloadStore`].
 
 use crate::error::AwsError;
-use hub_core::Classify;
+use hub_core::{ErrorClass, PortError};
 use hub_model::claim_check::ClaimCheck;
-use hub_sync::{FetchError, PayloadStore};
+use hub_sync::PayloadStore;
 
 /// Reads claim-checked events from S3.
 #[derive(Debug, Clone)]
@@ -54,21 +54,24 @@ pub(crate) async fn get_object(
 }
 
 impl PayloadStore for S3Payloads {
-    async fn fetch(&self, claim: &ClaimCheck) -> Result<String, FetchError> {
-        let (bucket, key) = claim
-            .s3_location()
-            .ok_or_else(|| FetchError::Permanent(format!("not an s3:// URI: {}", claim.uri)))?;
+    async fn fetch(&self, claim: &ClaimCheck) -> Result<String, PortError> {
+        const OPERATION: &str = "s3:GetObject";
+        let (bucket, key) = claim.s3_location().ok_or_else(|| {
+            PortError::permanent(OPERATION, format!("not an s3:// URI: {}", claim.uri))
+        })?;
         let bytes = get_object(&self.client, bucket, key)
             .await
             .map_err(|e| match e {
-                GetError::Call { error, missing } if missing || !error.is_retryable() => {
-                    FetchError::Permanent(error.to_string())
-                }
-                GetError::Call { error, .. } => FetchError::Transient(error.to_string()),
-                GetError::Body(m) => FetchError::Transient(m),
+                // A missing object will not appear by retrying, whatever S3's status said.
+                GetError::Call {
+                    error,
+                    missing: true,
+                } => PortError::classified(OPERATION, ErrorClass::Permanent, error),
+                GetError::Call { error, .. } => PortError::from(error),
+                GetError::Body(m) => PortError::transient(OPERATION, m),
             })?;
         String::from_utf8(bytes)
-            .map_err(|_| FetchError::Permanent(format!("{} is not UTF-8", claim.uri)))
+            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Permanent, e))
     }
 }
 
@@ -92,7 +95,7 @@ impl S3Claims {
 }
 
 impl hub_bridge::ClaimStore for S3Claims {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, hub_bridge::ports::PortError> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, hub_core::PortError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -100,7 +103,7 @@ impl hub_bridge::ClaimStore for S3Claims {
             .body(body.into())
             .send()
             .await
-            .map_err(|e| hub_bridge::ports::PortError::from(AwsError::sdk("s3:PutObject", e)))?;
+            .map_err(|e| PortError::from(AwsError::sdk("s3:PutObject", e)))?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
 }

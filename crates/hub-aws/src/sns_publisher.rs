@@ -20,7 +20,7 @@
 //! jitter, behind the breaker), and bounds every call with `BRIDGE_CALL_TIMEOUT_MS`.
 
 use crate::AwsClients;
-use crate::error::{classify_code, describe_chain};
+use crate::error::classify_code;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -30,8 +30,9 @@ use bytes::Bytes;
 use futures::FutureExt as _;
 use http_body_util::{BodyExt, Full};
 use hub_bridge::Message;
-use hub_bridge::ports::{EntryFailure, PortError, Publisher};
+use hub_bridge::ports::{EntryFailure, Publisher};
 use hub_core::ErrorClass;
+use hub_core::PortError;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -130,11 +131,7 @@ impl SnsPublisher {
         let credentials = provider
             .provide_credentials()
             .await
-            .map_err(|e| PortError {
-                operation: OPERATION,
-                class: ErrorClass::Transient,
-                message: format!("could not load credentials: {e}"),
-            })?;
+            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?;
         if let Ok(mut slot) = self.inner.cached.write() {
             *slot = Some(credentials.clone());
         }
@@ -187,11 +184,7 @@ fn http_client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, S
 }
 
 fn permanent(message: impl Into<String>) -> PortError {
-    PortError {
-        operation: OPERATION,
-        class: ErrorClass::Permanent,
-        message: message.into(),
-    }
+    PortError::new(OPERATION, ErrorClass::Permanent, message.into())
 }
 
 /// Which bytes the query protocol leaves as they are: RFC 3986's unreserved characters.
@@ -476,11 +469,7 @@ fn call_error(status: u16, body: &[u8]) -> PortError {
             String::from_utf8_lossy(&body[..body.len().min(300)])
         ),
     };
-    PortError {
-        operation: OPERATION,
-        class,
-        message,
-    }
+    PortError::new(OPERATION, class, message)
 }
 
 impl Publisher for SnsPublisher {
@@ -518,21 +507,17 @@ impl Publisher for SnsPublisher {
             .map_err(|e| permanent(format!("request: {e}")))?;
         instructions.apply_to_request_http1x(&mut request);
 
-        let transient = |message: String| PortError {
-            operation: OPERATION,
-            class: ErrorClass::Transient,
-            message,
-        };
+        let transient = |message: String| PortError::new(OPERATION, ErrorClass::Transient, message);
         let response = http
             .request(request)
             .await
-            .map_err(|e| transient(format!("dispatch failure: {}", describe_chain(&e))))?;
+            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?;
         let status = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| transient(format!("reading the answer: {}", describe_chain(&e))))?
+            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?
             .to_bytes();
         if !(200..300).contains(&status) {
             return Err(call_error(status, &body));
@@ -676,9 +661,9 @@ mod tests {
         let e = call_error(404, xml);
         assert_eq!(e.class, ErrorClass::Permanent);
         assert!(
-            e.message.contains("NotFound: Topic does not exist"),
+            e.to_string().contains("NotFound: Topic does not exist"),
             "{}",
-            e.message
+            e.to_string()
         );
 
         let throttled = String::from_utf8_lossy(xml)

@@ -7,7 +7,8 @@
 
 use crate::error::AwsError;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use hub_sync::{DeadLetter, DeadLetterSink, SinkError};
+use hub_core::PortError;
+use hub_sync::{DeadLetter, DeadLetterSink};
 
 /// SQS's limit on message attributes per message.
 const SQS_MAX_ATTRIBUTES: usize = 10;
@@ -38,7 +39,7 @@ fn string(v: &str) -> Option<MessageAttributeValue> {
 }
 
 impl DeadLetterSink for SqsDeadLetters {
-    async fn send(&self, letter: DeadLetter) -> Result<(), SinkError> {
+    async fn send(&self, letter: DeadLetter) -> Result<(), PortError> {
         let context = letter.context_attributes();
         let req = self
             .client
@@ -75,7 +76,7 @@ impl DeadLetterSink for SqsDeadLetters {
             )
             .send()
             .await
-            .map_err(|e| SinkError(AwsError::sdk("sqs:SendMessage", e).to_string()))?;
+            .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
         Ok(())
     }
 }
@@ -100,10 +101,7 @@ impl SqsBridgeDeadLetters {
 }
 
 impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
-    async fn send(
-        &self,
-        letter: &hub_bridge::BridgeDeadLetter,
-    ) -> Result<(), hub_bridge::ports::PortError> {
+    async fn send(&self, letter: &hub_bridge::BridgeDeadLetter) -> Result<(), hub_core::PortError> {
         let attributes = letter
             .attributes()
             .into_iter()
@@ -116,7 +114,7 @@ impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
             .set_message_attributes(Some(attributes))
             .send()
             .await
-            .map_err(|e| hub_bridge::ports::PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
+            .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
         Ok(())
     }
 }

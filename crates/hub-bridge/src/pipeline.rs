@@ -13,15 +13,16 @@ use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::dead_letter::{BridgeDeadLetter, DeadLetterClass, ErrorContext};
 use crate::message::Message;
 use crate::metrics::BridgeMetrics;
-use crate::ports::{ClaimStore, DeadLetters, EntryFailure, PortError, Publisher};
+use crate::ports::{ClaimStore, DeadLetters, EntryFailure, Publisher};
 use crate::record::KafkaRecord;
 use crate::route::route;
 use crate::settings::Settings;
 use chrono::Utc;
 use futures::StreamExt;
-use hub_core::ErrorClass;
+use hub_core::retry::{Failed, Policy, retry};
+use hub_core::{ErrorClass, PortError};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tracing::{debug, error, warn};
 
 /// What one chunk became.
@@ -230,11 +231,11 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
     ) -> Result<T, PortError> {
         let limit = self.settings.call_timeout;
         tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-            Err(PortError {
+            Err(PortError::new(
                 operation,
-                class: ErrorClass::Transient,
-                message: format!("no answer within {} ms", limit.as_millis()),
-            })
+                ErrorClass::Transient,
+                format!("no answer within {} ms", limit.as_millis()),
+            ))
         })
     }
 
@@ -243,88 +244,120 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, PortError>>,
     {
-        let mut attempt: u32 = 0;
+        let mut log_and_count = |f: &Failed<'_, PortError>| {
+            let (attempt, e) = (f.attempt, f.error);
+            if e.class == ErrorClass::Transient {
+                warn!(operation = what, attempt, error = %e, "Call failed; retrying.");
+            } else {
+                error!(operation = what, attempt, error = %e, "Call refused; retrying until the configuration is fixed.");
+            }
+            self.metrics.add_retries(1);
+            true
+        };
+        // A forever policy whose classifier always says retry returns only on success.
+        let policy = Policy::forever(self.settings.retry);
         loop {
-            match self.bounded(what, op()).await {
-                Ok(v) => return v,
-                Err(e) => {
-                    if e.class == ErrorClass::Transient {
-                        warn!(operation = what, attempt, error = %e, "Call failed; retrying.");
-                    } else {
-                        error!(operation = what, attempt, error = %e, "Call refused; retrying until the configuration is fixed.");
-                    }
-                    self.metrics.add_retries(1);
-                    tokio::time::sleep(self.settings.retry.delay(attempt)).await;
-                    attempt = (attempt + 1).min(self.settings.retry.max_attempts);
-                }
+            let out = retry(policy, &mut log_and_count, || self.bounded(what, op())).await;
+            if let Ok(v) = out.result {
+                return v;
             }
         }
     }
 
     /// Publishes one batch until every entry is published or refused for good; returns how
-    /// many were published and the refused ones.
+    /// many were published and the refused ones. Only the entries SNS failed are sent again.
     async fn publish_until_done(
         &self,
         batch: Vec<Indexed>,
     ) -> (usize, Vec<(Indexed, EntryFailure)>) {
-        let mut pending = batch;
-        let mut total = 0usize;
-        let mut rejected = Vec::new();
-        let mut attempt: u32 = 0;
-        loop {
-            let permit = self.breaker.permit().await;
-            let result = {
-                let refs: Vec<&Message> = pending.iter().map(|(_, m)| m).collect();
-                self.bounded("sns:PublishBatch", self.publisher.publish_batch(&refs))
-                    .await
+        let state = Mutex::new(Publishing {
+            pending: batch,
+            total: 0,
+            rejected: Vec::new(),
+        });
+        let mut log_and_count = |f: &Failed<'_, Unpublished>| {
+            let attempt = f.attempt;
+            let entries = match f.error {
+                Unpublished::Entries(n) => *n,
+                Unpublished::Call { error, entries } => {
+                    if error.class == ErrorClass::Transient {
+                        warn!(entries, attempt, error = %error, "PublishBatch failed; retrying.");
+                    } else {
+                        error!(entries, attempt, error = %error, "PublishBatch refused as a whole; retrying until the configuration is fixed.");
+                    }
+                    *entries
+                }
             };
-            match result {
-                Ok(failures) => {
-                    let sent = pending.len();
-                    let mut retry = Vec::new();
-                    let mut published = 0u64;
-                    let now = Utc::now();
-                    for (i, item) in pending.into_iter().enumerate() {
-                        match failures.iter().find(|f| f.index == i) {
-                            None => {
-                                published += 1;
-                                self.metrics.observe_latency_ms(
-                                    (now - item.1.occurred_at).num_milliseconds(),
-                                );
-                                debug!(
-                                    event_id = %item.1.event_id,
-                                    correlation_id = %item.1.correlation_id,
-                                    "Event published."
-                                );
-                            }
-                            Some(f) if f.retryable => retry.push(item),
-                            Some(f) => rejected.push((item, f.clone())),
-                        }
-                    }
-                    self.metrics.add_published(published);
-                    total += published as usize;
-                    if retry.len() == sent {
-                        self.breaker_failure(permit);
-                    } else {
-                        self.breaker_success(permit);
-                    }
-                    pending = retry;
-                }
-                Err(e) => {
-                    if e.class == ErrorClass::Transient {
-                        warn!(entries = pending.len(), attempt, error = %e, "PublishBatch failed; retrying.");
-                    } else {
-                        error!(entries = pending.len(), attempt, error = %e, "PublishBatch refused as a whole; retrying until the configuration is fixed.");
-                    }
-                    self.breaker_failure(permit);
-                }
+            self.metrics.add_retries(entries as u64);
+            true
+        };
+        // A forever policy whose classifier always says retry returns only when all is done.
+        let policy = Policy::forever(self.settings.retry);
+        while retry(policy, &mut log_and_count, || self.publish_once(&state))
+            .await
+            .result
+            .is_err()
+        {}
+        let done = state.into_inner().unwrap_or_else(PoisonError::into_inner);
+        (done.total, done.rejected)
+    }
+
+    /// One `PublishBatch` of the entries still pending, through the breaker. The entries SNS
+    /// failed and may take later stay pending; those it refused for good are set apart.
+    async fn publish_once(&self, state: &Mutex<Publishing>) -> Result<(), Unpublished> {
+        let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending = std::mem::take(&mut lock().pending);
+        let permit = self.breaker.permit().await;
+        let result = {
+            let refs: Vec<&Message> = pending.iter().map(|(_, m)| m).collect();
+            self.bounded("sns:PublishBatch", self.publisher.publish_batch(&refs))
+                .await
+        };
+        let failures = match result {
+            Ok(failures) => failures,
+            Err(error) => {
+                self.breaker_failure(permit);
+                let entries = pending.len();
+                lock().pending = pending;
+                return Err(Unpublished::Call { error, entries });
             }
-            if pending.is_empty() {
-                return (total, rejected);
+        };
+        let sent = pending.len();
+        let mut again = Vec::new();
+        let mut refused = Vec::new();
+        let mut published = 0u64;
+        let now = Utc::now();
+        for (i, item) in pending.into_iter().enumerate() {
+            match failures.iter().find(|f| f.index == i) {
+                None => {
+                    published += 1;
+                    self.metrics
+                        .observe_latency_ms((now - item.1.occurred_at).num_milliseconds());
+                    debug!(
+                        event_id = %item.1.event_id,
+                        correlation_id = %item.1.correlation_id,
+                        "Event published."
+                    );
+                }
+                Some(f) if f.retryable => again.push(item),
+                Some(f) => refused.push((item, f.clone())),
             }
-            self.metrics.add_retries(pending.len() as u64);
-            tokio::time::sleep(self.settings.retry.delay(attempt)).await;
-            attempt = (attempt + 1).min(self.settings.retry.max_attempts);
+        }
+        self.metrics.add_published(published);
+        if again.len() == sent {
+            self.breaker_failure(permit);
+        } else {
+            self.breaker_success(permit);
+        }
+        let left = again.len();
+        let mut s = lock();
+        s.total += published as usize;
+        s.rejected.extend(refused);
+        s.pending = again;
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(Unpublished::Entries(left))
         }
     }
 
@@ -344,6 +377,21 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
             self.breaker.transitions(),
         );
     }
+}
+
+/// A batch being published: what is left, what went out, what SNS refused for good.
+struct Publishing {
+    pending: Vec<Indexed>,
+    total: usize,
+    rejected: Vec<(Indexed, EntryFailure)>,
+}
+
+/// Why an attempt left entries unpublished.
+enum Unpublished {
+    /// SNS failed this many entries of the batch, each of them retryable.
+    Entries(usize),
+    /// The whole call failed.
+    Call { error: PortError, entries: usize },
 }
 
 fn placeholder() -> Message {

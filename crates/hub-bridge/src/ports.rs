@@ -4,29 +4,12 @@
 
 use crate::dead_letter::BridgeDeadLetter;
 use crate::message::Message;
-use hub_core::{Classify, ErrorClass};
+use hub_core::ErrorClass;
+use hub_core::PortError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-/// A whole call failed (nothing of it is known to have happened).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{operation} failed ({class}): {message}")]
-pub struct PortError {
-    /// The operation, e.g. `sns:PublishBatch`.
-    pub operation: &'static str,
-    /// Retry or not.
-    pub class: ErrorClass,
-    /// What the service said.
-    pub message: String,
-}
-
-impl Classify for PortError {
-    fn class(&self) -> ErrorClass {
-        self.class
-    }
-}
 
 /// One entry of a batch that the service refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +116,11 @@ impl Publisher for MemoryPublisher {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if self.down.load(Ordering::SeqCst) || scripted {
-            return Err(PortError {
-                operation: "memory:PublishBatch",
-                class: ErrorClass::Transient,
-                message: "service unavailable".into(),
-            });
+            return Err(PortError::new(
+                "memory:PublishBatch",
+                ErrorClass::Transient,
+                "service unavailable",
+            ));
         }
         let reject = self.reject_containing.lock().expect("not poisoned").clone();
         let mut failed = Vec::new();
@@ -191,11 +174,11 @@ impl MemoryDeadLetters {
 impl DeadLetters for MemoryDeadLetters {
     async fn send(&self, letter: &BridgeDeadLetter) -> Result<(), PortError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(PortError {
-                operation: "memory:SendMessage",
-                class: ErrorClass::Transient,
-                message: "queue unavailable".into(),
-            });
+            return Err(PortError::new(
+                "memory:SendMessage",
+                ErrorClass::Transient,
+                "queue unavailable",
+            ));
         }
         self.letters
             .lock()
@@ -246,10 +229,10 @@ pub struct NoClaims;
 
 impl ClaimStore for NoClaims {
     async fn put(&self, _key: &str, _body: Vec<u8>) -> Result<String, PortError> {
-        Err(PortError {
-            operation: "claims:put",
-            class: ErrorClass::Permanent,
-            message: "no claim-check store configured (set CLAIM_CHECK_BUCKET)".into(),
-        })
+        Err(PortError::new(
+            "claims:put",
+            ErrorClass::Permanent,
+            "no claim-check store configured (set CLAIM_CHECK_BUCKET)",
+        ))
     }
 }

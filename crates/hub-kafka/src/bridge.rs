@@ -18,10 +18,10 @@
 
 use crate::KafkaAdapterError;
 use hub_bridge::offsets::{Lease, OffsetTracker};
-use hub_bridge::settings::{ConfigError, Env};
 use hub_bridge::{
     BreakerState, BridgeMetrics, ClaimStore, DeadLetters, KafkaRecord, Pipeline, Publisher,
 };
+use hub_core::config::{ConfigError, Env};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };

@@ -9,9 +9,10 @@
 
 use crate::letter::{DlqMessage, Facts, REDRIVE_COUNT};
 use crate::ports::{ObjectReader, Outgoing, SendQueue};
-use hub_bridge::ports::{ClaimStore, DeadLetters, PortError, Publisher};
+use hub_bridge::ports::{ClaimStore, DeadLetters, Publisher};
 use hub_bridge::{BridgeDeadLetter, BridgeMetrics, Pipeline, Settings};
 use hub_core::ErrorClass;
+use hub_core::PortError;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -161,11 +162,7 @@ impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> BridgeDestinati
 }
 
 fn permanent(operation: &'static str, message: String) -> PortError {
-    PortError {
-        operation,
-        class: ErrorClass::Permanent,
-        message,
-    }
+    PortError::new(operation, ErrorClass::Permanent, message)
 }
 
 impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> Destination
@@ -195,13 +192,15 @@ impl<P: Publisher, C: ClaimStore, R: ObjectReader, S: SendQueue> Destination
         let _one = self.lock.lock().await;
         let report = tokio::time::timeout(self.patience, self.pipeline.process(&[record]))
             .await
-            .map_err(|_| PortError {
-                operation: "sns:PublishBatch",
-                class: ErrorClass::Transient,
-                message: format!(
-                    "not published within {:?} (SNS unavailable or breaker open)",
-                    self.patience
-                ),
+            .map_err(|_| {
+                PortError::new(
+                    "sns:PublishBatch",
+                    ErrorClass::Transient,
+                    format!(
+                        "not published within {:?} (SNS unavailable or breaker open)",
+                        self.patience
+                    ),
+                )
             })?;
         let captured: Vec<BridgeDeadLetter> =
             std::mem::take(&mut *self.pipeline.dead_letters().0.lock().unwrap());

@@ -14,7 +14,7 @@ use crate::letter::DlqMessage;
 use crate::ports::DlqQueue;
 use crate::report::{Failure, MAX_LISTED_FAILURES, Report, StopReason};
 use crate::request::RedriveRequest;
-use hub_core::retry::Backoff;
+use hub_core::retry::{Backoff, Failed, Policy, retry};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -230,17 +230,13 @@ async fn send_with_retries<D: Destination>(
     m: &DlqMessage,
     facts: &crate::letter::Facts,
     backoff: Backoff,
-) -> Result<Redriven, hub_bridge::ports::PortError> {
-    let mut attempt = 1;
-    loop {
-        match destination.redrive(m, facts).await {
-            Err(e) if e.class.is_retryable() && backoff.allows(attempt) => {
-                tokio::time::sleep(backoff.delay(attempt - 1)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+) -> Result<Redriven, hub_core::PortError> {
+    let transient = |f: &Failed<'_, hub_core::PortError>| f.error.class.is_retryable();
+    retry(Policy::attempts(backoff), transient, || {
+        destination.redrive(m, facts)
+    })
+    .await
+    .result
 }
 
 async fn delete_sent<Q: DlqQueue>(dlq: &Q, receipts: &[String], report: &mut Report) {

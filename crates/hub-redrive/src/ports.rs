@@ -2,8 +2,8 @@
 //! and where claim-checked values are read back ([`ObjectReader`]), with in-memory adapters.
 
 use crate::letter::DlqMessage;
-use hub_bridge::ports::PortError;
 use hub_core::ErrorClass;
+use hub_core::PortError;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -197,11 +197,11 @@ impl SendQueue for MemoryQueue {
             let mut s = self.state.lock().unwrap();
             if let Some(left) = s.sends_left.as_mut() {
                 if *left == 0 {
-                    return Err(PortError {
-                        operation: "sqs:SendMessage",
-                        class: ErrorClass::Transient,
-                        message: "injected failure".into(),
-                    });
+                    return Err(PortError::new(
+                        "sqs:SendMessage",
+                        ErrorClass::Transient,
+                        "injected failure",
+                    ));
                 }
                 *left -= 1;
             }
@@ -222,16 +222,13 @@ pub struct MemoryObjects(pub Mutex<BTreeMap<String, Vec<u8>>>);
 
 impl ObjectReader for MemoryObjects {
     async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(uri)
-            .cloned()
-            .ok_or_else(|| PortError {
-                operation: "s3:GetObject",
-                class: ErrorClass::Permanent,
-                message: format!("no object {uri}"),
-            })
+        self.0.lock().unwrap().get(uri).cloned().ok_or_else(|| {
+            PortError::new(
+                "s3:GetObject",
+                ErrorClass::Permanent,
+                format!("no object {uri}"),
+            )
+        })
     }
 }
 
@@ -241,10 +238,10 @@ pub struct NoObjects;
 
 impl ObjectReader for NoObjects {
     async fn get(&self, uri: &str) -> Result<Vec<u8>, PortError> {
-        Err(PortError {
-            operation: "s3:GetObject",
-            class: ErrorClass::Permanent,
-            message: format!("no object store configured to read {uri}"),
-        })
+        Err(PortError::new(
+            "s3:GetObject",
+            ErrorClass::Permanent,
+            format!("no object store configured to read {uri}"),
+        ))
     }
 }

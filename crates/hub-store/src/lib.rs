@@ -7,7 +7,7 @@
 //! - [`plan`]: [`WritePlan`], what a [`hub_model::ChangeEvent`] writes: one versioned item
 //!   (a customer, a material, an order with its items, or a tombstone) and, for orders, the
 //!   material index rows; [`coalesce`] keeps the newest change per key of a batch.
-//! - [`store`]: the [`EntityStore`] port, [`Applied`], [`StoreError`].
+//! - [`store`]: the [`EntityStore`] port, [`Applied`] (failures are `hub_core::PortError`).
 //! - [`memory`]: [`MemoryStore`], the in-memory adapter with the same semantics.
 //!
 //! The rule every adapter implements: a plan applies only if its item does not exist or holds an
@@ -24,4 +24,4 @@ pub mod testing;
 pub use keys::Key;
 pub use memory::MemoryStore;
 pub use plan::{Item, PlanError, WritePlan, coalesce, plan};
-pub use store::{Applied, EntityStore, StoreError};
+pub use store::{Applied, EntityStore};

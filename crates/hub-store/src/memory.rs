@@ -3,7 +3,8 @@
 
 use crate::keys::Key;
 use crate::plan::{Item, WritePlan};
-use crate::store::{Applied, EntityStore, StoreError};
+use crate::store::{Applied, EntityStore};
+use hub_core::PortError;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -32,7 +33,7 @@ impl MemoryStore {
 }
 
 impl EntityStore for MemoryStore {
-    async fn apply(&self, plan: &WritePlan) -> Result<Applied, StoreError> {
+    async fn apply(&self, plan: &WritePlan) -> Result<Applied, PortError> {
         let mut items = self.items.lock().expect("not poisoned");
         let previous = items.get(&plan.main.key);
         if previous
@@ -64,11 +65,11 @@ impl EntityStore for MemoryStore {
         Ok(Applied::Written)
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, PortError> {
         Ok(self.items.lock().expect("not poisoned").get(key).cloned())
     }
 
-    async fn query(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str) -> Result<Vec<Item>, PortError> {
         Ok(self
             .items
             .lock()
@@ -84,7 +85,7 @@ impl EntityStore for MemoryStore {
         gsi1pk: &str,
         prefix: &str,
         descending: bool,
-    ) -> Result<Vec<Item>, StoreError> {
+    ) -> Result<Vec<Item>, PortError> {
         let items = self.items.lock().expect("not poisoned");
         let mut out: Vec<Item> = items
             .values()

@@ -2,9 +2,8 @@
 
 use crate::keys::Key;
 use crate::plan::{Item, WritePlan};
-use hub_core::{Classify, ErrorClass};
+use hub_core::PortError;
 use std::future::Future;
-use thiserror::Error;
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,36 +14,18 @@ pub enum Applied {
     Stale,
 }
 
-/// A store failure.
-#[derive(Debug, Error)]
-pub enum StoreError {
-    /// The store is throttling or unavailable; try again later.
-    #[error("store unavailable: {0}")]
-    Transient(String),
-    /// The request can never succeed (validation, size limits…).
-    #[error("store refused the write: {0}")]
-    Permanent(String),
-}
-
-impl Classify for StoreError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            StoreError::Transient(_) => ErrorClass::Transient,
-            StoreError::Permanent(_) => ErrorClass::Permanent,
-        }
-    }
-}
-
-/// The single table, as the domain handlers use it.
+/// The single table, as the domain handlers use it. A failure is a [`PortError`]: transient
+/// (throttling, unavailable) or permanent (validation, size limits), with the adapter's error as
+/// its source.
 pub trait EntityStore: Send + Sync {
     /// Applies a plan under the version guard.
-    fn apply(&self, plan: &WritePlan) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn apply(&self, plan: &WritePlan) -> impl Future<Output = Result<Applied, PortError>> + Send;
 
     /// Reads one item.
-    fn get(&self, key: &Key) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+    fn get(&self, key: &Key) -> impl Future<Output = Result<Option<Item>, PortError>> + Send;
 
     /// Every item of a partition, in sort-key order.
-    fn query(&self, pk: &str) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
+    fn query(&self, pk: &str) -> impl Future<Output = Result<Vec<Item>, PortError>> + Send;
 
     /// Items of GSI1 with `gsi1pk` whose `gsi1sk` begins with `prefix`; newest (highest sort
     /// key) first when `descending`.
@@ -53,5 +34,5 @@ pub trait EntityStore: Send + Sync {
         gsi1pk: &str,
         prefix: &str,
         descending: bool,
-    ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Item>, PortError>> + Send;
 }

@@ -135,7 +135,7 @@ impl<S> Throttling<S> {
 }
 
 impl<S: crate::EntityStore> crate::EntityStore for Throttling<S> {
-    async fn apply(&self, plan: &crate::WritePlan) -> Result<crate::Applied, crate::StoreError> {
+    async fn apply(&self, plan: &crate::WritePlan) -> Result<crate::Applied, hub_core::PortError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let key = plan
             .main
@@ -149,19 +149,20 @@ impl<S: crate::EntityStore> crate::EntityStore for Throttling<S> {
             let left = remaining.entry(key).or_insert(self.times);
             if *left > 0 {
                 *left = left.saturating_sub(if self.times == u32::MAX { 0 } else { 1 });
-                return Err(crate::StoreError::Transient(
-                    "ProvisionedThroughputExceededException (injected)".into(),
+                return Err(hub_core::PortError::transient(
+                    "dynamodb:PutItem",
+                    "ProvisionedThroughputExceededException (injected)",
                 ));
             }
         }
         self.inner.apply(plan).await
     }
 
-    async fn get(&self, key: &crate::Key) -> Result<Option<crate::Item>, crate::StoreError> {
+    async fn get(&self, key: &crate::Key) -> Result<Option<crate::Item>, hub_core::PortError> {
         self.inner.get(key).await
     }
 
-    async fn query(&self, pk: &str) -> Result<Vec<crate::Item>, crate::StoreError> {
+    async fn query(&self, pk: &str) -> Result<Vec<crate::Item>, hub_core::PortError> {
         self.inner.query(pk).await
     }
 
@@ -170,7 +171,7 @@ impl<S: crate::EntityStore> crate::EntityStore for Throttling<S> {
         gsi1pk: &str,
         prefix: &str,
         descending: bool,
-    ) -> Result<Vec<crate::Item>, crate::StoreError> {
+    ) -> Result<Vec<crate::Item>, hub_core::PortError> {
         self.inner.query_gsi1(gsi1pk, prefix, descending).await
     }
 }

@@ -9,9 +9,10 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hub_core::PortError;
 use hub_model::{Entity, Op};
 use hub_store::testing::{event, shuffle};
-use hub_store::{Applied, EntityStore, Item, Key, StoreError, WritePlan};
+use hub_store::{Applied, EntityStore, Item, Key, WritePlan};
 use hub_sync::{MemoryDeadLetters, SyncConfig, process_batch};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -24,17 +25,17 @@ struct NoIo {
 }
 
 impl EntityStore for NoIo {
-    async fn apply(&self, _: &WritePlan) -> Result<Applied, StoreError> {
+    async fn apply(&self, _: &WritePlan) -> Result<Applied, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(Applied::Written)
     }
-    async fn get(&self, _: &Key) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, _: &Key) -> Result<Option<Item>, PortError> {
         Ok(None)
     }
-    async fn query(&self, _: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, _: &str) -> Result<Vec<Item>, PortError> {
         Ok(Vec::new())
     }
-    async fn query_gsi1(&self, _: &str, _: &str, _: bool) -> Result<Vec<Item>, StoreError> {
+    async fn query_gsi1(&self, _: &str, _: &str, _: bool) -> Result<Vec<Item>, PortError> {
         Ok(Vec::new())
     }
 }

@@ -1,14 +1,14 @@
 //! One SQS batch, start to finish.
 
-use crate::dlq::{DeadLetter, DeadLetterSink, FetchError, PayloadStore};
+use crate::dlq::{DeadLetter, DeadLetterSink, PayloadStore};
 use crate::metrics::{Counters, emf_line};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{SecondsFormat, Utc};
-use hub_core::retry::Backoff;
-use hub_core::{Classify, ErrorClass};
+use hub_core::retry::{Backoff, Policy, retry};
+use hub_core::{Classify, ErrorClass, PortError};
 use hub_model::claim_check::ClaimCheck;
 use hub_model::{ChangeEvent, Entity};
-use hub_store::{Applied, EntityStore, StoreError, coalesce, plan};
+use hub_store::{Applied, EntityStore, coalesce, plan};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -211,10 +211,10 @@ async fn body_of<P: PayloadStore>(
         .ok_or((ErrorClass::Permanent, "message has no body".to_string()))?;
     match ClaimCheck::from_body(body) {
         None => Ok(body.to_string()),
-        Some(claim) => payloads.fetch(&claim).await.map_err(|e| match e {
-            FetchError::Transient(_) => (ErrorClass::Transient, e.to_string()),
-            FetchError::Permanent(_) => (ErrorClass::Permanent, e.to_string()),
-        }),
+        Some(claim) => payloads
+            .fetch(&claim)
+            .await
+            .map_err(|e| (e.class, e.to_string())),
     }
 }
 
@@ -245,24 +245,25 @@ async fn write<S: EntityStore>(
     store: &S,
     config: &SyncConfig,
     deadline: Instant,
-) -> Result<(Applied, bool, u64), (StoreError, u64)> {
+) -> Result<(Applied, bool, u64), (PortError, u64)> {
     let plan = plan(event, Utc::now(), config.tombstone_ttl)
-        .map_err(|e| (StoreError::Permanent(e.to_string()), 0))?;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match store.apply(&plan).await {
-            Ok(applied) => return Ok((applied, plan.tombstone, u64::from(attempt - 1))),
-            Err(e) if e.is_retryable() && config.backoff.allows(attempt) => {
-                let delay = config.backoff.delay(attempt - 1);
-                if Instant::now() + delay + config.safety_margin >= deadline {
-                    return Err((e, u64::from(attempt - 1)));
-                }
-                debug!(attempt, ?delay, error = %e, "Transient store error; retrying.");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err((e, u64::from(attempt - 1))),
+        .map_err(|e| (PortError::caused_by("plan", ErrorClass::Permanent, e), 0))?;
+    let last_start = deadline
+        .checked_sub(config.safety_margin)
+        .unwrap_or(deadline);
+    let policy = Policy::attempts(config.backoff).until(last_start);
+    let transient = |f: &hub_core::retry::Failed<'_, PortError>| {
+        let retry = f.error.is_retryable();
+        if retry {
+            debug!(attempt = f.attempt, delay = ?f.delay, error = %f.error, "Transient store error; retrying.");
         }
+        retry
+    };
+    let out = retry(policy, transient, || store.apply(&plan)).await;
+    let retries = u64::from(out.retries);
+    match out.result {
+        Ok(applied) => Ok((applied, plan.tombstone, retries)),
+        Err(e) => Err((e, retries)),
     }
 }
 

@@ -1,10 +1,9 @@
 //! Where messages that can never be written go: the domain DLQ.
 
-use hub_core::ErrorClass;
+use hub_core::{ErrorClass, PortError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use thiserror::Error;
 
 /// A message to dead-letter, with its error context (DESIGN §4). The original body and message
 /// attributes travel unchanged; the context is added as message attributes.
@@ -52,26 +51,11 @@ impl DeadLetter {
     }
 }
 
-/// The DLQ could not take the message: the caller must not report it handled.
-#[derive(Debug, Error)]
-#[error("dead-letter sink failed: {0}")]
-pub struct SinkError(pub String);
-
-/// The dead-letter port.
+/// The dead-letter port. A failure ([`PortError`]) means the DLQ did not take the message: the
+/// caller must not report it handled.
 pub trait DeadLetterSink: Send + Sync {
     /// Sends one message to the DLQ.
-    fn send(&self, letter: DeadLetter) -> impl Future<Output = Result<(), SinkError>> + Send;
-}
-
-/// Fetching a claim-checked event failed.
-#[derive(Debug, Error)]
-pub enum FetchError {
-    /// The store did not answer; try again later.
-    #[error("claim check store unavailable: {0}")]
-    Transient(String),
-    /// The object is missing or unreadable; it will not appear by retrying.
-    #[error("claim check cannot be resolved: {0}")]
-    Permanent(String),
+    fn send(&self, letter: DeadLetter) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Where claim-checked events are stored (S3 in the cloud).
@@ -80,7 +64,7 @@ pub trait PayloadStore: Send + Sync {
     fn fetch(
         &self,
         claim: &hub_model::claim_check::ClaimCheck,
-    ) -> impl Future<Output = Result<String, FetchError>> + Send;
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 /// Claim-checked events in memory (tests, local runs).
@@ -100,16 +84,15 @@ impl MemoryPayloads {
 }
 
 impl PayloadStore for MemoryPayloads {
-    async fn fetch(
-        &self,
-        claim: &hub_model::claim_check::ClaimCheck,
-    ) -> Result<String, FetchError> {
+    async fn fetch(&self, claim: &hub_model::claim_check::ClaimCheck) -> Result<String, PortError> {
         self.objects
             .lock()
             .expect("not poisoned")
             .get(&claim.uri)
             .cloned()
-            .ok_or_else(|| FetchError::Permanent(format!("no object at {}", claim.uri)))
+            .ok_or_else(|| {
+                PortError::permanent("s3:GetObject", format!("no object at {}", claim.uri))
+            })
     }
 }
 
@@ -119,14 +102,11 @@ impl PayloadStore for MemoryPayloads {
 pub struct NoPayloads;
 
 impl PayloadStore for NoPayloads {
-    async fn fetch(
-        &self,
-        claim: &hub_model::claim_check::ClaimCheck,
-    ) -> Result<String, FetchError> {
-        Err(FetchError::Permanent(format!(
-            "no claim-check store is configured for {}",
-            claim.uri
-        )))
+    async fn fetch(&self, claim: &hub_model::claim_check::ClaimCheck) -> Result<String, PortError> {
+        Err(PortError::permanent(
+            "s3:GetObject",
+            format!("no claim-check store is configured for {}", claim.uri),
+        ))
     }
 }
 
@@ -144,7 +124,7 @@ impl MemoryDeadLetters {
 }
 
 impl DeadLetterSink for MemoryDeadLetters {
-    async fn send(&self, letter: DeadLetter) -> Result<(), SinkError> {
+    async fn send(&self, letter: DeadLetter) -> Result<(), PortError> {
         self.letters.lock().expect("not poisoned").push(letter);
         Ok(())
     }

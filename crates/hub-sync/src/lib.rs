@@ -31,6 +31,5 @@ pub mod metrics;
 
 pub use batch::{BatchReport, SyncConfig, process_batch};
 pub use dlq::{
-    DeadLetter, DeadLetterSink, FetchError, MemoryDeadLetters, MemoryPayloads, NoPayloads,
-    PayloadStore, SinkError,
+    DeadLetter, DeadLetterSink, MemoryDeadLetters, MemoryPayloads, NoPayloads, PayloadStore,
 };

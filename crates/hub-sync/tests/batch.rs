@@ -5,9 +5,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use hub_model::{ChangeEvent, Entity, Op};
 use hub_store::testing::{Throttling, event};
 use hub_store::{EntityStore, MemoryStore, keys};
-use hub_sync::{
-    DeadLetter, DeadLetterSink, MemoryDeadLetters, SinkError, SyncConfig, process_batch,
-};
+use hub_sync::{DeadLetter, DeadLetterSink, MemoryDeadLetters, SyncConfig, process_batch};
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -214,8 +212,11 @@ async fn no_retry_starts_past_the_deadline() {
 struct BrokenDlq;
 
 impl DeadLetterSink for BrokenDlq {
-    async fn send(&self, _: DeadLetter) -> Result<(), SinkError> {
-        Err(SinkError("DLQ unreachable".into()))
+    async fn send(&self, _: DeadLetter) -> Result<(), hub_core::PortError> {
+        Err(hub_core::PortError::transient(
+            "sqs:SendMessage",
+            "DLQ unreachable",
+        ))
     }
 }
 

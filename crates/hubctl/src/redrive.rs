@@ -5,7 +5,7 @@ use crate::stack::{StackArgs, local_clients};
 use anyhow::{Context as _, bail};
 use dlq_redrive::{Config, Redriver};
 use hub_aws::provision::Provisioner;
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use hub_redrive::{RedriveRequest, RunLimits, When};
 use hub_template::Context;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -6,7 +6,7 @@ use crate::status;
 use anyhow::{Context as _, bail};
 use hub_aws::AwsClients;
 use hub_aws::provision::Provisioner;
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use hub_kafka::bridge::ConsumerConfig;
 use hub_local::{EsmConfig, LocalFunction, SqsEventSourceMapping};
 use hub_template::Context;

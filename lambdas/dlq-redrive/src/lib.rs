@@ -11,7 +11,7 @@ pub mod handler;
 use hub_aws::AwsClients;
 use hub_aws::redrive::{S3Objects, SqsDlq, SqsSendQueue};
 use hub_aws::sns_publisher::SnsPublisher;
-use hub_bridge::settings::{ConfigError, Env};
+use hub_core::config::{ConfigError, Env};
 use hub_redrive::{BridgeDestination, QueueDestination, RedriveRequest, Report, RunLimits, run};
 use kafka_bridge::Claims;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The bridge's AWS configuration, from the environment, validated at start.
 
 use hub_bridge::Settings;
-use hub_bridge::settings::{ConfigError, Env};
+use hub_core::config::{ConfigError, Env};
 
 /// Where the bridge publishes and dead-letters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,8 +20,9 @@ use hub_aws::AwsClients;
 use hub_aws::s3_payloads::S3Claims;
 use hub_aws::sns_publisher::SnsPublisher;
 use hub_aws::sqs_dlq::SqsBridgeDeadLetters;
-use hub_bridge::ports::{NoClaims, PortError};
+use hub_bridge::ports::NoClaims;
 use hub_bridge::{BridgeMetrics, ClaimStore, Pipeline};
+use hub_core::PortError;
 use std::sync::Arc;
 
 /// The claim-check store: S3 when `CLAIM_CHECK_BUCKET` is set.

@@ -21,7 +21,7 @@
 //! Costs are computed in [`cost`], at the list prices documented there.
 
 use anyhow::{Context as _, bail};
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use hub_kafka::bridge::{ConsumerConfig, run};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
@@ -476,7 +476,7 @@ impl hub_bridge::Publisher for Null {
     async fn publish_batch(
         &self,
         _messages: &[&hub_bridge::Message],
-    ) -> Result<Vec<hub_bridge::ports::EntryFailure>, hub_bridge::ports::PortError> {
+    ) -> Result<Vec<hub_bridge::ports::EntryFailure>, hub_core::PortError> {
         Ok(Vec::new())
     }
 }

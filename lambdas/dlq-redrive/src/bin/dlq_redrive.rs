@@ -1,7 +1,7 @@
 //! The `dlq-redrive` Lambda: one deployment per DLQ.
 
 use dlq_redrive::{Config, Redriver, handler};
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use std::sync::Arc;
 
 #[tokio::main]

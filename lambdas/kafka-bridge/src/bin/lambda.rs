@@ -4,7 +4,7 @@
 // deeper than the default limit of 128 allows for layout queries.
 #![recursion_limit = "256"]
 
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use kafka_bridge::{Config, build, handler};
 use std::sync::Arc;
 

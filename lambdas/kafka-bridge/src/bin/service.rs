@@ -1,7 +1,7 @@
 //! The Kafka bridge as a long-running consumer. Configuration from the environment (see the
 //! README, "The Kafka bridge"); SIGTERM or SIGINT drains in-flight work, commits and exits 0.
 
-use hub_bridge::settings::Env;
+use hub_core::config::Env;
 use hub_kafka::bridge::{ConsumerConfig, run};
 use kafka_bridge::{Config, build};
 use std::process::ExitCode;

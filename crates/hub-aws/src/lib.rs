@@ -18,12 +18,17 @@
 //! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
 //!   resources.
 
+#[cfg(feature = "bridge")]
+pub mod bridge;
 pub mod clients;
+#[cfg(feature = "sync")]
 pub mod dynamo_store;
 pub mod error;
 pub mod provision;
+#[cfg(feature = "redrive")]
 pub mod redrive;
 pub mod s3_payloads;
+#[cfg(feature = "bridge")]
 pub mod sns_publisher;
 pub mod sqs_dlq;
 

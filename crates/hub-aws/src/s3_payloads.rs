@@ -3,6 +3,7 @@
 use crate::error::AwsError;
 use hub_core::{ErrorClass, PortError};
 use hub_model::claim_check::ClaimCheck;
+#[cfg(feature = "sync")]
 use hub_sync::PayloadStore;
 
 /// Reads claim-checked events from S3.
@@ -53,6 +54,7 @@ pub(crate) async fn get_object(
     Ok(bytes.into_bytes().to_vec())
 }
 
+#[cfg(feature = "sync")]
 impl PayloadStore for S3Payloads {
     async fn fetch(&self, claim: &ClaimCheck) -> Result<String, PortError> {
         const OPERATION: &str = "s3:GetObject";
@@ -72,38 +74,5 @@ impl PayloadStore for S3Payloads {
             })?;
         String::from_utf8(bytes)
             .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Permanent, e))
-    }
-}
-
-/// Stores bodies too large for SNS or SQS in one bucket: the [`hub_bridge::ClaimStore`]
-/// adapter. Keys are deterministic per event (or per dead-lettered record), so a retry
-/// overwrites the same object.
-#[derive(Debug, Clone)]
-pub struct S3Claims {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-}
-
-impl S3Claims {
-    /// A claim store writing to `bucket`.
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> S3Claims {
-        S3Claims {
-            client,
-            bucket: bucket.into(),
-        }
-    }
-}
-
-impl hub_bridge::ClaimStore for S3Claims {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, hub_core::PortError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| PortError::from(AwsError::sdk("s3:PutObject", e)))?;
-        Ok(format!("s3://{}/{key}", self.bucket))
     }
 }

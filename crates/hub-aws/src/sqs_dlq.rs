@@ -5,21 +5,27 @@
 //! attributes and the context do not fit, the original's are packed into one attribute,
 //! `original_attributes` (a JSON object), which the redrive unpacks.
 
+#[cfg(feature = "sync")]
 use crate::error::AwsError;
 use aws_sdk_sqs::types::MessageAttributeValue;
+#[cfg(feature = "sync")]
 use hub_core::PortError;
+#[cfg(feature = "sync")]
 use hub_sync::{DeadLetter, DeadLetterSink};
 
 /// SQS's limit on message attributes per message.
+#[cfg(feature = "sync")]
 const SQS_MAX_ATTRIBUTES: usize = 10;
 
 /// Sends dead letters to one SQS queue.
+#[cfg(feature = "sync")]
 #[derive(Debug, Clone)]
 pub struct SqsDeadLetters {
     client: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
+#[cfg(feature = "sync")]
 impl SqsDeadLetters {
     /// A sink sending to `queue_url`.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsDeadLetters {
@@ -30,7 +36,8 @@ impl SqsDeadLetters {
     }
 }
 
-fn string(v: &str) -> Option<MessageAttributeValue> {
+/// A string message attribute (`None` for a value SQS would refuse).
+pub(crate) fn string(v: &str) -> Option<MessageAttributeValue> {
     MessageAttributeValue::builder()
         .data_type("String")
         .string_value(v)
@@ -38,6 +45,7 @@ fn string(v: &str) -> Option<MessageAttributeValue> {
         .ok()
 }
 
+#[cfg(feature = "sync")]
 impl DeadLetterSink for SqsDeadLetters {
     async fn send(&self, letter: DeadLetter) -> Result<(), PortError> {
         let context = letter.context_attributes();
@@ -74,44 +82,6 @@ impl DeadLetterSink for SqsDeadLetters {
             .set_message_deduplication_id(
                 fifo.then(|| format!("{}-{}", letter.message_id, letter.attempts)),
             )
-            .send()
-            .await
-            .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
-        Ok(())
-    }
-}
-
-/// Sends bridge dead letters to the bridge DLQ: the [`hub_bridge::DeadLetters`] adapter. The
-/// body is the dead letter's JSON (raw record in base64, coordinates, error); the attributes are
-/// its filterable context ([`hub_bridge::BridgeDeadLetter::attributes`]).
-#[derive(Debug, Clone)]
-pub struct SqsBridgeDeadLetters {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-impl SqsBridgeDeadLetters {
-    /// A sink sending to `queue_url`.
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsBridgeDeadLetters {
-        SqsBridgeDeadLetters {
-            client,
-            queue_url: queue_url.into(),
-        }
-    }
-}
-
-impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
-    async fn send(&self, letter: &hub_bridge::BridgeDeadLetter) -> Result<(), hub_core::PortError> {
-        let attributes = letter
-            .attributes()
-            .into_iter()
-            .filter_map(|(k, v)| string(&v).map(|a| (k.to_string(), a)))
-            .collect();
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(letter.body())
-            .set_message_attributes(Some(attributes))
             .send()
             .await
             .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;

@@ -9,11 +9,11 @@
 pub mod handler;
 
 use hub_aws::AwsClients;
+use hub_aws::bridge::{self, Claims};
 use hub_aws::redrive::{S3Objects, SqsDlq, SqsSendQueue};
 use hub_aws::sns_publisher::SnsPublisher;
 use hub_core::config::{ConfigError, Env};
 use hub_redrive::{BridgeDestination, QueueDestination, RedriveRequest, Report, RunLimits, run};
-use kafka_bridge::Claims;
 use std::time::Duration;
 
 /// Where a DLQ's messages go back to.
@@ -22,7 +22,7 @@ pub enum Target {
     /// `TARGET_QUEUE_URL`: a domain DLQ's own queue.
     Queue(String),
     /// `SNS_TOPIC_ARN` (with the bridge's variables): the bridge DLQ, through the pipeline.
-    Bridge(Box<kafka_bridge::Config>),
+    Bridge(Box<bridge::Config>),
 }
 
 /// The redrive function's configuration.
@@ -56,7 +56,7 @@ impl Config {
         })?;
         let target = match (url(env, "TARGET_QUEUE_URL")?, env.get("SNS_TOPIC_ARN")) {
             (Some(q), None) => Target::Queue(q),
-            (None, Some(_)) => Target::Bridge(Box::new(kafka_bridge::Config::from_env(env)?)),
+            (None, Some(_)) => Target::Bridge(Box::new(bridge::Config::from_env(env)?)),
             (Some(_), Some(_)) => {
                 return Err(ConfigError {
                     variable: "TARGET_QUEUE_URL".into(),
@@ -105,8 +105,8 @@ impl Redriver {
                 dlq,
                 Box::new(BridgeDestination::new(
                     &b.topic_arn,
-                    kafka_bridge::publisher(clients, b),
-                    kafka_bridge::claims(clients, b),
+                    bridge::publisher(clients, b),
+                    bridge::claims(clients, b),
                     S3Objects::new(clients.s3.clone()),
                     SqsSendQueue::new(clients.sqs.clone(), &config.dlq_url),
                     b.settings.clone(),

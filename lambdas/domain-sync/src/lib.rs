@@ -43,7 +43,7 @@ pub fn domain_of(binary: &str) -> Option<(Entity, &'static str)> {
 /// Runs the Lambda of one domain until the runtime stops it.
 pub async fn run(entity: Entity, domain: &str) -> Result<(), lambda_runtime::Error> {
     hub_telemetry::init();
-    let config = Config::from_env(entity, domain)?;
+    let config = Config::from_env(entity, domain, &hub_core::config::Env::process())?;
     let clients = AwsClients::from_env().await;
     let state = Arc::new(handler::State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),

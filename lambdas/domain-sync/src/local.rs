@@ -16,11 +16,12 @@ pub fn function(
     binary: &str,
     env: &HashMap<String, String>,
     clients: &AwsClients,
-) -> Result<Option<Arc<dyn LocalFunction>>, crate::config::ConfigError> {
+) -> Result<Option<Arc<dyn LocalFunction>>, hub_core::config::ConfigError> {
     let Some((entity, domain)) = crate::domain_of(binary) else {
         return Ok(None);
     };
-    let config = Config::from_lookup(entity, domain, |k| env.get(k).cloned())?;
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let config = Config::from_env(entity, domain, &hub_core::config::Env::from_pairs(&pairs))?;
     let state = Arc::new(State {
         store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),

@@ -10,6 +10,10 @@
 //! never dead-lettered, so a record is always **published or dead-lettered** before its offset
 //! may be committed.
 //!
+//! **Its room:** hub-core, hub-model and hub-sap; no SDK, no Kafka client. Its adapters live in
+//! hub-aws (feature `bridge`) and hub-kafka; the bridge Lambda, the long-running bridge and the
+//! redrive of the bridge DLQ depend on it.
+//!
 //! # Layout
 //! - [`record`]: [`KafkaRecord`], one Kafka record owned (the consumer's and the Lambda's input).
 //! - [`route`]: record → [`route::Routed`] (messages to publish, or a dead letter), the

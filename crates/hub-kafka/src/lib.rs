@@ -1,5 +1,9 @@
 //! Kafka adapters of SAP Sync Hub.
 //!
+//! **Its room:** hub-core, hub-bridge and rdkafka (librdkafka). The long-running bridge, the CLI
+//! and the tests depend on it; the bridge Lambda does not (Lambda's event source reads Kafka for
+//! it).
+//!
 //! # Layout
 //! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the
 //!   real Kafka protocol on loopback ports (consumer groups, commits, `kcat`), the default broker

@@ -2,6 +2,10 @@
 //! [`ChangeEvent`] (DESIGN §2) and the typed domain records it carries ([`Customer`],
 //! [`Material`], [`SalesOrder`]). Pure: no I/O, no SDK.
 //!
+//! **Its room:** hub-core only, and data crates (serde, chrono, rust_decimal, compact_str). Every
+//! crate that reads or writes events may depend on it; it depends on no other crate of the hub, no
+//! SDK, no Kafka client, no Lambda runtime.
+//!
 //! # Layout
 //! - [`event`]: [`ChangeEvent`], [`Entity`], [`Op`], [`Version`] (orderable source version),
 //!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).

@@ -5,6 +5,10 @@
 //! redriven too often (the loop guard), sends the others back at a bounded rate, deletes each
 //! only after it was sent, stops before the Lambda's deadline and returns a [`Report`].
 //!
+//! **Its room:** hub-core, hub-model and hub-bridge (a bridge dead letter is redriven through the
+//! bridge's pipeline again); no SDK. Its adapters live in hub-aws (feature `redrive`); the dlq-
+//! redrive Lambda and `hubctl redrive` depend on it.
+//!
 //! # Layout
 //! - [`request`]: the console input ([`RedriveRequest`]) and its [`Filter`].
 //! - [`letter`]: a DLQ message ([`DlqMessage`]) and its [`Facts`] (domain and bridge shapes).

@@ -7,6 +7,10 @@
 //! poison or permanent. It never panics, whatever the bytes, and its memory is bounded by
 //! [`Limits`].
 //!
+//! **Its room:** hub-core and hub-model, and the parsing crates (quick-xml, serde_json,
+//! encoding_rs, simdutf8). Only the bridge's side depends on it (hub-bridge, and through it the
+//! bridge and redrive Lambdas); a domain function never links it. No I/O, no SDK.
+//!
 //! # Layout
 //! - [`record`]: [`Envelope`] (the Kafka record), [`Outcome`], [`NeedsEnrichment`], [`Limits`].
 //! - [`idoc`]: IDoc XML: the generic tree ([`idoc::tree`]) and the MATMAS / DEBMAS / ORDERS

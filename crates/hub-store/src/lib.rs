@@ -2,6 +2,9 @@
 //! plans, the [`EntityStore`] port and its in-memory adapter. Pure: no SDK; the DynamoDB adapter
 //! lives in `hub-aws`.
 //!
+//! **Its room:** hub-core and hub-model. The domain functions' side depends on it (hub-sync, the
+//! DynamoDB adapter in hub-aws); no SDK.
+//!
 //! # Layout
 //! - [`keys`]: every key builder and access pattern, with doctests.
 //! - [`plan`]: [`WritePlan`], what a [`hub_model::ChangeEvent`] writes: one versioned item

@@ -19,6 +19,10 @@
 //!
 //! Logs carry ids, keys and classes, never record data (names, tax numbers, addresses).
 //!
+//! **Its room:** hub-core, hub-model, hub-store, and `aws_lambda_events` for the shapes of the SQS
+//! batch and its partial-batch response (plain serde structs, no SDK: CI's SDK-free check allows
+//! exactly that crate). The domain-sync Lambda depends on it.
+//!
 //! # Layout
 //! - [`batch`]: [`process_batch`], [`SyncConfig`], [`BatchReport`].
 //! - [`dlq`]: the [`DeadLetterSink`] port, [`DeadLetter`], [`MemoryDeadLetters`]; the

@@ -4,6 +4,9 @@
 //! event with its span fields, which CloudWatch Logs Insights can query; locally they are the
 //! compact human format. `RUST_LOG` filters as usual (default `info`).
 //!
+//! **Its room:** tracing and tracing-subscriber only. Every binary and Lambda calls it once at the
+//! top of `main`; no library crate depends on it.
+//!
 //! # Layout
 //! - [`init`]: install the global subscriber once, at the top of `main`.
 //! - [`Format`]: the chosen output format.

@@ -5,6 +5,10 @@
 //! It is pure: no I/O besides reading the file, no AWS SDK. Physical ids (ARNs, queue URLs) are
 //! fed in by whoever creates the resources ([`Context::set_physical`]).
 //!
+//! **Its room:** serde and a YAML reader only; no crate of the hub, no SDK. Development tooling:
+//! the local stack (hub-local), the tests and the CLI depend on it; no Lambda links it
+//! (tests/layering.rs checks it).
+//!
 //! # Layout
 //! - [`template`]: the parsed template ([`Template`], [`Resource`], [`Parameter`]); short-form
 //!   tags (`!Ref`, `!GetAtt`, `!Sub`, …) are normalised to their long JSON form on load;

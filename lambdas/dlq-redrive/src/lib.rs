@@ -1,6 +1,10 @@
 //! The `dlq-redrive` Lambda, deployed once per DLQ and invoked from the AWS console with a small
 //! JSON input ([`hub_redrive::RedriveRequest`]); `hubctl redrive` runs the same code locally.
 //!
+//! **Its room:** hub-core, hub-redrive, hub-telemetry and hub-aws with its `redrive` adapters
+//! (which bring the bridge's, to redrive the bridge DLQ through the pipeline). No other Lambda
+//! crate.
+//!
 //! # Layout
 //! - [`Config`]: which DLQ, and where its messages go back to, from the environment.
 //! - [`Redriver`]: the DLQ and its destination over the AWS adapters, built once.

@@ -1,6 +1,10 @@
 //! The domain sync Lambdas: one binary per domain (`customer-sync`, `material-sync`,
 //! `sales-order-sync`), each draining its SQS queue into the single table.
 //!
+//! **Its room:** hub-core, hub-model, hub-store, hub-sync, hub-telemetry and hub-aws with its
+//! `sync` adapters; hub-local only under the `local` feature (the CLI and the tests). No other
+//! Lambda crate, no SAP parser, no bridge.
+//!
 //! # Layout
 //! - [`config`]: [`Config`] from the environment, validated at start.
 //! - [`handler`]: the Lambda handler, [`handler::handle`], over the shared batch processing of

@@ -5,6 +5,9 @@
 //! - `kafka-bridge-lambda`: the same pipeline as a Lambda on the managed Kafka event source
 //!   (self-managed Kafka or MSK `KafkaEvent`); Lambda's event source mapping owns the offsets.
 //!
+//! **Its room:** hub-core, hub-bridge, hub-telemetry and hub-aws with its `bridge` adapters;
+//! hub-kafka only under the `consumer` feature (the long-running bridge). No other Lambda crate.
+//!
 //! # Layout
 //! - [`handler`]: the Lambda handler, [`handler::handle`].
 //! - The configuration ([`Config`]) and the pipeline over the AWS adapters ([`build`]) live in

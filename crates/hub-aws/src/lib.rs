@@ -27,9 +27,11 @@ pub mod error;
 pub mod provision;
 #[cfg(feature = "redrive")]
 pub mod redrive;
+#[cfg(any(feature = "sync", feature = "redrive"))]
 pub mod s3_payloads;
 #[cfg(feature = "bridge")]
 pub mod sns_publisher;
+#[cfg(any(feature = "sync", feature = "bridge"))]
 pub mod sqs_dlq;
 
 pub use clients::AwsClients;

@@ -230,6 +230,11 @@ impl ObjectReader for S3Objects {
         get_object(&self.client, bucket, key)
             .await
             .map_err(|e| match e {
+                // A missing object will not appear by retrying, whatever S3's status said.
+                GetError::Call {
+                    error,
+                    missing: true,
+                } => PortError::classified("s3:GetObject", ErrorClass::Permanent, error),
                 GetError::Call { error, .. } => PortError::from(error),
                 GetError::Body(message) => {
                     PortError::new("s3:GetObject", ErrorClass::Transient, message)

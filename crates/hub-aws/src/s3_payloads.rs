@@ -1,17 +1,22 @@
-//! Claim-checked events on S3: [`S3Payloads`], the S3 adapter of [`hub_sync::PayloadStore`].
+//! Claim-checked events on S3: [`S3Payloads`] (feature `sync`), the S3 adapter of
+//! `hub_sync::PayloadStore`, and the object reader it shares with the redrive.
 
 use crate::error::AwsError;
+#[cfg(feature = "sync")]
 use hub_core::{ErrorClass, PortError};
+#[cfg(feature = "sync")]
 use hub_model::claim_check::ClaimCheck;
 #[cfg(feature = "sync")]
 use hub_sync::PayloadStore;
 
 /// Reads claim-checked events from S3.
+#[cfg(feature = "sync")]
 #[derive(Debug, Clone)]
 pub struct S3Payloads {
     client: aws_sdk_s3::Client,
 }
 
+#[cfg(feature = "sync")]
 impl S3Payloads {
     /// A payload store over this client.
     pub fn new(client: aws_sdk_s3::Client) -> S3Payloads {

@@ -27,6 +27,7 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
 };
 use hub_aws::AwsError;
+use hub_core::retry::{Failed, Policy, retry};
 use lambda_runtime::{Config, Context};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -266,30 +267,25 @@ impl SqsEventSourceMapping {
     async fn poll_loop(&self, shutdown: &CancellationToken) -> Result<(), EsmError> {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.config.pollers()));
         let mut invocations = tokio::task::JoinSet::new();
-        let mut carry: Vec<Message> = Vec::new();
-        let mut failures = 0u32;
+        let carry: std::sync::Mutex<Vec<Message>> = std::sync::Mutex::new(Vec::new());
+        // SQS unreachable or throttling: back off like Lambda's pollers, never give up.
+        let log_failure = |f: &Failed<'_, AwsError>| {
+            warn!(error = %f.error, delay = ?f.delay, "Polling failed; retrying.");
+            true
+        };
+        let policy = Policy::forever(hub_core::retry::Backoff::default());
         while !shutdown.is_cancelled() {
             while invocations.try_join_next().is_some() {}
             let permit = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             };
-            let batch = match self.gather(&mut carry, shutdown).await {
-                Ok(b) => {
-                    failures = 0;
-                    b
-                }
-                Err(e) => {
-                    // SQS unreachable or throttling: back off like Lambda's pollers, never give up.
-                    failures += 1;
-                    let delay = hub_core::retry::Backoff::default().delay(failures.min(8));
-                    warn!(error = %e, ?delay, "Polling failed; retrying.");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(delay) => continue,
-                    }
-                }
+            let gathered = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                out = retry(policy, log_failure, || self.gather_carried(&carry, shutdown)) => out.result,
             };
+            // A forever policy whose classifier always retries ends only with a batch.
+            let Ok(batch) = gathered else { continue };
             if batch.is_empty() {
                 continue;
             }
@@ -303,6 +299,23 @@ impl SqsEventSourceMapping {
         // the queue when their visibility timeout runs out.
         while invocations.join_next().await.is_some() {}
         Ok(())
+    }
+
+    /// [`Self::gather`] with the messages carried over from the last batch kept in `carry`.
+    async fn gather_carried(
+        &self,
+        carry: &std::sync::Mutex<Vec<Message>>,
+        shutdown: &CancellationToken,
+    ) -> Result<Vec<Message>, AwsError> {
+        let lock = || {
+            carry
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut carried = std::mem::take(&mut *lock());
+        let batch = self.gather(&mut carried, shutdown).await;
+        *lock() = carried;
+        batch
     }
 
     /// Gathers one batch: waits for a first message (long polls of [`EsmConfig::idle_wait`]),

@@ -154,7 +154,10 @@ pub fn parse_objects(text: &str) -> Result<Vec<Object>, GenerateError> {
                 Y::Sequence(s) => list = Some(s),
                 _ => return Err(bad("`objects` must be a list".into())),
             },
-            _ => return Err(bad(format!("unknown key {key:?} (objects, defaults)"))),
+            other => {
+                let name = other.map_or_else(|| format!("{key:?}"), str::to_string);
+                return Err(bad(format!("unknown key {name} (objects, defaults)")));
+            }
         }
     }
     let list = list.filter(|l| !l.is_empty());
@@ -168,10 +171,10 @@ pub fn parse_objects(text: &str) -> Result<Vec<Object>, GenerateError> {
             .unwrap_or_else(|| format!("objects[{i}]"));
         let mut fields = defaults.clone();
         fields.extend(own);
-        for (field, _) in REQUIRED {
+        for (field, what) in REQUIRED {
             let value = fields
                 .get(*field)
-                .ok_or_else(|| bad(format!("{name} has no {field}")))?;
+                .ok_or_else(|| bad(format!("{name} has no {field}, {what}")))?;
             if let Some(expected) = invalid(field, value) {
                 return Err(bad(format!("{name}: {field} {value:?} must be {expected}")));
             }
@@ -605,11 +608,11 @@ objects:
             ("objects: []", "objects.yaml: `objects` lists no object"),
             (
                 "objekts: []",
-                "objects.yaml: unknown key String(\"objekts\") (objects, defaults)",
+                "objects.yaml: unknown key objekts (objects, defaults)",
             ),
             (
                 "objects:\n  - { entity: customer }",
-                "objects.yaml: objects[0] has no domain",
+                "objects.yaml: objects[0] has no domain, queue and redrive names, the `domain` metric dimension (customers, sales-orders)",
             ),
             (
                 "objects:\n  - { entity: customer, domain: customers, stem: customers, function: customer-sync, title: customers }",

@@ -1,6 +1,7 @@
-//! The provisioner against the stand-ins: what it creates is what `template.yaml` says, a second
-//! run changes nothing, drift is found and repaired, SNS routes through the filter policies to the
-//! right queue, and a queue's redrive policy moves a message to its DLQ after maxReceiveCount.
+//! The provisioner against the stand-ins: what it creates is what `template.yaml` says (for every
+//! object of `infra/template/objects.yaml`), a second run changes nothing, drift is found and
+//! repaired, SNS routes through the filter policies to the right queue, and a queue's redrive
+//! policy moves a message to its DLQ after maxReceiveCount.
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use hub_aws::provision::{Action, Provisioner};
@@ -20,7 +21,8 @@ fn normalise(v: Value) -> Value {
 
 #[tokio::test]
 async fn provisioned_resources_match_the_template() {
-    // Scenario: every queue, subscription and the table exist with the names, redrive policies,
+    // Scenario: every resource of template.yaml is provisioned or reported cloud-only; every
+    // queue, each object's subscription and the table exist with the names, redrive policies,
     // filter policies, keys and GSIs that template.yaml states, read back through the SDK.
     let clients = clients().await;
     let template = project_template();
@@ -28,12 +30,28 @@ async fn provisioned_resources_match_the_template() {
     let (report, ctx) = provision(&clients, template, &stack, &[]).await;
     assert!(report.drift.is_empty(), "drift: {:?}", report.drift);
 
+    // Every resource of the template is in the report: created, or known to be cloud-only.
+    let reported: Vec<&str> = report
+        .resources
+        .iter()
+        .map(|r| r.logical_id.as_str())
+        .collect();
+    for r in &template.resources {
+        assert!(
+            reported.contains(&r.logical_id.as_str()),
+            "{} not provisioned",
+            r.logical_id
+        );
+    }
+    assert_eq!(reported.len(), template.resources.len());
+
     // Queues: name and every attribute the template sets.
+    let objects = project_objects();
     let queues: Vec<_> = template.resources_of_type("AWS::SQS::Queue").collect();
     assert_eq!(
         queues.len(),
-        7,
-        "three domain queues, three domain DLQs, one bridge DLQ"
+        2 * objects.len() + 1,
+        "a queue and a DLQ per object, and the bridge DLQ"
     );
     for q in queues {
         let props = ctx.resolve_properties(&q.logical_id).unwrap();
@@ -77,12 +95,13 @@ async fn provisioned_resources_match_the_template() {
     assert!(customers.reference.ends_with(&format!("{stack}-customers")));
 
     // Subscriptions: topic, endpoint, raw delivery and filter policy.
-    for (sub, queue, entity) in [
-        ("CustomersSubscription", "CustomersQueue", "customer"),
-        ("MaterialsSubscription", "MaterialsQueue", "material"),
-        ("SalesOrdersSubscription", "SalesOrdersQueue", "sales_order"),
-    ] {
-        let arn = report.physical_id(sub).unwrap();
+    for o in &objects {
+        let (sub, queue, entity) = (
+            format!("{}Subscription", o.stem()),
+            format!("{}Queue", o.stem()),
+            o.entity(),
+        );
+        let arn = report.physical_id(&sub).unwrap();
         let attrs = clients
             .sns
             .get_subscription_attributes()
@@ -97,7 +116,7 @@ async fn provisioned_resources_match_the_template() {
         );
         assert_eq!(
             attrs["Endpoint"],
-            ctx.physical(queue).unwrap().attributes["Arn"]
+            ctx.physical(&queue).unwrap().attributes["Arn"]
         );
         assert_eq!(attrs["RawMessageDelivery"], "true");
         let fp: Value = serde_json::from_str(&attrs["FilterPolicy"]).unwrap();

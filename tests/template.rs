@@ -1,11 +1,12 @@
-//! `template.yaml` as operations need it: the EMF names of the code are the dashboard's and
-//! the alarms', every DLQ has a redrive function wired to where its messages came from, IAM
-//! statements name actions and resources exactly, and what the issue asks of the deployment
-//! (retention, encryption, PITR, build method) is there. No stand-in needed.
+//! `template.yaml` as operations need it: every object of `infra/template/objects.yaml` has all
+//! its resources and agrees with the Rust registry of domain functions, the EMF names of the code
+//! are the dashboard's and the alarms', every DLQ has a redrive function wired to where its
+//! messages came from, IAM statements name actions and resources exactly, and what the issue asks
+//! of the deployment (retention, encryption, PITR, build method) is there. No stand-in needed.
 
-use hub_integration_tests::project_template;
+use hub_integration_tests::{project_objects, project_template};
 use hub_template::{Context, Stack};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every `(namespace, metric, dimension, value)` of the dashboard body (metric arrays, with
@@ -128,12 +129,13 @@ fn every_dlq_has_a_redrive_function_wired_to_its_source() {
             sources.insert(dlq, q.logical_id.clone());
         }
     }
-    assert_eq!(sources.len(), 3);
+    let objects = project_objects().len();
+    assert_eq!(sources.len(), objects, "a DLQ per object");
     let redrives: Vec<_> = t
         .resources_of_type("AWS::Serverless::Function")
         .filter(|f| f.metadata["BuildProperties"]["Binary"] == "dlq-redrive")
         .collect();
-    assert_eq!(redrives.len(), 4);
+    assert_eq!(redrives.len(), objects + 1);
     let mut covered = BTreeSet::new();
     for f in redrives {
         let dlq = env_ref(f, "DLQ_URL").expect("DLQ_URL");
@@ -147,7 +149,7 @@ fn every_dlq_has_a_redrive_function_wired_to_its_source() {
         assert_eq!(f.properties["Timeout"], 900, "{}", f.logical_id);
         covered.insert(dlq);
     }
-    assert_eq!(covered.len(), 4, "one function per DLQ");
+    assert_eq!(covered.len(), objects + 1, "one function per DLQ");
 }
 
 /// Every IAM statement the template writes (inline in function policies and topic policies).
@@ -299,4 +301,201 @@ fn the_deployment_settings_are_there() {
         let name = name.as_str().unwrap();
         assert!(name.ends_with(".fifo"), "{id}: {name}");
     }
+}
+
+#[test]
+fn every_object_has_all_its_resources() {
+    // Scenario: each object of objects.yaml has its queue and DLQ (redrive policy to it), its
+    // subscription filtered on its entity, its sync function on the queue with partial batch
+    // responses, its redrive function from the DLQ to the queue, two log groups, five alarms,
+    // a place in the domain queues' policy, three outputs, and its lines on the dashboard.
+    let t = project_template();
+    let ctx = Context::new(
+        t,
+        Stack::new("s", "eu-west-1", "123456789012"),
+        &Default::default(),
+    )
+    .unwrap();
+    let on_dashboard = dashboard_metrics(&dashboard_body());
+    let policy = &t.resource("DomainQueuesPolicy").unwrap().properties;
+    let objects = project_objects();
+    assert!(objects.len() >= 3);
+    for o in &objects {
+        let id = |suffix: &str| format!("{}{suffix}", o.stem());
+        let get = |suffix: &str, kind: &str| {
+            let r = t
+                .resource(&id(suffix))
+                .unwrap_or_else(|| panic!("{} is missing", id(suffix)));
+            assert_eq!(r.kind, kind, "{}", r.logical_id);
+            &r.properties
+        };
+        let resolved = |suffix: &str, v: &Value| {
+            let v = ctx.resolve_required(v, &id(suffix)).unwrap();
+            v.as_str().unwrap().to_string()
+        };
+        let (queue, dlq, sync, redrive) = (id("Queue"), id("DLQ"), id("Sync"), id("Redrive"));
+        let (domain, function) = (o.domain(), o.function());
+
+        let q = get("Queue", "AWS::SQS::Queue");
+        assert_eq!(resolved("Queue", &q["QueueName"]), format!("s-{domain}"));
+        assert_eq!(
+            q["RedrivePolicy"]["deadLetterTargetArn"],
+            json!({"Fn::GetAtt": [dlq, "Arn"]})
+        );
+        let d = get("DLQ", "AWS::SQS::Queue");
+        assert_eq!(resolved("DLQ", &d["QueueName"]), format!("s-{domain}-dlq"));
+
+        let sub = get("Subscription", "AWS::SNS::Subscription");
+        assert_eq!(sub["TopicArn"], json!({"Ref": "ChangesTopic"}));
+        assert_eq!(sub["Endpoint"], json!({"Fn::GetAtt": [queue, "Arn"]}));
+        assert_eq!(sub["RawMessageDelivery"], true);
+        assert_eq!(sub["FilterPolicy"], json!({"entity": [o.entity()]}));
+
+        let f = get("Sync", "AWS::Serverless::Function");
+        let binary = &t.resource(&sync).unwrap().metadata["BuildProperties"]["Binary"];
+        assert_eq!(binary, function, "{sync}");
+        assert_eq!(
+            resolved("Sync", &f["FunctionName"]),
+            format!("s-{function}")
+        );
+        assert_eq!(
+            f["Environment"]["Variables"]["DLQ_URL"],
+            json!({"Ref": dlq})
+        );
+        let events: Vec<&Value> = f["Events"].as_object().unwrap().values().collect();
+        assert_eq!(events.len(), 1, "{sync}");
+        assert_eq!(events[0]["Type"], "SQS");
+        let p = &events[0]["Properties"];
+        assert_eq!(p["Queue"], json!({"Fn::GetAtt": [queue, "Arn"]}));
+        assert_eq!(
+            p["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"])
+        );
+
+        let r = get("Redrive", "AWS::Serverless::Function");
+        let binary = &t.resource(&redrive).unwrap().metadata["BuildProperties"]["Binary"];
+        assert_eq!(binary, "dlq-redrive");
+        assert_eq!(
+            resolved("Redrive", &r["FunctionName"]),
+            format!("s-{domain}-redrive")
+        );
+        assert_eq!(
+            r["Environment"]["Variables"]["DLQ_URL"],
+            json!({"Ref": dlq})
+        );
+        assert_eq!(
+            r["Environment"]["Variables"]["TARGET_QUEUE_URL"],
+            json!({"Ref": queue})
+        );
+
+        for (suffix, name) in [
+            ("SyncLogs", function.to_string()),
+            ("RedriveLogs", format!("{domain}-redrive")),
+        ] {
+            let l = get(suffix, "AWS::Logs::LogGroup");
+            assert_eq!(
+                resolved(suffix, &l["LogGroupName"]),
+                format!("/aws/lambda/s-{name}")
+            );
+            assert_eq!(l["RetentionInDays"], json!({"Ref": "LogRetentionDays"}));
+        }
+
+        for (suffix, metric, dimension) in [
+            (
+                "DlqAlarm",
+                "ApproximateNumberOfMessagesVisible",
+                json!({"Fn::GetAtt": [dlq, "QueueName"]}),
+            ),
+            (
+                "QueueAgeAlarm",
+                "ApproximateAgeOfOldestMessage",
+                json!({"Fn::GetAtt": [queue, "QueueName"]}),
+            ),
+            ("SyncErrorsAlarm", "Errors", json!({"Ref": sync})),
+            ("SyncThrottlesAlarm", "Throttles", json!({"Ref": sync})),
+            ("RedriveErrorsAlarm", "Errors", json!({"Ref": redrive})),
+        ] {
+            let a = get(suffix, "AWS::CloudWatch::Alarm");
+            assert_eq!(a["MetricName"], metric, "{}", id(suffix));
+            assert_eq!(a["Dimensions"][0]["Value"], dimension, "{}", id(suffix));
+            assert_eq!(
+                a["AlarmActions"],
+                json!([{"Ref": "AlarmTopic"}]),
+                "{}",
+                id(suffix)
+            );
+        }
+
+        assert!(
+            policy["Queues"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"Ref": queue}))
+        );
+        let arns = policy["PolicyDocument"]["Statement"][0]["Resource"]
+            .as_array()
+            .unwrap();
+        assert!(
+            arns.contains(&json!({"Fn::GetAtt": [queue, "Arn"]})),
+            "{queue}"
+        );
+
+        for (output, target) in [
+            ("QueueUrl", &queue),
+            ("DlqUrl", &dlq),
+            ("RedriveFunction", &redrive),
+        ] {
+            let v = t
+                .outputs
+                .get(&id(output))
+                .unwrap_or_else(|| panic!("output {} is missing", id(output)));
+            assert_eq!(v["Value"], json!({"Ref": target}), "{}", id(output));
+        }
+
+        let line = |ns: &str, metric: &str, dim: &str, value: &str| {
+            [ns, metric, dim, value].map(str::to_string)
+        };
+        for (metric, _) in hub_sync::metrics::METRICS {
+            let l = line(hub_core::emf::NAMESPACE, metric, "domain", domain);
+            assert!(on_dashboard.contains(&l), "dashboard lacks {l:?}");
+        }
+        for l in [
+            line(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                &format!("${{{dlq}.QueueName}}"),
+            ),
+            line(
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                "QueueName",
+                &format!("${{{queue}.QueueName}}"),
+            ),
+        ] {
+            assert!(on_dashboard.contains(&l), "dashboard lacks {l:?}");
+        }
+    }
+}
+
+#[test]
+fn objects_yaml_and_the_domain_registry_agree() {
+    // Scenario: the objects of infra/template/objects.yaml and the domain functions of the Rust
+    // registry (domain_sync::DOMAINS) are the same: binary, entity and domain of each.
+    let in_yaml: BTreeSet<(String, String, String)> = project_objects()
+        .iter()
+        .map(|o| (o.function().into(), o.entity().into(), o.domain().into()))
+        .collect();
+    let in_code: BTreeSet<(String, String, String)> = domain_sync::DOMAINS
+        .iter()
+        .map(|(b, e, d)| (b.to_string(), e.as_str().to_string(), d.to_string()))
+        .collect();
+    let only_yaml: Vec<_> = in_yaml.difference(&in_code).collect();
+    let only_code: Vec<_> = in_code.difference(&in_yaml).collect();
+    assert!(
+        only_yaml.is_empty() && only_code.is_empty(),
+        "(binary, entity, domain) in objects.yaml only: {only_yaml:?} (add them to \
+         domain_sync::DOMAINS, with their binary); in domain_sync::DOMAINS only: {only_code:?} \
+         (add them to infra/template/objects.yaml and regenerate template.yaml)"
+    );
 }

@@ -44,6 +44,12 @@ pub fn project_template() -> &'static Template {
     Box::leak(Box::new(t))
 }
 
+/// The SAP objects of `infra/template/objects.yaml`, which `template.yaml` is generated from.
+pub fn project_objects() -> Vec<hub_template::generate::Object> {
+    hub_template::generate::objects(&repo_root().join(hub_template::generate::DIR))
+        .expect("infra/template/objects.yaml parses")
+}
+
 /// Provisions `template` as stack `stack_name` with parameter overrides; returns the report and
 /// the context holding every physical id.
 pub async fn provision(

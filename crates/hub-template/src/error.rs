@@ -1,5 +1,6 @@
-//! Errors of template loading and resolution. Every variant names where in the template it failed
-//! (a dotted path such as `Resources.CustomersQueue.Properties.RedrivePolicy`).
+//! Errors of template loading and resolution, each naming where in the template it failed (a
+//! dotted path such as `Resources.CustomersQueue.Properties.RedrivePolicy`), and of template
+//! generation, each naming the file of the definition and the line.
 
 use thiserror::Error;
 
@@ -104,4 +105,43 @@ impl TemplateError {
             reason: reason.into(),
         }
     }
+}
+
+/// What went wrong generating `template.yaml` from its definition ([`crate::generate`]).
+#[derive(Debug, Error)]
+pub enum GenerateError {
+    /// A file of the definition could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `objects.yaml` is not YAML.
+    #[error("objects.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_norway::Error),
+    /// `objects.yaml` is YAML but not a list of objects as the generator needs it.
+    #[error("objects.yaml: {0}")]
+    Objects(String),
+    /// A line of `base.yaml` or `object.yaml` the generator cannot follow.
+    #[error("{file}:{line}: {reason}")]
+    Line {
+        /// `base.yaml` or `object.yaml`.
+        file: &'static str,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A section of `object.yaml` or a field of `objects.yaml` that nothing uses (a typo, or
+    /// left over).
+    #[error("{file}: {what} is never used")]
+    Unused {
+        /// The file that declares it.
+        file: &'static str,
+        /// The section or field.
+        what: String,
+    },
 }

@@ -1,0 +1,103 @@
+//! `template.yaml` is what its definition in `infra/template/` generates, and generating it
+//! changed no resource of the objects the hand-written template had.
+
+use hub_template::Template;
+use hub_template::generate::{self, BASE, COMMAND, DIR, OBJECT, Object};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn template_yaml_is_what_its_definition_generates() {
+    // Scenario: the checked-in template.yaml is exactly what infra/template/ renders; an edit of
+    // one without the other fails here, saying what to run.
+    let generated = generate::render(&root().join(DIR)).unwrap_or_else(|e| panic!("{DIR}: {e}"));
+    let checked_in = read(root().join("template.yaml"));
+    if checked_in != generated {
+        let (n, (a, b)) = checked_in
+            .lines()
+            .chain(std::iter::repeat("<end of file>"))
+            .zip(generated.lines().chain(std::iter::repeat("<end of file>")))
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .expect("texts that differ differ in a line");
+        panic!(
+            "template.yaml is not what {DIR}/ generates; first difference at line {}:\n  \
+             template.yaml: {a}\n  generated:     {b}\n\
+             Edit {DIR}/ (not template.yaml), then run `{COMMAND}`.",
+            n + 1
+        );
+    }
+}
+
+/// `<logical id> <type>` of every resource, then `<name> Output` of every output.
+fn resource_list(text: &str) -> Vec<String> {
+    let t = Template::parse(text).expect("the generated template parses");
+    t.resources
+        .iter()
+        .map(|r| format!("{} {}", r.logical_id, r.kind))
+        .chain(t.outputs.keys().map(|o| format!("{o} Output")))
+        .collect()
+}
+
+/// The entries of `list` that belong to `stem`, with the stem taken off.
+fn own(list: &[String], stem: &str) -> BTreeSet<String> {
+    list.iter()
+        .filter_map(|l| l.strip_prefix(stem))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_objects_of_the_hand_written_template_keep_exactly_their_resources() {
+    // Scenario: rendered with the three objects it had, the generated template has exactly the
+    // resources (types included) and outputs of the hand-written one; with every object, it has
+    // those and, for each object added since, the same resources and outputs as customers under
+    // its own stem, nothing else.
+    let dir = root().join(DIR);
+    let objects: Vec<Object> = generate::objects(&dir).unwrap();
+    let domains: Vec<&str> = objects.iter().map(Object::domain).collect();
+    assert_eq!(domains[..3], ["customers", "materials", "sales-orders"]);
+    let before: Vec<String> =
+        read(root().join("crates/hub-template/tests/fixtures/template-resources-before.txt"))
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string)
+            .collect();
+
+    let three = generate::render_with(
+        &read(dir.join(BASE)),
+        &read(dir.join(OBJECT)),
+        &objects[..3],
+    )
+    .unwrap();
+    assert_eq!(resource_list(&three), before);
+
+    let all = resource_list(&read(root().join("template.yaml")));
+    let before_set: BTreeSet<&String> = before.iter().collect();
+    let added: Vec<String> = all
+        .iter()
+        .filter(|l| !before_set.contains(l))
+        .cloned()
+        .collect();
+    assert!(
+        before.iter().all(|l| all.contains(l)),
+        "template.yaml lost resources of the hand-written template"
+    );
+    let customers = own(&before, "Customers");
+    // Twelve resources, the two functions' implicit roles, three outputs.
+    assert_eq!(customers.len(), 17, "{customers:?}");
+    let mut accounted = 0;
+    for o in &objects[3..] {
+        assert_eq!(own(&added, o.stem()), customers, "{}", o.stem());
+        accounted += customers.len();
+    }
+    assert_eq!(accounted, added.len(), "resources of no object: {added:?}");
+}

@@ -235,6 +235,7 @@ fn convergence_on_dynamodb_local() {
                     hub_model::Record::Customer(c) => c.customer = e.key.as_str().into(),
                     hub_model::Record::SalesOrder(o) => o.order = e.key.as_str().into(),
                     hub_model::Record::Material(m) => m.material = e.key.as_str().into(),
+                    hub_model::Record::Supplier(s) => s.supplier = e.key.as_str().into(),
                 }
             }
             e

@@ -1,11 +1,12 @@
 //! The contract between the bridge and every consumer of SAP Sync Hub: the canonical
 //! [`ChangeEvent`] (DESIGN §2) and the typed domain records it carries ([`Customer`],
-//! [`Material`], [`SalesOrder`]). Pure: no I/O, no SDK.
+//! [`Material`], [`SalesOrder`], [`Supplier`]). Pure: no I/O, no SDK.
 //!
 //! # Layout
 //! - [`event`]: [`ChangeEvent`], [`Entity`], [`Op`], [`Version`] (orderable source version),
 //!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).
-//! - [`records`]: the domain records, documented field by field, and [`Record`].
+//! - [`records`]: the domain records, documented field by field, and [`Record`];
+//!   [`records::Sensitive`] for personal data kept out of `Debug` (a supplier's bank accounts).
 //! - [`claim_check`]: the pointer that carries events over SNS's 256 KiB limit.
 //! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
 
@@ -16,4 +17,4 @@ pub mod records;
 mod time_text;
 
 pub use event::{ChangeEvent, Entity, Op, RoutingAttributes, Source, Version};
-pub use records::{Customer, Material, Record, SalesOrder};
+pub use records::{Customer, Material, Record, SalesOrder, Supplier};

@@ -441,7 +441,7 @@ fn every_way_input_can_be_wrong_is_a_typed_error_with_its_path() {
             ErrorClass::Poison,
         ),
         (
-            err(&MATMAS.replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>CREMAS</MESTYP>")),
+            err(&MATMAS.replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>CLFMAS</MESTYP>")),
             "unsupported_idoc_type",
             Some("IDOC[0].EDI_DC40"),
             ErrorClass::Permanent,

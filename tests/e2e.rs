@@ -101,11 +101,7 @@ impl Chain {
 }
 
 fn table_key(entity: Entity, key: &str) -> hub_store::Key {
-    match entity {
-        Entity::Customer => keys::customer(key),
-        Entity::Material => keys::material(key),
-        Entity::SalesOrder => keys::order(key),
-    }
+    keys::item(entity, key)
 }
 
 /// The expected final table: for each key, the event id of its newest version.

@@ -159,6 +159,57 @@ async fn large_orders<S: EntityStore>(store: &S, prefix: &str) {
     assert_eq!(sks, ["MATERIAL#M0", "ORDER"]);
 }
 
+/// The supplier fixtures in version order: CREMAS05, the S/4 change, the CREMAS06 deletion.
+/// One profile item holding the bank details as stored (not redacted), then a tombstone
+/// without them; replays are stale.
+async fn suppliers<S: EntityStore>(store: &S, prefix: &str) {
+    let events: Vec<ChangeEvent> = hub_sap::samples::suppliers()
+        .into_iter()
+        .map(|s| {
+            let env = s.record.envelope(Some(s.topic), None, None);
+            let out = hub_sap::parse_record(&env, &hub_sap::Limits::default()).unwrap();
+            let Some(hub_sap::Outcome::Change(e)) = out.into_iter().next() else {
+                panic!("{} is a change", s.name)
+            };
+            let mut e = *e;
+            e.key = format!("{prefix}{}", e.key);
+            if let Some(hub_model::Record::Supplier(r)) = &mut e.data {
+                r.supplier = e.key.as_str().into();
+            }
+            e
+        })
+        .collect();
+    let [created, changed, deleted] = &events[..] else {
+        panic!("three supplier fixtures")
+    };
+    let key = hub_store::keys::supplier(&created.key);
+    assert_eq!(store.apply(&p(created)).await.unwrap(), Applied::Written);
+    let item = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(item.attrs["entity"], "supplier");
+    assert_eq!(item.attrs["supplier"], created.key.as_str());
+    assert_eq!(
+        item.attrs["purchasing_orgs"][0]["minimum_order_value"],
+        "2500"
+    );
+    let bank = &item.attrs["bank_details"][0];
+    assert_eq!(bank["account"], "00012345678");
+    assert_eq!(bank["iban"], "PT50003500010001234567805");
+    assert_eq!(bank["swift"], "CGDIPTPL");
+    assert_eq!(item.attrs["extensions"]["Z1LFA1X.ESG_RATING"], "B");
+
+    assert_eq!(store.apply(&p(changed)).await.unwrap(), Applied::Written);
+    assert_eq!(store.apply(&p(created)).await.unwrap(), Applied::Stale);
+    let item = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(item.attrs["event_id"], changed.event_id.as_str());
+
+    assert_eq!(store.apply(&p(deleted)).await.unwrap(), Applied::Written);
+    assert_eq!(store.apply(&p(changed)).await.unwrap(), Applied::Stale);
+    let rows = store.query(&key.pk).await.unwrap();
+    assert_eq!(rows.len(), 1, "only the tombstone");
+    assert_eq!(rows[0].attrs["deleted"], true);
+    assert!(rows[0].attrs.get("bank_details").is_none());
+}
+
 async fn dynamo() -> DynamoStore {
     let clients = clients().await;
     let (report, _) = provision(&clients, project_template(), &unique("store"), &[]).await;
@@ -188,6 +239,12 @@ mod memory {
         // Scenario: an order over the item size limit, in memory.
         super::large_orders(&MemoryStore::new(), "m").await;
     }
+
+    #[tokio::test]
+    async fn suppliers() {
+        // Scenario: the supplier fixtures, created, changed and deleted, in memory.
+        super::suppliers(&MemoryStore::new(), "m").await;
+    }
 }
 
 mod dynamodb {
@@ -209,6 +266,12 @@ mod dynamodb {
     async fn large_orders() {
         // Scenario: an order over the 400 KB item limit, on DynamoDB Local.
         super::large_orders(&dynamo().await, "d").await;
+    }
+
+    #[tokio::test]
+    async fn suppliers() {
+        // Scenario: the supplier fixtures, created, changed and deleted, on DynamoDB Local.
+        super::suppliers(&dynamo().await, "d").await;
     }
 }
 
@@ -235,6 +298,7 @@ fn convergence_on_dynamodb_local() {
                     hub_model::Record::Customer(c) => c.customer = e.key.as_str().into(),
                     hub_model::Record::SalesOrder(o) => o.order = e.key.as_str().into(),
                     hub_model::Record::Material(m) => m.material = e.key.as_str().into(),
+                    hub_model::Record::Supplier(s) => s.supplier = e.key.as_str().into(),
                 }
             }
             e

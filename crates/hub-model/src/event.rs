@@ -1,7 +1,7 @@
 //! The canonical change event (DESIGN §2): what the bridge publishes for every SAP change and
 //! what every consumer reads.
 
-use crate::records::{Customer, Material, Record, SalesOrder};
+use crate::records::{Customer, Material, Record, SalesOrder, Supplier};
 use crate::time_text::{ascii, put_date_time, put_digits};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -18,15 +18,27 @@ pub enum Entity {
     Material,
     /// A sales order with its items ([`SalesOrder`]).
     SalesOrder,
+    /// A supplier, the vendor master ([`Supplier`]).
+    Supplier,
 }
 
 impl Entity {
-    /// `customer`, `material`, `sales_order`: the value of the `entity` routing attribute.
+    /// Every entity, in declaration order: for code and tests that go through them all.
+    pub const ALL: [Entity; 4] = [
+        Entity::Customer,
+        Entity::Material,
+        Entity::SalesOrder,
+        Entity::Supplier,
+    ];
+
+    /// `customer`, `material`, `sales_order`, `supplier`: the value of the `entity` routing
+    /// attribute.
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::Customer => "customer",
             Entity::Material => "material",
             Entity::SalesOrder => "sales_order",
+            Entity::Supplier => "supplier",
         }
     }
 
@@ -36,6 +48,7 @@ impl Entity {
             Entity::Customer => "customer.v1",
             Entity::Material => "material.v1",
             Entity::SalesOrder => "sales_order.v1",
+            Entity::Supplier => "supplier.v1",
         }
     }
 }
@@ -257,6 +270,9 @@ impl<'de> Deserialize<'de> for ChangeEvent {
                 Entity::SalesOrder => Record::SalesOrder(
                     serde_json::from_value::<SalesOrder>(v).map_err(D::Error::custom)?,
                 ),
+                Entity::Supplier => Record::Supplier(
+                    serde_json::from_value::<Supplier>(v).map_err(D::Error::custom)?,
+                ),
             }),
         };
         Ok(ChangeEvent {
@@ -278,7 +294,7 @@ impl<'de> Deserialize<'de> for ChangeEvent {
 /// The SNS message attributes the bridge publishes, on which subscription filter policies match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingAttributes {
-    /// `customer`, `material`, `sales_order`.
+    /// `customer`, `material`, `sales_order`, `supplier`.
     pub entity: String,
     /// `upsert` or `delete`.
     pub op: String,
@@ -400,6 +416,56 @@ mod tests {
         );
         let back: ChangeEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn every_entity_names_itself_as_serde_does() {
+        // Scenario: the routing value of each entity is its JSON form and its schema's prefix.
+        for e in Entity::ALL {
+            assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
+            assert_eq!(e.schema(), format!("{}.v1", e.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_supplier_round_trips_and_its_bank_accounts_stay_out_of_debug() {
+        // Scenario: a supplier event with bank details serialises the account and IBAN as they
+        // are and reads back equal, while its Debug form shows neither.
+        use crate::records::{Supplier, SupplierBankDetail};
+        let mut e = event();
+        e.entity = Entity::Supplier;
+        e.schema = "supplier.v1".into();
+        e.key = "300123".into();
+        e.data = Some(Record::Supplier(Supplier {
+            supplier: "300123".into(),
+            name: Some("Fundição Atlântico S.A.".into()),
+            bank_details: vec![SupplierBankDetail {
+                country: "PT".into(),
+                bank_key: Some("00350001".into()),
+                account: Some("00012345678".into()),
+                iban: Some("PT50003500010001234567890".into()),
+                account_holder: Some("Fundição Atlântico S.A.".into()),
+                ..SupplierBankDetail::default()
+            }],
+            ..Supplier::default()
+        }));
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["entity"], "supplier");
+        assert_eq!(json["data"]["bank_details"][0]["account"], "00012345678");
+        assert_eq!(
+            json["data"]["bank_details"][0]["iban"],
+            "PT50003500010001234567890"
+        );
+        let back: ChangeEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+        let debug = format!("{e:?} {e:#?}");
+        for secret in ["00012345678", "PT50003500010001234567890"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains("00350001"),
+            "the bank key is not personal data"
+        );
     }
 
     #[test]

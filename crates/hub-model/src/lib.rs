@@ -1,6 +1,6 @@
 //! The contract between the bridge and every consumer of SAP Sync Hub: the canonical
 //! [`ChangeEvent`] (DESIGN §2) and the typed domain records it carries ([`Customer`],
-//! [`Material`], [`SalesOrder`]). Pure: no I/O, no SDK.
+//! [`Material`], [`SalesOrder`], [`Supplier`]). Pure: no I/O, no SDK.
 //!
 //! **Its room:** hub-core only, and data crates (serde, chrono, rust_decimal, compact_str). Every
 //! crate that reads or writes events may depend on it; it depends on no other crate of the hub, no
@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`event`]: [`ChangeEvent`], [`Entity`], [`Op`], [`Version`] (orderable source version),
 //!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).
-//! - [`records`]: the domain records, documented field by field, and [`Record`].
+//! - [`records`]: the domain records, documented field by field, and [`Record`];
+//!   [`records::Sensitive`] for personal data kept out of `Debug` (a supplier's bank accounts).
 //! - [`claim_check`]: the pointer that carries events over SNS's 256 KiB limit.
 //! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
 
@@ -20,4 +21,4 @@ pub mod records;
 mod time_text;
 
 pub use event::{ChangeEvent, Entity, Op, RoutingAttributes, Source, Version};
-pub use records::{Customer, Material, Record, SalesOrder};
+pub use records::{Customer, Material, Record, SalesOrder, Supplier};

@@ -16,6 +16,49 @@ use std::collections::BTreeMap;
 /// fields of a record thus cost no allocation.
 pub type Text = compact_str::CompactString;
 
+/// Personal data that must not reach logs (bank account numbers, IBANs, account holders).
+///
+/// It serialises as the plain text, like any other field: the record is published and stored
+/// whole (the table is encrypted at rest). Only its `Debug` form hides the value, so that a
+/// record printed with `{:?}` (a test failure, a `debug!` of a record) shows no account number.
+/// It has no `Display` and no `Deref`: reading the value takes [`Sensitive::expose`].
+///
+/// ```
+/// use hub_model::records::Sensitive;
+/// let account = Sensitive::from("0012345678");
+/// assert_eq!(account.expose(), "0012345678");
+/// assert_eq!(format!("{account:?}"), "<redacted>");
+/// assert_eq!(serde_json::to_string(&account).unwrap(), "\"0012345678\"");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sensitive(Text);
+
+impl Sensitive {
+    /// The value, for code that must use it (mapping, storage, tests).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<&str> for Sensitive {
+    fn from(v: &str) -> Sensitive {
+        Sensitive(Text::from(v))
+    }
+}
+
+impl From<Text> for Sensitive {
+    fn from(v: Text) -> Sensitive {
+        Sensitive(v)
+    }
+}
+
 /// A customer (IDoc DEBMAS / E1KNA1M; S/4 BusinessPartner with a customer role).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Customer {
@@ -304,6 +347,138 @@ pub struct ScheduleLine {
     pub date: Option<NaiveDate>,
 }
 
+/// A supplier, the vendor master (IDoc CREMAS / E1LFA1M; S/4 Supplier, the fields of
+/// API_BUSINESS_PARTNER's `A_Supplier`).
+///
+/// **Personal data**: [`Supplier::bank_details`] holds bank accounts (and a supplier may be a
+/// natural person, whose name and address are personal data too). The account fields are
+/// [`Sensitive`]: stored and published as they are, never shown by `Debug`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Supplier {
+    /// Supplier number [LIFNR]; S/4 `Supplier`.
+    pub supplier: Text,
+    /// Account group [KTOKK]; S/4 `SupplierAccountGroup`.
+    pub account_group: Option<Text>,
+    /// Name [NAME1]; S/4 `SupplierName`, else `SupplierFullName`.
+    pub name: Option<Text>,
+    /// Second name line [NAME2].
+    pub name2: Option<Text>,
+    /// Search term [SORTL]; S/4 `SearchTerm1` (of the business partner).
+    pub search_term: Option<Text>,
+    /// Street and house number [STRAS]; S/4 `to_BusinessPartnerAddress` `StreetName` +
+    /// `HouseNumber`.
+    pub street: Option<Text>,
+    /// City [ORT01]; S/4 `CityName`.
+    pub city: Option<Text>,
+    /// Postal code [PSTLZ]; S/4 `PostalCode`.
+    pub postal_code: Option<Text>,
+    /// Region (state) [REGIO]; S/4 `Region`.
+    pub region: Option<Text>,
+    /// Country, ISO 3166-1 alpha-2 [LAND1]; S/4 `Country`.
+    pub country: Option<Text>,
+    /// Telephone [TELF1].
+    pub phone: Option<Text>,
+    /// Language, ISO 639-1 [SPRAS_ISO, else SPRAS]; S/4 `CorrespondenceLanguage`.
+    pub language: Option<Text>,
+    /// Tax number 1 [STCD1]; S/4 `TaxNumber1`.
+    pub tax_number: Option<Text>,
+    /// VAT registration number [STCEG]; S/4 `VATRegistration`.
+    pub vat_number: Option<Text>,
+    /// The customer this supplier also is, canonical form [KUNNR]; S/4 `Customer`.
+    pub customer: Option<Text>,
+    /// Posting blocked for all company codes [SPERR = X]; S/4 `PostingIsBlocked`.
+    pub posting_block: bool,
+    /// Purchasing blocked for all purchasing organisations [SPERM = X]; S/4
+    /// `PurchasingIsBlocked`.
+    pub purchasing_block: bool,
+    /// Marked for deletion [LOEVM = X]; S/4 `DeletionIndicator`.
+    pub deletion_flag: bool,
+    /// Company code data [E1LFB1M]; S/4 `to_SupplierCompany`.
+    pub company_codes: Vec<SupplierCompanyCode>,
+    /// Purchasing organisation data [E1LFM1M]; S/4 `to_SupplierPurchasingOrg`.
+    pub purchasing_orgs: Vec<SupplierPurchasingOrg>,
+    /// Bank details [E1LFBKM]; S/4 `to_BusinessPartnerBank`. **Personal data.**
+    pub bank_details: Vec<SupplierBankDetail>,
+    /// Fields of custom segments (`Z*`) and unknown fields of known segments, as
+    /// `SEGMENT.FIELD` → value, so that extensions travel without code changes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<Text, Text>,
+}
+
+/// Company code data of a supplier [E1LFB1M]; S/4 `A_SupplierCompany`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SupplierCompanyCode {
+    /// Company code [BUKRS]; S/4 `CompanyCode`.
+    pub company_code: Text,
+    /// Reconciliation account [AKONT]; S/4 `ReconciliationAccount`.
+    pub reconciliation_account: Option<Text>,
+    /// Terms of payment [ZTERM]; S/4 `PaymentTerms`.
+    pub payment_terms: Option<Text>,
+    /// Payment methods [ZWELS]; S/4 `PaymentMethodsList`.
+    pub payment_methods: Option<Text>,
+    /// Posting blocked in this company code [SPERR = X].
+    pub posting_block: bool,
+    /// Marked for deletion in this company code [LOEVM = X]; S/4 `DeletionIndicator`.
+    pub deletion_flag: bool,
+}
+
+/// Purchasing organisation data of a supplier [E1LFM1M]; S/4 `A_SupplierPurchasingOrg`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SupplierPurchasingOrg {
+    /// Purchasing organisation [EKORG]; S/4 `PurchasingOrganization`.
+    pub purchasing_org: Text,
+    /// Order currency, ISO 4217 [WAERS]; S/4 `PurchaseOrderCurrency`.
+    pub currency: Option<Text>,
+    /// Terms of payment [ZTERM]; S/4 `PaymentTerms`.
+    pub payment_terms: Option<Text>,
+    /// Incoterms part 1 [INCO1]; S/4 `IncotermsClassification`.
+    pub incoterms: Option<Text>,
+    /// Incoterms part 2, the place [INCO2]; S/4 `IncotermsLocation1`.
+    pub incoterms_place: Option<Text>,
+    /// Minimum order value [MINBW]; S/4 `MinimumOrderAmount`.
+    pub minimum_order_value: Option<Decimal>,
+    /// Purchasing group [EKGRP]; S/4 `PurchasingGroup`.
+    pub purchasing_group: Option<Text>,
+    /// Planned delivery time in days [PLIFZ]; S/4 `MaterialPlannedDeliveryDurn`.
+    pub planned_delivery_days: Option<Decimal>,
+    /// Goods-receipt-based invoice verification [WEBRE = X]; S/4
+    /// `InvoiceIsGoodsReceiptBased`.
+    pub gr_based_invoice_verification: bool,
+    /// Purchasing blocked in this organisation [SPERM = X]; S/4
+    /// `PurchasingIsBlockedForSupplier`.
+    pub purchasing_block: bool,
+    /// Marked for deletion in this organisation [LOEVM = X]; S/4 `DeletionIndicator`.
+    pub deletion_flag: bool,
+}
+
+/// A bank account of a supplier [E1LFBKM]; S/4 `A_BusinessPartnerBank` (the supplier's
+/// business partner). **Personal data**: account, IBAN, holder and reference are
+/// [`Sensitive`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SupplierBankDetail {
+    /// Bank country, ISO 3166-1 alpha-2 [BANKS]; S/4 `BankCountryKey`.
+    pub country: Text,
+    /// Bank key (bank number, sort code) [BANKL]; S/4 `BankNumber`.
+    pub bank_key: Option<Text>,
+    /// Account number [BANKN]; S/4 `BankAccount`. Sensitive.
+    pub account: Option<Sensitive>,
+    /// IBAN [IBAN, when the IDoc carries it]; S/4 `IBAN`. Sensitive.
+    pub iban: Option<Sensitive>,
+    /// Bank control key [BKONT]; S/4 `BankControlKey`.
+    pub control_key: Option<Text>,
+    /// Partner bank type, which names the account in payments [BVTYP]; S/4
+    /// `BankIdentification`.
+    pub partner_bank_type: Option<Text>,
+    /// Account holder, when not the supplier [KOINH]; S/4 `BankAccountHolderName`. Sensitive.
+    pub account_holder: Option<Sensitive>,
+    /// Reference details [BKREF]; S/4 `BankAccountReferenceText`. Sensitive.
+    pub reference: Option<Sensitive>,
+    /// Name of the bank [BANKA]; S/4 `BankName`.
+    pub bank_name: Option<Text>,
+    /// SWIFT/BIC [SWIFT]; S/4 `SWIFTCode`.
+    pub swift: Option<Text>,
+}
+
 /// One of the records, as carried by a [`crate::ChangeEvent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -314,6 +489,8 @@ pub enum Record {
     Material(Material),
     /// A sales order.
     SalesOrder(SalesOrder),
+    /// A supplier.
+    Supplier(Supplier),
 }
 
 impl Record {
@@ -323,6 +500,7 @@ impl Record {
             Record::Customer(c) => &c.customer,
             Record::Material(m) => &m.material,
             Record::SalesOrder(o) => &o.order,
+            Record::Supplier(s) => &s.supplier,
         }
     }
 }

@@ -26,7 +26,8 @@ pub struct RedriveRequest {
     /// `needs_enrichment`). A single string is accepted.
     #[serde(deserialize_with = "one_or_many")]
     pub error_class: Vec<String>,
-    /// Only messages of one of these entities (`customer`, `material`, `sales_order`).
+    /// Only messages of one of these entities (`customer`, `material`, `sales_order`,
+    /// `supplier`).
     #[serde(deserialize_with = "one_or_many")]
     pub entity: Vec<String>,
     /// Only messages that failed before this: a duration ago (`30m`, `2h`, `7d`) or an RFC 3339

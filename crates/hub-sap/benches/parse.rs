@@ -29,6 +29,18 @@ const FIXTURES: &[(&str, &str)] = &[
         "s4_salesorder_created_thin.cloudevent.json",
         include_str!("../fixtures/s4_salesorder_created_thin.cloudevent.json"),
     ),
+    (
+        "cremas05_supplier.xml",
+        include_str!("../fixtures/cremas05_supplier.xml"),
+    ),
+    (
+        "cremas06_supplier_deleted.xml",
+        include_str!("../fixtures/cremas06_supplier_deleted.xml"),
+    ),
+    (
+        "s4_supplier_changed.cloudevent.json",
+        include_str!("../fixtures/s4_supplier_changed.cloudevent.json"),
+    ),
 ];
 
 fn parse(c: &mut Criterion) {

@@ -2,11 +2,17 @@
 //! value) or Kafka binary mode (attributes in `ce_*` headers, the data is the value).
 //!
 //! Types handled: `sap.s4.beh.<object>.v<n>.<Object>.<Created|Changed|Deleted>.v<n>` for
-//! `businesspartner` and `customer` (→ [`Customer`]), `product` (→ [`Material`]) and
-//! `salesorder` (→ [`SalesOrder`]). With event-carried data (the fields of the S/4 OData API),
-//! the record is mapped to the same typed record an IDoc gives. A *thin* event (SAP's default:
-//! the key only) becomes [`Outcome::NeedsEnrichment`]; a thin `Deleted` event is complete (a
-//! delete needs only the key).
+//! `businesspartner` and `customer` (→ [`Customer`]), `product` (→ [`Material`]),
+//! `salesorder` (→ [`SalesOrder`]) and `supplier` (→ [`Supplier`]). With event-carried data (the
+//! fields of the S/4 OData API), the record is mapped to the same typed record an IDoc gives. A
+//! *thin* event (SAP's default: the key only) becomes [`Outcome::NeedsEnrichment`]; a thin
+//! `Deleted` event is complete (a delete needs only the key).
+//!
+//! A supplier's data is API_BUSINESS_PARTNER's `A_Supplier` with its navigation properties
+//! `to_SupplierCompany` and `to_SupplierPurchasingOrg`; its address and bank accounts are those
+//! of the business partner of the same number, as that API has them: `to_BusinessPartnerAddress`
+//! and `to_BusinessPartnerBank` (`A_BusinessPartnerBank`), carried in the same object. (SAP's
+//! supplier event itself carries only the key; an enricher reading the API gives this shape.)
 
 use crate::conv;
 use crate::error::ParseError;
@@ -125,6 +131,7 @@ fn event_type(ty: &str) -> Result<(Entity, &'static str, Op), ParseError> {
         "customer" => (Entity::Customer, "Customer"),
         "product" => (Entity::Material, "Product"),
         "salesorder" => (Entity::SalesOrder, "SalesOrder"),
+        "supplier" => (Entity::Supplier, "Supplier"),
         _ => return Err(unsupported()),
     };
     let op = match *action {
@@ -237,11 +244,13 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
             Entity::Customer => Record::Customer(customer(&data, &key)?),
             Entity::Material => Record::Material(material(&data, &key)?),
             Entity::SalesOrder => Record::SalesOrder(sales_order(&data, &key)?),
+            Entity::Supplier => Record::Supplier(supplier(&data, &key)?),
         })
     };
     let flagged = match &record {
         Some(Record::Customer(c)) => c.deletion_flag,
         Some(Record::Material(m)) => m.deletion_flag,
+        Some(Record::Supplier(s)) => s.deletion_flag,
         _ => false,
     };
     Ok(vec![Outcome::Change(Box::new(ChangeEvent {
@@ -359,20 +368,119 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
         deletion_flag: b(m, "IsMarkedForArchiving") || b(m, "DeletionIndicator"),
         ..Customer::default()
     };
-    if let Some(a) = list(m, "to_BusinessPartnerAddress").first() {
-        c.country = s(a, "Country");
-        c.region = s(a, "Region");
-        c.city = s(a, "CityName");
-        c.postal_code = s(a, "PostalCode");
-        c.street = match (s(a, "StreetName"), s(a, "HouseNumber")) {
-            (Some(st), Some(no)) => Some(format_compact!("{st} {no}")),
-            (st, _) => st,
-        };
+    if let Some(a) = first_address(m) {
+        c.country = a.country;
+        c.region = a.region;
+        c.city = a.city;
+        c.postal_code = a.postal_code;
+        c.street = a.street;
     }
     c.tax_number = list(m, "to_BusinessPartnerTax")
         .first()
         .and_then(|t| s(t, "BPTaxNumber"));
     Ok(c)
+}
+
+/// The first address of a business partner (`to_BusinessPartnerAddress`): country, region,
+/// city, postal code, street (`StreetName` + `HouseNumber`).
+struct Address {
+    country: Option<Text>,
+    region: Option<Text>,
+    city: Option<Text>,
+    postal_code: Option<Text>,
+    street: Option<Text>,
+}
+
+fn first_address(m: &Object<'_>) -> Option<Address> {
+    let a = *list(m, "to_BusinessPartnerAddress").first()?;
+    Some(Address {
+        country: s(a, "Country"),
+        region: s(a, "Region"),
+        city: s(a, "CityName"),
+        postal_code: s(a, "PostalCode"),
+        street: match (s(a, "StreetName"), s(a, "HouseNumber")) {
+            (Some(st), Some(no)) => Some(format_compact!("{st} {no}")),
+            (st, _) => st,
+        },
+    })
+}
+
+/// A missing required field of a list item (`data.to_SupplierCompany[0].CompanyCode`).
+fn field(m: &Object<'_>, k: &str, path: &dyn Display) -> Result<Text, ParseError> {
+    s(m, k).ok_or_else(|| ParseError::MissingField {
+        path: format!("{path}.{k}"),
+    })
+}
+
+fn supplier(m: &Object<'_>, key: &str) -> Result<Supplier, ParseError> {
+    let p = "data";
+    let mut sup = Supplier {
+        supplier: Text::from(key),
+        account_group: s(m, "SupplierAccountGroup"),
+        name: s(m, "SupplierName").or_else(|| s(m, "SupplierFullName")),
+        search_term: s(m, "SearchTerm1"),
+        language: s(m, "CorrespondenceLanguage")
+            .or_else(|| s(m, "Language"))
+            .map(|l| conv::language(&l)),
+        tax_number: s(m, "TaxNumber1"),
+        vat_number: s(m, "VATRegistration"),
+        customer: s(m, "Customer").map(|c| normalize_text(&c)),
+        posting_block: b(m, "PostingIsBlocked"),
+        purchasing_block: b(m, "PurchasingIsBlocked"),
+        deletion_flag: b(m, "DeletionIndicator"),
+        ..Supplier::default()
+    };
+    if let Some(a) = first_address(m) {
+        sup.country = a.country;
+        sup.region = a.region;
+        sup.city = a.city;
+        sup.postal_code = a.postal_code;
+        sup.street = a.street;
+    }
+    for (i, c) in list(m, "to_SupplierCompany").into_iter().enumerate() {
+        let cp = Item(p, "to_SupplierCompany", i);
+        sup.company_codes.push(SupplierCompanyCode {
+            company_code: field(c, "CompanyCode", &cp)?,
+            reconciliation_account: s(c, "ReconciliationAccount"),
+            payment_terms: s(c, "PaymentTerms"),
+            payment_methods: s(c, "PaymentMethodsList"),
+            posting_block: false,
+            deletion_flag: b(c, "DeletionIndicator"),
+        });
+    }
+    for (i, o) in list(m, "to_SupplierPurchasingOrg").into_iter().enumerate() {
+        let op = Item(p, "to_SupplierPurchasingOrg", i);
+        sup.purchasing_orgs.push(SupplierPurchasingOrg {
+            purchasing_org: field(o, "PurchasingOrganization", &op)?,
+            currency: s(o, "PurchaseOrderCurrency"),
+            payment_terms: s(o, "PaymentTerms"),
+            incoterms: s(o, "IncotermsClassification"),
+            incoterms_place: s(o, "IncotermsLocation1"),
+            minimum_order_value: d(o, "MinimumOrderAmount", &op)?,
+            purchasing_group: s(o, "PurchasingGroup"),
+            planned_delivery_days: d(o, "MaterialPlannedDeliveryDurn", &op)?,
+            gr_based_invoice_verification: b(o, "InvoiceIsGoodsReceiptBased"),
+            purchasing_block: b(o, "PurchasingIsBlockedForSupplier"),
+            deletion_flag: b(o, "DeletionIndicator"),
+        });
+    }
+    for (i, k) in list(m, "to_BusinessPartnerBank").into_iter().enumerate() {
+        let kp = Item(p, "to_BusinessPartnerBank", i);
+        let sensitive = |f: &str| s(k, f).map(Sensitive::from);
+        sup.bank_details.push(SupplierBankDetail {
+            country: field(k, "BankCountryKey", &kp)?,
+            bank_key: s(k, "BankNumber"),
+            account: sensitive("BankAccount"),
+            iban: sensitive("IBAN"),
+            control_key: s(k, "BankControlKey"),
+            partner_bank_type: s(k, "BankIdentification"),
+            account_holder: sensitive("BankAccountHolderName"),
+            reference: sensitive("BankAccountReferenceText"),
+            bank_name: s(k, "BankName"),
+            swift: s(k, "SWIFTCode"),
+        });
+    }
+    Ok(sup)
 }
 
 fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
@@ -481,6 +589,10 @@ mod tests {
         assert!(matches!(
             event_type("sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"),
             Ok((Entity::SalesOrder, _, Op::Delete))
+        ));
+        assert!(matches!(
+            event_type("sap.s4.beh.supplier.v1.Supplier.Changed.v1"),
+            Ok((Entity::Supplier, "Supplier", Op::Upsert))
         ));
         for bad in [
             "sap.s4.beh.purchaseorder.v1.PurchaseOrder.Changed.v1",

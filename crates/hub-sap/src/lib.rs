@@ -13,8 +13,8 @@
 //!
 //! # Layout
 //! - [`record`]: [`Envelope`] (the Kafka record), [`Outcome`], [`NeedsEnrichment`], [`Limits`].
-//! - [`idoc`]: IDoc XML: the generic tree ([`idoc::tree`]) and the MATMAS / DEBMAS / ORDERS
-//!   mappings.
+//! - [`idoc`]: IDoc XML: the generic tree ([`idoc::tree`]) and the MATMAS / DEBMAS / CREMAS /
+//!   ORDERS mappings.
 //! - [`cloudevent`]: S/4HANA business events, structured and Kafka binary mode.
 //! - [`conv`]: SAP conventions (trailing minus, `YYYYMMDD`, flags, ISO languages and units).
 //! - [`error`]: the error type, [`ParseError`].

@@ -29,6 +29,14 @@ pub const PRODUCT_BINARY: &str = include_str!("../fixtures/s4_product_changed.bi
 /// S/4HANA SalesOrder created, thin (needs enrichment).
 pub const THIN_SALES_ORDER: &str =
     include_str!("../fixtures/s4_salesorder_created_thin.cloudevent.json");
+/// CREMAS05 (with the `ns0` namespace of SAP's IDoc XML messages and an extension type): a
+/// supplier with company code, purchasing organisation, bank details and a custom segment.
+pub const CREMAS05: &str = include_str!("../fixtures/cremas05_supplier.xml");
+/// CREMAS06: the same supplier flagged for deletion a week later (LOEVM = X).
+pub const CREMAS06_DELETED: &str = include_str!("../fixtures/cremas06_supplier_deleted.xml");
+/// S/4HANA Supplier changed, structured mode, with the supplier's data (`A_Supplier` and the
+/// business partner's address and bank accounts).
+pub const SUPPLIER: &str = include_str!("../fixtures/s4_supplier_changed.cloudevent.json");
 
 fn value(v: &str) -> OwnedRecord {
     OwnedRecord {
@@ -67,6 +75,55 @@ pub fn changes() -> Vec<Sample> {
                 .expect("the binary fixture is a valid envelope"),
         },
     ]
+}
+
+/// The supplier fixtures, each a change event: the CREMAS05 supplier, the S/4 event that
+/// changes it, the CREMAS06 that flags it for deletion (in version order).
+///
+/// Kept apart from [`changes`], [`synthetic`] and [`mixed`]: tests and benchmarks of the
+/// deployed topology rely on those lists' length and entity mix.
+pub fn suppliers() -> Vec<Sample> {
+    vec![
+        Sample {
+            name: "cremas05_supplier.xml",
+            topic: "sap.idoc.cremas",
+            record: value(CREMAS05),
+        },
+        Sample {
+            name: "s4_supplier_changed.cloudevent.json",
+            topic: "sap.s4.events",
+            record: value(SUPPLIER),
+        },
+        Sample {
+            name: "cremas06_supplier_deleted.xml",
+            topic: "sap.idoc.cremas",
+            record: value(CREMAS06_DELETED),
+        },
+    ]
+}
+
+/// Record `i` of a synthetic load of CREMAS05 suppliers, as [`synthetic`] draws MATMAS, DEBMAS
+/// and ORDERS: each with its own DOCNUM (so its own event id, and versions that grow with `i`)
+/// and a supplier number among `keys` (so a key gets several versions).
+pub fn synthetic_supplier(i: u64, keys: u64) -> Sample {
+    let key = 300_000 + i % keys.max(1);
+    let text = CREMAS05
+        .replace(
+            "<DOCNUM>0000000004711320</DOCNUM>",
+            &format!("<DOCNUM>{:016}</DOCNUM>", 6_000_000_000 + i),
+        )
+        .replace(
+            "<LIFNR>0000300123</LIFNR>",
+            &format!("<LIFNR>{key:010}</LIFNR>"),
+        );
+    Sample {
+        name: "cremas05_supplier.xml",
+        topic: "sap.idoc.cremas",
+        record: OwnedRecord {
+            key: Some(key.to_string().into_bytes()),
+            ..value(&text)
+        },
+    }
 }
 
 /// The thin S/4HANA sales order (a [`crate::Outcome::NeedsEnrichment`]).
@@ -222,6 +279,20 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert!(matches!(out[0], crate::Outcome::Change(_)), "{}", s.name);
         }
+        for s in suppliers() {
+            let out =
+                crate::parse_record(&s.record.envelope(Some(s.topic), Some(0), Some(0)), &limits)
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            let crate::Outcome::Change(e) = &out[0] else {
+                panic!("{}: a change", s.name)
+            };
+            assert_eq!(
+                (e.entity, e.key.as_str()),
+                (hub_model::Entity::Supplier, "300123"),
+                "{}",
+                s.name
+            );
+        }
         let t = thin();
         let out = crate::parse_record(&t.record.envelope(None, None, None), &limits).unwrap();
         assert!(matches!(out[0], crate::Outcome::NeedsEnrichment(_)));
@@ -280,5 +351,29 @@ mod tests {
             .filter(|(k, _)| k == &versions[3].0)
             .collect();
         assert!(bp.len() >= 2 && bp.windows(2).all(|w| w[0].1 < w[1].1));
+    }
+
+    #[test]
+    fn synthetic_suppliers_have_their_own_ids_and_shared_keys() {
+        // Scenario: 20 CREMAS05 over 3 keys: 20 distinct event ids, 3 suppliers, and each key's
+        // versions grow with i.
+        let limits = crate::Limits::default();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut versions: std::collections::BTreeMap<String, Vec<hub_model::Version>> =
+            Default::default();
+        for i in 0..20 {
+            let s = synthetic_supplier(i, 3);
+            let out = crate::parse_record(&s.record.envelope(Some(s.topic), None, None), &limits)
+                .unwrap_or_else(|e| panic!("{i}: {e}"));
+            let crate::Outcome::Change(e) = &out[0] else {
+                panic!("a change")
+            };
+            assert_eq!(e.entity, hub_model::Entity::Supplier);
+            ids.insert(e.event_id.clone());
+            versions.entry(e.key.clone()).or_default().push(e.version);
+        }
+        assert_eq!(ids.len(), 20);
+        assert_eq!(versions.len(), 3, "{versions:?}");
+        assert!(versions.values().all(|v| v.windows(2).all(|w| w[0] < w[1])));
     }
 }

@@ -12,6 +12,13 @@ const ORDERS: &str = include_str!("../fixtures/orders05_salesorder.xml");
 const BP: &str = include_str!("../fixtures/s4_businesspartner_changed.cloudevent.json");
 const PRODUCT_BINARY: &str = include_str!("../fixtures/s4_product_changed.binary.json");
 const THIN_ORDER: &str = include_str!("../fixtures/s4_salesorder_created_thin.cloudevent.json");
+const CREMAS05: &str = include_str!("../fixtures/cremas05_supplier.xml");
+const CREMAS06: &str = include_str!("../fixtures/cremas06_supplier_deleted.xml");
+const SUPPLIER: &str = include_str!("../fixtures/s4_supplier_changed.cloudevent.json");
+
+/// The fixtures' bank account number and IBAN, which no Debug form and no error may show.
+const ACCOUNT: &str = "00012345678";
+const IBAN: &str = "PT50003500010001234567805";
 
 fn parse(value: &[u8]) -> Result<Vec<Outcome>, ParseError> {
     parse_record(&Envelope::value_only(value), &Limits::default())
@@ -44,6 +51,13 @@ fn order(e: &ChangeEvent) -> &SalesOrder {
     match &e.data {
         Some(Record::SalesOrder(o)) => o,
         other => panic!("not an order: {other:?}"),
+    }
+}
+
+fn supplier(e: &ChangeEvent) -> &Supplier {
+    match &e.data {
+        Some(Record::Supplier(s)) => s,
+        other => panic!("not a supplier: {other:?}"),
     }
 }
 
@@ -115,6 +129,204 @@ fn debmas07_fixture() {
     );
     assert_eq!(area.partners.len(), 2);
     assert_eq!(area.partners[0].partner, "100123");
+}
+
+#[test]
+fn cremas05_fixture() {
+    // Scenario: the CREMAS05 supplier (namespaced, with an extension type) becomes one supplier
+    // upsert: ALPHA key normalised, version from CREDAT+CRETIM+DOCNUM, every field of E1LFA1M,
+    // E1LFB1M, E1LFM1M and E1LFBKM mapped, the Z1LFA1X segment in extensions.
+    let e = one(CREMAS05);
+    assert_eq!(
+        (e.entity, e.key.as_str(), e.op),
+        (Entity::Supplier, "300123", Op::Upsert)
+    );
+    assert_eq!(e.event_id, "idoc:S4PCLNT100:100:4711320");
+    assert_eq!(
+        e.version.to_string(),
+        "2026-11-20T10:25:33.000Z#00000000000004711320"
+    );
+    assert_eq!(e.schema, "supplier.v1");
+    assert_eq!(e.source.message_type, "CREMAS");
+    assert_eq!(
+        e.source.document_type.as_deref(),
+        Some("CREMAS05/ZCREMAS05X")
+    );
+    assert_eq!(
+        e.routing().pairs(),
+        [
+            ("entity", "supplier"),
+            ("op", "upsert"),
+            ("source_system", "S4PCLNT100"),
+            ("schema", "supplier.v1")
+        ]
+    );
+    let s = supplier(&e);
+    let expected = Supplier {
+        supplier: "300123".into(),
+        account_group: Some("KRED".into()),
+        name: Some("Fundição Atlântico, S.A.".into()),
+        name2: Some("Unidade de Matosinhos".into()),
+        search_term: Some("FUNDATL".into()),
+        street: Some("Rua do Ouro 420".into()),
+        city: Some("Porto".into()),
+        postal_code: Some("4100-320".into()),
+        region: Some("13".into()),
+        country: Some("PT".into()),
+        phone: Some("+351 22 600 1200".into()),
+        language: Some("PT".into()),
+        tax_number: Some("503123456".into()),
+        vat_number: Some("PT503123456".into()),
+        customer: Some("100789".into()),
+        posting_block: false,
+        purchasing_block: false,
+        deletion_flag: false,
+        company_codes: vec![SupplierCompanyCode {
+            company_code: "1000".into(),
+            reconciliation_account: Some("0021100000".into()),
+            payment_terms: Some("NT60".into()),
+            payment_methods: Some("TU".into()),
+            posting_block: false,
+            deletion_flag: false,
+        }],
+        purchasing_orgs: vec![SupplierPurchasingOrg {
+            purchasing_org: "1000".into(),
+            currency: Some("EUR".into()),
+            payment_terms: Some("NT60".into()),
+            incoterms: Some("FOB".into()),
+            incoterms_place: Some("Leixões".into()),
+            minimum_order_value: Some("2500".parse().unwrap()),
+            purchasing_group: Some("010".into()),
+            planned_delivery_days: Some("21".parse().unwrap()),
+            gr_based_invoice_verification: true,
+            purchasing_block: false,
+            deletion_flag: false,
+        }],
+        bank_details: vec![SupplierBankDetail {
+            country: "PT".into(),
+            bank_key: Some("00350001".into()),
+            account: Some(ACCOUNT.into()),
+            iban: Some(IBAN.into()),
+            control_key: Some("05".into()),
+            partner_bank_type: Some("0001".into()),
+            account_holder: Some("Fundição Atlântico, S.A.".into()),
+            reference: None,
+            bank_name: Some("Caixa Geral de Depositos".into()),
+            swift: Some("CGDIPTPL".into()),
+        }],
+        extensions: [
+            ("Z1LFA1X.ESG_RATING", "B"),
+            ("Z1LFA1X.ISO9001_UNTIL", "20281231"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect(),
+    };
+    assert_eq!(s, &expected);
+    // Stored and published as they are: the JSON carries the account and the IBAN.
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["data"]["bank_details"][0]["account"], ACCOUNT);
+    assert_eq!(json["data"]["bank_details"][0]["iban"], IBAN);
+    assert_eq!(json["data"]["customer"], "100789");
+}
+
+#[test]
+fn a_suppliers_bank_accounts_stay_out_of_debug_output() {
+    // Scenario: the events of the three supplier fixtures, printed with {:?} and {:#?} (as a
+    // test failure or a debug! would), show neither the account number nor the IBAN.
+    for e in [one(CREMAS05), one(SUPPLIER), one(CREMAS06)] {
+        let debug = format!("{e:?}\n{e:#?}");
+        for secret in [ACCOUNT, IBAN, "PT50 0035"] {
+            assert!(!debug.contains(secret), "{secret} shown: {debug}");
+        }
+    }
+    let outcome = format!("{:?}", parse(CREMAS05.as_bytes()).unwrap());
+    assert!(!outcome.contains(ACCOUNT) && !outcome.contains(IBAN));
+}
+
+#[test]
+fn cremas06_deletion_fixture() {
+    // Scenario: the CREMAS06 that flags the supplier for deletion (LOEVM = X, as DEBMAS does):
+    // op delete, with the record and its blocks, at a version after the CREMAS05 and the S/4
+    // change.
+    let e = one(CREMAS06);
+    assert_eq!(
+        (e.entity, e.key.as_str(), e.op),
+        (Entity::Supplier, "300123", Op::Delete)
+    );
+    assert_eq!(e.source.document_type.as_deref(), Some("CREMAS06"));
+    assert_eq!(
+        e.version.to_string(),
+        "2026-11-27T08:12:10.000Z#00000000000004711388"
+    );
+    assert!(e.version > one(CREMAS05).version && e.version > one(SUPPLIER).version);
+    let s = supplier(&e);
+    assert!(s.deletion_flag && s.posting_block && s.purchasing_block);
+    assert!(s.company_codes[0].deletion_flag && s.company_codes[0].posting_block);
+    assert!(s.purchasing_orgs[0].deletion_flag && s.purchasing_orgs[0].purchasing_block);
+    assert!(s.bank_details.is_empty());
+}
+
+#[test]
+fn s4_supplier_cloudevent_fixture() {
+    // Scenario: a structured-mode Supplier.Changed with A_Supplier data becomes a supplier
+    // upsert keyed by the supplier number, version from the event time, with company code,
+    // purchasing organisation, address and bank account.
+    let e = one(SUPPLIER);
+    assert_eq!(
+        (e.entity, e.key.as_str(), e.op),
+        (Entity::Supplier, "300123", Op::Upsert)
+    );
+    assert_eq!(
+        e.event_id,
+        "ce:/default/sap.s4.beh/S4PCLNT100:6c1d9e52-37b0-4f0e-8a2d-91f4b7c03e18"
+    );
+    assert_eq!(e.occurred_at.to_rfc3339(), "2026-11-20T10:31:12+00:00");
+    assert_eq!(e.schema, "supplier.v1");
+    assert_eq!(e.correlation_id, "2A54482A0300E60000756E6B6E6F7752");
+    let s = supplier(&e);
+    assert_eq!(s.name.as_deref(), Some("Fundição Atlântico, S.A."));
+    assert_eq!(s.customer.as_deref(), Some("100789"));
+    assert_eq!(s.street.as_deref(), Some("Rua do Ouro 420"));
+    assert_eq!(s.company_codes[0].payment_methods.as_deref(), Some("TU"));
+    let org = &s.purchasing_orgs[0];
+    assert_eq!(org.minimum_order_value.unwrap().to_string(), "2500");
+    assert!(org.gr_based_invoice_verification);
+    let bank = &s.bank_details[0];
+    assert_eq!(
+        (
+            bank.account.as_ref().unwrap().expose(),
+            bank.iban.as_ref().unwrap().expose()
+        ),
+        (ACCOUNT, IBAN)
+    );
+    assert_eq!(bank.partner_bank_type.as_deref(), Some("0001"));
+}
+
+#[test]
+fn s4_supplier_thin_deleted_and_flagged_events() {
+    // Scenario: SAP's key-only Supplier.Changed needs enrichment; a key-only Supplier.Deleted
+    // is a complete delete; a change with DeletionIndicator true is a delete with its record.
+    let thin = r#"{"specversion": "1.0", "type": "sap.s4.beh.supplier.v1.Supplier.Changed.v1",
+        "source": "/default/sap.s4.beh/S4PCLNT100", "id": "t-1", "time": "2026-11-20T11:00:00Z",
+        "data": {"Supplier": "0000300123"}}"#;
+    let out = parse(thin.as_bytes()).unwrap();
+    let Outcome::NeedsEnrichment(n) = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        (n.entity, n.key.as_str(), n.op),
+        (Entity::Supplier, "300123", Op::Upsert)
+    );
+    let deleted = one(&thin.replace("Supplier.Changed", "Supplier.Deleted"));
+    assert_eq!((deleted.op, deleted.data.is_none()), (Op::Delete, true));
+    let flagged = one(&SUPPLIER.replacen(
+        "\"DeletionIndicator\": false,\n    \"to_",
+        "\"DeletionIndicator\": true,\n    \"to_",
+        1,
+    ));
+    assert_eq!(flagged.op, Op::Delete);
+    assert!(supplier(&flagged).deletion_flag);
 }
 
 #[test]
@@ -236,6 +448,31 @@ fn same_object_same_record_whatever_the_format() {
     ] {
         assert_eq!(x, y);
     }
+
+    let (i, c) = (one(CREMAS05), one(SUPPLIER));
+    let (a, b) = (supplier(&i), supplier(&c));
+    assert_eq!(i.key, c.key);
+    for (x, y) in [
+        (&a.account_group, &b.account_group),
+        (&a.name, &b.name),
+        (&a.street, &b.street),
+        (&a.city, &b.city),
+        (&a.postal_code, &b.postal_code),
+        (&a.region, &b.region),
+        (&a.country, &b.country),
+        (&a.tax_number, &b.tax_number),
+        (&a.vat_number, &b.vat_number),
+        (&a.customer, &b.customer),
+    ] {
+        assert_eq!(x, y);
+    }
+    assert_eq!(
+        (a.posting_block, a.purchasing_block, a.deletion_flag),
+        (b.posting_block, b.purchasing_block, b.deletion_flag)
+    );
+    assert_eq!(a.company_codes, b.company_codes);
+    assert_eq!(a.purchasing_orgs, b.purchasing_orgs);
+    assert_eq!(a.bank_details, b.bank_details);
 }
 
 #[test]
@@ -327,6 +564,62 @@ fn namespace_prefixes_and_other_basic_types() {
     assert_eq!(e.key, "100234");
     assert_eq!(e.source.document_type.as_deref(), Some("MATMAS03"));
     assert_eq!(material(&e).plants.len(), 2);
+}
+
+#[test]
+fn supplier_deletions_and_deleted_parts() {
+    // Scenario: as for customers, MSGFN 003 on E1LFA1M makes op = delete; a bank detail or
+    // purchasing organisation sent with MSGFN 003 is left out while the supplier stays.
+    let msgfn = CREMAS05.replacen(
+        "<MSGFN>005</MSGFN>\n      <LIFNR>",
+        "<MSGFN>003</MSGFN>\n      <LIFNR>",
+        1,
+    );
+    assert_eq!(one(&msgfn).op, Op::Delete);
+    let parts = CREMAS05
+        .replace(
+            "<MSGFN>005</MSGFN>\n        <LIFNR>0000300123</LIFNR>\n        <BANKS>",
+            "<MSGFN>003</MSGFN>\n        <LIFNR>0000300123</LIFNR>\n        <BANKS>",
+        )
+        .replace(
+            "<MSGFN>005</MSGFN>\n        <LIFNR>0000300123</LIFNR>\n        <EKORG>",
+            "<MSGFN>003</MSGFN>\n        <LIFNR>0000300123</LIFNR>\n        <EKORG>",
+        );
+    let e = one(&parts);
+    let s = supplier(&e);
+    assert_eq!(e.op, Op::Upsert);
+    assert!(s.bank_details.is_empty() && s.purchasing_orgs.is_empty());
+    assert_eq!(s.company_codes.len(), 1);
+}
+
+#[test]
+fn supplier_errors_name_the_field_and_never_a_bank_value() {
+    // Scenario: a CREMAS without LIFNR, a bank detail without BANKS and a bad minimum order
+    // value are poison errors naming their path; no message shows the account or the IBAN.
+    let cases = [
+        (
+            CREMAS05.replace("<LIFNR>0000300123</LIFNR>\n      <ANRED>", "<ANRED>"),
+            "missing_field",
+            "IDOC[0].E1LFA1M.LIFNR",
+        ),
+        (
+            CREMAS05.replace("<BANKS>PT</BANKS>", ""),
+            "missing_field",
+            "IDOC[0].E1LFA1M.E1LFBKM[0].BANKS",
+        ),
+        (
+            CREMAS05.replace("<MINBW>2500.00</MINBW>", "<MINBW>2.500,00</MINBW>"),
+            "bad_number",
+            "IDOC[0].E1LFA1M.E1LFM1M[0].MINBW",
+        ),
+    ];
+    for (doc, kind, path) in cases {
+        let e = err(&doc);
+        assert_eq!((e.kind(), e.path()), (kind, Some(path)), "{e}");
+        assert_eq!(e.class(), ErrorClass::Poison);
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains(ACCOUNT) && !text.contains(IBAN), "{text}");
+    }
 }
 
 #[test]
@@ -441,7 +734,7 @@ fn every_way_input_can_be_wrong_is_a_typed_error_with_its_path() {
             ErrorClass::Poison,
         ),
         (
-            err(&MATMAS.replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>CREMAS</MESTYP>")),
+            err(&MATMAS.replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>CLFMAS</MESTYP>")),
             "unsupported_idoc_type",
             Some("IDOC[0].EDI_DC40"),
             ErrorClass::Permanent,

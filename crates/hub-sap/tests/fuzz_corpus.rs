@@ -25,7 +25,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn idoc_corpus_replays_without_panic() {
     // Scenario: every corpus file of the idoc target goes through the fuzz entry point.
     let files = corpus("idoc");
-    assert!(files.len() >= 3, "the seed corpus holds the IDoc fixtures");
+    assert!(files.len() >= 5, "the seed corpus holds the IDoc fixtures");
     for (path, bytes) in files {
         eprintln!("replaying {}", path.display());
         hub_sap::fuzzing::idoc(&bytes);
@@ -37,7 +37,7 @@ fn cloudevent_corpus_replays_without_panic() {
     // Scenario: every corpus file of the cloudevent target goes through the fuzz entry point.
     let files = corpus("cloudevent");
     assert!(
-        files.len() >= 3,
+        files.len() >= 5,
         "the seed corpus holds the CloudEvent fixtures"
     );
     for (path, bytes) in files {
@@ -55,6 +55,34 @@ fn seed_inputs_are_valid_payloads() {
         if path.to_string_lossy().contains("/corpus/") {
             parse_record(&Envelope::value_only(&bytes), &Limits::default())
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
+#[test]
+fn every_fixture_seeds_its_target() {
+    // Scenario: each IDoc and CloudEvent sample of hub_sap::samples is in the corpus of its
+    // target (a structured event behind byte 0x00), so a new object's fixtures are fuzzed too.
+    use hub_sap::samples;
+    let idoc = corpus("idoc");
+    let cloudevent = corpus("cloudevent");
+    let has = |files: &[(std::path::PathBuf, Vec<u8>)], bytes: &[u8]| {
+        files.iter().any(|(_, b)| b == bytes)
+    };
+    let all = samples::changes()
+        .into_iter()
+        .chain(samples::suppliers())
+        .chain([samples::thin()]);
+    for s in all {
+        if s.name.ends_with(".xml") {
+            assert!(has(&idoc, &s.record.value), "{} not in corpus/idoc", s.name);
+        } else if s.record.headers.is_empty() {
+            let seed = [&[0u8][..], &s.record.value].concat();
+            assert!(
+                has(&cloudevent, &seed),
+                "{} not in corpus/cloudevent",
+                s.name
+            );
         }
     }
 }

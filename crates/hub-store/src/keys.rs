@@ -5,6 +5,7 @@
 //! | access pattern | key condition |
 //! |---|---|
 //! | customer by id | `pk = CUSTOMER#<id>`, `sk = PROFILE` |
+//! | supplier by id, with company codes, purchasing organisations and bank details | `pk = SUPPLIER#<id>`, `sk = PROFILE` |
 //! | material by id, with descriptions and plants | `pk = MATERIAL#<id>` (one item, `sk = MATERIAL`) |
 //! | order by id, with items | `pk = ORDER#<id>` (`sk = ORDER`, one `MATERIAL#<m>` index row per material, and `ITEMS#<n>` chunks when the items exceed one item's size) |
 //! | a customer's orders, newest first | GSI1 `gsi1pk = CUSTOMER#<id>`, `gsi1sk begins_with ORDER#`, descending |
@@ -12,6 +13,10 @@
 //!
 //! Both GSI1 patterns share the index: an order item carries `gsi1pk = CUSTOMER#<sold-to>`, an
 //! order's material index row carries `gsi1pk = MATERIAL#<material>`, so one GSI serves both.
+//!
+//! [`item`] gives the versioned item of any entity, the key every write plan is guarded on.
+
+use hub_model::Entity;
 
 /// Partition key prefix of customers.
 pub const CUSTOMER: &str = "CUSTOMER#";
@@ -19,9 +24,11 @@ pub const CUSTOMER: &str = "CUSTOMER#";
 pub const MATERIAL: &str = "MATERIAL#";
 /// Partition key prefix of sales orders.
 pub const ORDER: &str = "ORDER#";
+/// Partition key prefix of suppliers.
+pub const SUPPLIER: &str = "SUPPLIER#";
 /// Sort key prefix of an order's item chunks.
 pub const ITEMS: &str = "ITEMS#";
-/// Sort key of a customer's profile item.
+/// Sort key of a customer's or a supplier's profile item.
 pub const PROFILE: &str = "PROFILE";
 /// Sort key of a material's item.
 pub const MATERIAL_SK: &str = "MATERIAL";
@@ -47,6 +54,38 @@ pub fn customer(id: &str) -> Key {
     Key {
         pk: format!("{CUSTOMER}{id}"),
         sk: PROFILE.to_string(),
+    }
+}
+
+/// A supplier's profile: one item with its company codes, purchasing organisations and bank
+/// details (the bank details are personal data: a `bank_details` list attribute of this item).
+///
+/// ```
+/// let k = hub_store::keys::supplier("300123");
+/// assert_eq!((k.pk.as_str(), k.sk.as_str()), ("SUPPLIER#300123", "PROFILE"));
+/// ```
+pub fn supplier(id: &str) -> Key {
+    Key {
+        pk: format!("{SUPPLIER}{id}"),
+        sk: PROFILE.to_string(),
+    }
+}
+
+/// The versioned item of an entity's record: the one a change writes (or tombstones) and
+/// guards with its version.
+///
+/// ```
+/// use hub_model::Entity;
+/// use hub_store::keys;
+/// assert_eq!(keys::item(Entity::Supplier, "300123"), keys::supplier("300123"));
+/// assert_eq!(keys::item(Entity::SalesOrder, "45001"), keys::order("45001"));
+/// ```
+pub fn item(entity: Entity, id: &str) -> Key {
+    match entity {
+        Entity::Customer => customer(id),
+        Entity::Material => material(id),
+        Entity::SalesOrder => order(id),
+        Entity::Supplier => supplier(id),
     }
 }
 

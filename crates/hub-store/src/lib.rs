@@ -8,8 +8,8 @@
 //! # Layout
 //! - [`keys`]: every key builder and access pattern, with doctests.
 //! - [`plan`]: [`WritePlan`], what a [`hub_model::ChangeEvent`] writes: one versioned item
-//!   (a customer, a material, an order with its items, or a tombstone) and, for orders, the
-//!   material index rows; [`coalesce`] keeps the newest change per key of a batch.
+//!   (a customer, a supplier, a material, an order with its items, or a tombstone) and, for
+//!   orders, the material index rows; [`coalesce`] keeps the newest change per key of a batch.
 //! - [`store`]: the [`EntityStore`] port, [`Applied`] (failures are `hub_core::PortError`).
 //! - [`memory`]: [`MemoryStore`], the in-memory adapter with the same semantics.
 //!

@@ -78,11 +78,7 @@ pub fn plan(
     tombstone_ttl: Duration,
 ) -> Result<WritePlan, PlanError> {
     let version = event.version.to_string();
-    let key = match event.entity {
-        Entity::Customer => keys::customer(&event.key),
-        Entity::Material => keys::material(&event.key),
-        Entity::SalesOrder => keys::order(&event.key),
-    };
+    let key = keys::item(event.entity, &event.key);
     let mut attrs = Map::new();
     attrs.insert("entity".into(), Value::from(event.entity.as_str()));
     attrs.insert("key".into(), Value::from(event.key.clone()));
@@ -125,6 +121,7 @@ pub fn plan(
         (Entity::Customer, Record::Customer(_))
             | (Entity::Material, Record::Material(_))
             | (Entity::SalesOrder, Record::SalesOrder(_))
+            | (Entity::Supplier, Record::Supplier(_))
     ) && record.key() == event.key;
     if !matches {
         return Err(PlanError::SchemaMismatch {
@@ -134,7 +131,8 @@ pub fn plan(
         });
     }
     attrs.insert("deleted".into(), Value::Bool(false));
-    // The record's fields, flattened: null fields are left out (DynamoDB stores no nulls).
+    // The record's fields, flattened: null fields are left out (DynamoDB stores no nulls). A
+    // supplier's bank details (personal data) are its `bank_details` list, as serialised.
     if let Ok(Value::Object(fields)) = serde_json::to_value(record) {
         for (k, v) in fields {
             if !v.is_null() {

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use hub_model::event::{Format, Source};
-use hub_model::records::{Customer, SalesOrder, SalesOrderItem};
+use hub_model::records::{
+    Customer, SalesOrder, SalesOrderItem, Supplier, SupplierBankDetail, SupplierCompanyCode,
+};
 use hub_model::{ChangeEvent, Entity, Op, Record, Version};
 use proptest::prelude::*;
 
@@ -22,6 +24,28 @@ pub fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> Change
             customer: key.into(),
             name: Some(format!("name-{variant}").into()),
             ..Customer::default()
+        })),
+        (_, Entity::Supplier) => Some(Record::Supplier(Supplier {
+            supplier: key.into(),
+            name: Some(format!("name-{variant}").into()),
+            company_codes: vec![SupplierCompanyCode {
+                company_code: "1000".into(),
+                payment_terms: Some(format!("NT{}", variant % 4 * 30).into()),
+                ..SupplierCompanyCode::default()
+            }],
+            bank_details: (0..variant % 2 + 1)
+                .map(|i| SupplierBankDetail {
+                    country: "PT".into(),
+                    bank_key: Some("00350001".into()),
+                    account: Some(
+                        format!("{:011}", u32::from(variant) * 10 + u32::from(i))
+                            .as_str()
+                            .into(),
+                    ),
+                    ..SupplierBankDetail::default()
+                })
+                .collect(),
+            ..Supplier::default()
         })),
         (_, _) => Some(Record::SalesOrder(SalesOrder {
             order: key.into(),
@@ -61,14 +85,18 @@ pub fn event(entity: Entity, key: &str, seq: u64, op: Op, variant: u8) -> Change
     }
 }
 
-/// Strategy: up to `max` distinct changes over three keys of customers and orders.
+/// The entities whose records [`event`] generates (for a material it gives an order's record,
+/// which a plan refuses).
+pub const ENTITIES: [Entity; 3] = [Entity::Customer, Entity::SalesOrder, Entity::Supplier];
+
+/// Strategy: up to `max` distinct changes over three keys of customers, orders and suppliers.
 pub fn events(prefix: &str, max: usize) -> impl Strategy<Value = Vec<ChangeEvent>> {
-    // Distinct changes over 3 keys (`<prefix>0`…`<prefix>2`) of 2 entities; a change's version
+    // Distinct changes over 3 keys (`<prefix>0`…`<prefix>2`) of 3 entities; a change's version
     // is unique per key (its sequence number).
     let prefix = prefix.to_string();
     prop::collection::vec(
         (
-            prop::bool::ANY,
+            prop::sample::select(&ENTITIES[..]),
             0usize..3,
             prop::bool::weighted(0.25),
             any::<u8>(),
@@ -79,12 +107,7 @@ pub fn events(prefix: &str, max: usize) -> impl Strategy<Value = Vec<ChangeEvent
         specs
             .into_iter()
             .enumerate()
-            .map(|(seq, (is_order, key, delete, variant))| {
-                let entity = if is_order {
-                    Entity::SalesOrder
-                } else {
-                    Entity::Customer
-                };
+            .map(|(seq, (entity, key, delete, variant))| {
                 let op = if delete { Op::Delete } else { Op::Upsert };
                 event(entity, &format!("{prefix}{key}"), seq as u64, op, variant)
             })

@@ -89,3 +89,49 @@ fn coalescing_keeps_the_newest_per_key() {
     assert_eq!(keep, vec![1, 3]);
     assert_eq!(superseded, vec![0, 2]);
 }
+
+#[tokio::test]
+async fn a_supplier_is_one_profile_item_with_its_bank_details() {
+    // Scenario: a supplier is written as one item at SUPPLIER#<id> / PROFILE holding its company
+    // codes and bank details as list attributes (the account as it is, not redacted); an older
+    // change is stale; a delete leaves a tombstone without them.
+    let store = MemoryStore::new();
+    let p = |e: &ChangeEvent| plan(e, now(), Duration::from_secs(3600)).unwrap();
+    let newer = event(Entity::Supplier, "300123", 5, Op::Upsert, 3);
+    assert_eq!(store.apply(&p(&newer)).await.unwrap(), Applied::Written);
+    let older = event(Entity::Supplier, "300123", 2, Op::Upsert, 0);
+    assert_eq!(store.apply(&p(&older)).await.unwrap(), Applied::Stale);
+    let rows = store.query("SUPPLIER#300123").await.unwrap();
+    assert_eq!(rows.len(), 1, "one item");
+    let item = &rows[0];
+    assert_eq!(item.key, hub_store::keys::supplier("300123"));
+    assert_eq!(item.attrs["entity"], "supplier");
+    assert_eq!(item.attrs["schema"], "supplier.v1");
+    assert_eq!(item.attrs["supplier"], "300123");
+    assert_eq!(item.attrs["company_codes"][0]["payment_terms"], "NT90");
+    let banks = item.attrs["bank_details"].as_array().unwrap();
+    assert_eq!(banks.len(), 2);
+    assert_eq!(banks[0]["account"], "00000000030");
+    assert!(banks[0].get("iban").is_none(), "absent fields are left out");
+
+    let delete = event(Entity::Supplier, "300123", 9, Op::Delete, 0);
+    assert_eq!(store.apply(&p(&delete)).await.unwrap(), Applied::Written);
+    let tombstone = store
+        .get(&hub_store::keys::supplier("300123"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tombstone.attrs["deleted"], true);
+    assert!(tombstone.attrs.get("bank_details").is_none());
+}
+
+#[test]
+fn every_entity_has_its_own_item_key() {
+    // Scenario: the versioned items of the four entities never share a partition, whatever the
+    // business key.
+    let pks: std::collections::BTreeSet<String> = Entity::ALL
+        .iter()
+        .map(|e| hub_store::keys::item(*e, "100").pk)
+        .collect();
+    assert_eq!(pks.len(), Entity::ALL.len(), "{pks:?}");
+}

@@ -322,3 +322,44 @@ async fn claim_checks_are_resolved_transparently() {
             .contains("no claim-check store is configured")
     );
 }
+
+#[tokio::test]
+async fn a_supplier_domain_writes_suppliers_and_dead_letters_the_rest() {
+    // Scenario: the suppliers' function (entity supplier) writes a supplier with its bank
+    // details to its profile item, and dead-letters a customer delivered to it; the dead
+    // letter's error message names no bank value.
+    let store = MemoryStore::new();
+    let dlq = MemoryDeadLetters::default();
+    let mut config = SyncConfig::new(Entity::Supplier, "suppliers");
+    config.emit_metrics = false;
+    let supplier = event(Entity::Supplier, "300123", 2, Op::Upsert, 1);
+    let batch = sqs(&[
+        ("s", body(&supplier)),
+        (
+            "c",
+            body(&event(Entity::Customer, "100123", 1, Op::Upsert, 1)),
+        ),
+    ]);
+    let r = process_batch(
+        batch,
+        &store,
+        &dlq,
+        &hub_sync::NoPayloads,
+        &config,
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert!(failed_ids(&r).is_empty());
+    assert_eq!((r.counters.applied, r.counters.dead_lettered), (1, 1));
+    let item = store.get(&keys::supplier("300123")).await.unwrap().unwrap();
+    assert_eq!(item.attrs["bank_details"][0]["account"], "00000000010");
+    let letters = dlq.letters();
+    assert_eq!(letters[0].message_id, "c");
+    assert!(
+        letters[0]
+            .error_message
+            .contains("customer delivered to the supplier domain")
+    );
+    assert_eq!(letters[0].stage, "suppliers-sync");
+    assert!(!letters[0].error_message.contains("00000000010"));
+}

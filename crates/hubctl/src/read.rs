@@ -18,6 +18,9 @@ pub enum Entity {
     Material,
     /// `pk = ORDER#<id>`: the order with its items and material index rows.
     Order,
+    /// `pk = SUPPLIER#<id>`, `sk = PROFILE`: with company codes, purchasing organisations and
+    /// bank details (personal data, printed as stored).
+    Supplier,
 }
 
 /// Which index query.
@@ -86,6 +89,7 @@ pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
         Entity::Customer => store.get(&keys::customer(&id)).await?.into_iter().collect(),
         Entity::Material => store.query(&keys::material(&id).pk).await?,
         Entity::Order => store.query(&keys::order(&id).pk).await?,
+        Entity::Supplier => store.get(&keys::supplier(&id)).await?.into_iter().collect(),
     };
     print(&items)?;
     Ok(if items.is_empty() {

@@ -30,7 +30,7 @@ pub struct Args {
     /// Only this error class (repeatable): permanent, transient, poison, needs_enrichment.
     #[arg(long)]
     error_class: Vec<String>,
-    /// Only this entity (repeatable): customer, material, sales_order.
+    /// Only this entity (repeatable): customer, material, sales_order, supplier.
     #[arg(long)]
     entity: Vec<String>,
     /// Only messages that failed before: a duration ago (30m, 2h, 7d) or an RFC 3339 time.

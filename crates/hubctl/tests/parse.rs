@@ -37,6 +37,28 @@ fn an_idoc_prints_its_change_event() {
 }
 
 #[test]
+fn a_cremas_prints_its_supplier_with_bank_details_as_published() {
+    // Scenario: the CREMAS05 fixture gives one supplier upsert with the normalised key; the
+    // printed event is what the bridge publishes, bank details included.
+    let f = fixture("cremas05_supplier.xml");
+    let (code, lines) = hubctl(&["parse", f.to_str().unwrap(), "--topic", "sap.idoc.cremas"]);
+    assert_eq!(code, 0);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (&lines[0]["entity"], &lines[0]["key"], &lines[0]["op"]),
+        (&"supplier".into(), &"300123".into(), &"upsert".into())
+    );
+    assert_eq!(lines[0]["schema"], "supplier.v1");
+    assert_eq!(
+        lines[0]["data"]["bank_details"][0]["iban"],
+        "PT50003500010001234567805"
+    );
+    let f = fixture("cremas06_supplier_deleted.xml");
+    let (code, lines) = hubctl(&["parse", f.to_str().unwrap()]);
+    assert_eq!((code, lines[0]["op"].as_str()), (0, Some("delete")));
+}
+
+#[test]
 fn a_binary_cloudevent_from_an_envelope_and_headers() {
     // Scenario: the binary-mode fixture read as an envelope, with a correlation header added.
     let f = fixture("s4_product_changed.binary.json");

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn get_and_query_print_what_consumers_read() {
-    // Scenario: a customer (asked for with its padded number), an order with its material rows,
-    // a customer's orders newest first; an unknown key exits 3.
+    // Scenario: a customer and a supplier (asked for with their padded numbers), an order with
+    // its material rows, a customer's orders newest first; an unknown key exits 3.
     let stack = format!("read-{:08x}", fastrand::u32(..));
     let (code, _) = hubctl(&["provision", "--stack-name", &stack]);
     assert_eq!(code, 0);
@@ -29,6 +29,7 @@ async fn get_and_query_print_what_consumers_read() {
         }
     };
     write(event(Entity::Customer, "100123", 1, Op::Upsert, 4)).await;
+    write(event(Entity::Supplier, "300123", 1, Op::Upsert, 3)).await;
     for (order, day) in [("45001", 20), ("45002", 21)] {
         let mut e = event(Entity::SalesOrder, order, 1, Op::Upsert, 1);
         if let Some(Record::SalesOrder(o)) = &mut e.data {
@@ -43,6 +44,16 @@ async fn get_and_query_print_what_consumers_read() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["pk"], "CUSTOMER#100123");
     assert_eq!(lines[0]["name"], "name-4");
+
+    let (code, lines) = hubctl(&["get", "supplier", "0000300123", "--stack-name", &stack]);
+    assert_eq!(code, 0);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0]["pk"].as_str(), lines[0]["sk"].as_str()),
+        (Some("SUPPLIER#300123"), Some("PROFILE"))
+    );
+    assert_eq!(lines[0]["name"], "name-3");
+    assert_eq!(lines[0]["bank_details"].as_array().map(Vec::len), Some(2));
 
     let (code, lines) = hubctl(&["get", "order", "45001", "--stack-name", &stack]);
     assert_eq!(code, 0);

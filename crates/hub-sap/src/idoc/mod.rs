@@ -1,9 +1,10 @@
-//! IDoc XML: the generic tree ([`tree`]) and the typed mappings of MATMAS, DEBMAS and ORDERS.
+//! IDoc XML: the generic tree ([`tree`]) and the typed mappings of MATMAS, DEBMAS, CREMAS and
+//! ORDERS.
 //!
-//! Other basic-type versions of the same message type (MATMAS03, DEBMAS06, ORDERS04…) map the
-//! same way: fields are found by name, missing optional fields stay empty. Fields of custom
-//! segments (`Z*`, `Y*`) and customer extension fields (`ZZ*`, `YY*`) of known segments are kept
-//! in the record's `extensions`.
+//! Other basic-type versions of the same message type (MATMAS03, DEBMAS06, CREMAS06, ORDERS04…)
+//! map the same way: fields are found by name, missing optional fields stay empty. Fields of
+//! custom segments (`Z*`, `Y*`) and customer extension fields (`ZZ*`, `YY*`) of known segments
+//! are kept in the record's `extensions`.
 
 pub mod tree;
 
@@ -168,6 +169,7 @@ fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEv
     let (entity, op, record) = match message_type.as_str() {
         "MATMAS" => material(idoc, index)?,
         "DEBMAS" => customer(idoc, index)?,
+        "CREMAS" => supplier(idoc, index)?,
         "ORDERS" | "ORDCHG" => sales_order(idoc, index)?,
         _ => {
             return Err(ParseError::UnsupportedIdocType {
@@ -361,6 +363,94 @@ fn customer(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseE
         Op::Upsert
     };
     Ok((Entity::Customer, op, Record::Customer(c)))
+}
+
+/// CREMAS: the vendor master. Bank details [E1LFBKM] are personal data: their account fields
+/// become [`Sensitive`] and no error names their values.
+fn supplier(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {
+    let lfa1 = main_segment(idoc, index, "E1LFA1M")?;
+    let p = || format!("IDOC[{index}].E1LFA1M");
+    let mut s = Supplier {
+        supplier: normalize_text(required(lfa1, "LIFNR", &p)?),
+        account_group: text(lfa1, "KTOKK"),
+        name: text(lfa1, "NAME1"),
+        name2: text(lfa1, "NAME2"),
+        search_term: text(lfa1, "SORTL"),
+        street: text(lfa1, "STRAS"),
+        city: text(lfa1, "ORT01"),
+        postal_code: text(lfa1, "PSTLZ"),
+        region: text(lfa1, "REGIO"),
+        country: text(lfa1, "LAND1"),
+        phone: text(lfa1, "TELF1"),
+        language: iso_language(lfa1, "SPRAS_ISO", "SPRAS"),
+        tax_number: text(lfa1, "STCD1"),
+        vat_number: text(lfa1, "STCEG"),
+        customer: lfa1.field("KUNNR").map(normalize_text),
+        posting_block: conv::flag(lfa1.field("SPERR")),
+        purchasing_block: conv::flag(lfa1.field("SPERM")),
+        deletion_flag: conv::flag(lfa1.field("LOEVM")),
+        ..Supplier::default()
+    };
+    for (i, b) in lfa1.children("E1LFB1M").enumerate() {
+        let sp = || format!("{}.E1LFB1M[{i}]", p());
+        if msgfn_delete(b) {
+            continue;
+        }
+        s.company_codes.push(SupplierCompanyCode {
+            company_code: Text::from(required(b, "BUKRS", &sp)?),
+            reconciliation_account: text(b, "AKONT"),
+            payment_terms: text(b, "ZTERM"),
+            payment_methods: text(b, "ZWELS"),
+            posting_block: conv::flag(b.field("SPERR")),
+            deletion_flag: conv::flag(b.field("LOEVM")),
+        });
+    }
+    for (i, m) in lfa1.children("E1LFM1M").enumerate() {
+        let sp = || format!("{}.E1LFM1M[{i}]", p());
+        if msgfn_delete(m) {
+            continue;
+        }
+        s.purchasing_orgs.push(SupplierPurchasingOrg {
+            purchasing_org: Text::from(required(m, "EKORG", &sp)?),
+            currency: text(m, "WAERS"),
+            payment_terms: text(m, "ZTERM"),
+            incoterms: text(m, "INCO1"),
+            incoterms_place: text(m, "INCO2"),
+            minimum_order_value: dec(m, "MINBW", &sp)?,
+            purchasing_group: text(m, "EKGRP"),
+            planned_delivery_days: dec(m, "PLIFZ", &sp)?,
+            gr_based_invoice_verification: conv::flag(m.field("WEBRE")),
+            purchasing_block: conv::flag(m.field("SPERM")),
+            deletion_flag: conv::flag(m.field("LOEVM")),
+        });
+    }
+    for (i, k) in lfa1.children("E1LFBKM").enumerate() {
+        let sp = || format!("{}.E1LFBKM[{i}]", p());
+        if msgfn_delete(k) {
+            continue;
+        }
+        let sensitive = |field: &str| k.field(field).map(Sensitive::from);
+        s.bank_details.push(SupplierBankDetail {
+            country: Text::from(required(k, "BANKS", &sp)?),
+            bank_key: text(k, "BANKL"),
+            account: sensitive("BANKN"),
+            iban: sensitive("IBAN"),
+            control_key: text(k, "BKONT"),
+            partner_bank_type: text(k, "BVTYP"),
+            account_holder: sensitive("KOINH"),
+            reference: sensitive("BKREF"),
+            bank_name: text(k, "BANKA"),
+            swift: text(k, "SWIFT"),
+        });
+    }
+    extensions(lfa1, &mut s.extensions);
+    top_level_extensions(idoc, &mut s.extensions);
+    let op = if msgfn_delete(lfa1) || s.deletion_flag {
+        Op::Delete
+    } else {
+        Op::Upsert
+    };
+    Ok((Entity::Supplier, op, Record::Supplier(s)))
 }
 
 fn sales_order(idoc: Idoc<'_>, index: usize) -> Result<(Entity, Op, Record), ParseError> {

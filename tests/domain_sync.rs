@@ -51,9 +51,9 @@ fn every_domain_function_reports_batch_item_failures() {
         }
     }
     binaries.sort();
-    let mut expected: Vec<String> = domain_sync::DOMAINS
+    let mut expected: Vec<String> = hub_model::OBJECTS
         .iter()
-        .map(|(b, _, _)| b.to_string())
+        .map(|o| o.function.to_string())
         .collect();
     expected.sort();
     assert_eq!(binaries, expected);

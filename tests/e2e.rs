@@ -21,28 +21,20 @@ struct Chain {
 impl Chain {
     fn new(name: &str, extra: &[&str]) -> Chain {
         let stack = unique(name);
-        let topics: BTreeMap<&'static str, String> = [
-            ("sap.idoc.matmas", "MatmasTopic"),
-            ("sap.idoc.debmas", "DebmasTopic"),
-            ("sap.idoc.orders", "OrdersTopic"),
-            ("sap.s4.events", "S4EventsTopic"),
-        ]
-        .into_iter()
-        .map(|(t, _)| (t, format!("{stack}.{t}")))
-        .collect();
+        let topics: BTreeMap<&'static str, String> = hub_model::object::sap_topics()
+            .map(|t| (t.name, format!("{stack}.{}", t.name)))
+            .collect();
         let mut args: Vec<String> = vec![
             "--status-interval".into(),
             "1".into(),
             "--stack-name".into(),
             stack.clone(),
         ];
-        for (param, t) in [
-            ("MatmasTopic", "sap.idoc.matmas"),
-            ("DebmasTopic", "sap.idoc.debmas"),
-            ("OrdersTopic", "sap.idoc.orders"),
-            ("S4EventsTopic", "sap.s4.events"),
-        ] {
-            args.extend(["--parameter".into(), format!("{param}={}", topics[t])]);
+        for t in hub_model::object::sap_topics() {
+            args.extend([
+                "--parameter".into(),
+                format!("{}={}", t.parameter, topics[t.name]),
+            ]);
         }
         args.extend([
             "--parameter".into(),

@@ -10,19 +10,15 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
-    // Scenario: `hubctl run --seed` on its own stack and topics: the customer, the material and
-    // the order of the fixtures are in the table as typed records; the status line shows the
+    // Scenario: `hubctl run --seed` on its own stack and topics: the customer, the material,
+    // the order and the supplier of the fixtures are in the table as typed records; the status line shows the
     // bridge's and the domains' counts; SIGTERM drains and exits 0.
     let clients = clients().await;
     let stack = unique("main");
-    let topic = |t: &str| format!("{stack}.{t}");
-    let params = [
-        format!("MatmasTopic={}", topic("matmas")),
-        format!("DebmasTopic={}", topic("debmas")),
-        format!("OrdersTopic={}", topic("orders")),
-        format!("S4EventsTopic={}", topic("s4")),
-        format!("KafkaConsumerGroupId={stack}"),
-    ];
+    let params: Vec<String> = hub_model::object::sap_topics()
+        .map(|t| format!("{}={stack}.{}", t.parameter, t.name))
+        .chain([format!("KafkaConsumerGroupId={stack}")])
+        .collect();
     let mut args: Vec<String> = ["--seed", "--status-interval", "1", "--stack-name", &stack]
         .iter()
         .map(|s| s.to_string())
@@ -37,6 +33,7 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
         ("customer", keys::customer("100123")),
         ("material", keys::material("100234")),
         ("sales_order", keys::order("45001")),
+        ("supplier", keys::supplier("300123")),
     ] {
         let item = eventually(
             &format!("the {entity} of the fixtures in the table"),
@@ -57,7 +54,9 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
         Duration::from_millis(200),
         || {
             let seen = job.printed(|l| {
-                l.contains("bridge consumed 5 published 5") && l.contains("customers applied")
+                l.contains("bridge consumed 7 published 7")
+                    && l.contains("customers applied")
+                    && l.contains("suppliers applied")
             });
             async move { seen.then_some(()) }
         },
@@ -69,7 +68,7 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
         job.lines()
     );
     assert!(
-        job.printed(|l| l.starts_with("Seeded 5 sample records")),
+        job.printed(|l| l.starts_with("Seeded 7 sample records")),
         "{:?}",
         job.lines()
     );

@@ -60,7 +60,7 @@ fn emf_names_of_the_code_are_the_templates() {
     let code: BTreeMap<&str, (&str, BTreeSet<&str>)> = hub_sync::metrics::METRICS
         .iter()
         .map(|(name, _)| {
-            let domains = domain_sync::DOMAINS.iter().map(|(_, _, d)| *d).collect();
+            let domains = hub_model::OBJECTS.iter().map(|o| o.domain).collect();
             (*name, ("domain", domains))
         })
         .chain(
@@ -481,21 +481,54 @@ fn every_object_has_all_its_resources() {
 #[test]
 fn objects_yaml_and_the_domain_registry_agree() {
     // Scenario: the objects of infra/template/objects.yaml and the domain functions of the Rust
-    // registry (domain_sync::DOMAINS) are the same: binary, entity and domain of each.
+    // registry (hub_model::OBJECTS) are the same: binary, entity and domain of each.
     let in_yaml: BTreeSet<(String, String, String)> = project_objects()
         .iter()
         .map(|o| (o.function().into(), o.entity().into(), o.domain().into()))
         .collect();
-    let in_code: BTreeSet<(String, String, String)> = domain_sync::DOMAINS
+    let in_code: BTreeSet<(String, String, String)> = hub_model::OBJECTS
         .iter()
-        .map(|(b, e, d)| (b.to_string(), e.as_str().to_string(), d.to_string()))
+        .map(|o| (o.function.into(), o.name.into(), o.domain.into()))
         .collect();
     let only_yaml: Vec<_> = in_yaml.difference(&in_code).collect();
     let only_code: Vec<_> = in_code.difference(&in_yaml).collect();
     assert!(
         only_yaml.is_empty() && only_code.is_empty(),
         "(binary, entity, domain) in objects.yaml only: {only_yaml:?} (add them to \
-         domain_sync::DOMAINS, with their binary); in domain_sync::DOMAINS only: {only_code:?} \
+         hub_model::OBJECTS, with their binary); in hub_model::OBJECTS only: {only_code:?} \
          (add them to infra/template/objects.yaml and regenerate template.yaml)"
     );
+}
+
+#[test]
+fn the_bridge_reads_every_sap_topic_of_the_registry() {
+    // Scenario: each topic of hub_model::object::sap_topics() (an object's IDoc topic, S/4's
+    // events) is a template parameter with that default, and a Kafka event of the bridge
+    // function reads it: a new object's IDocs reach the bridge without a hand-kept list.
+    let t = project_template();
+    let bridge = t.resource("KafkaBridge").expect("the KafkaBridge function");
+    let read: BTreeSet<String> = bridge.properties["Events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "SelfManagedKafka")
+        .flat_map(|e| e["Properties"]["Topics"].as_array().unwrap().clone())
+        .filter_map(|topic| topic["Ref"].as_str().map(str::to_string))
+        .collect();
+    for topic in hub_model::object::sap_topics() {
+        let p = t
+            .parameter(topic.parameter)
+            .unwrap_or_else(|| panic!("no template parameter {}", topic.parameter));
+        assert_eq!(
+            p.default.as_deref(),
+            Some(topic.name),
+            "{}",
+            topic.parameter
+        );
+        assert!(
+            read.contains(topic.parameter),
+            "the bridge does not read {}",
+            topic.name
+        );
+    }
 }

@@ -259,7 +259,7 @@ impl DynamoStore {
 
 impl EntityStore for DynamoStore {
     async fn apply(&self, plan: &WritePlan) -> Result<Applied, PortError> {
-        if plan.entity == hub_model::Entity::SalesOrder {
+        if plan.entity.object().aggregate {
             self.write_aggregate(plan).await
         } else {
             self.put_guarded(plan).await

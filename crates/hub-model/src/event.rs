@@ -32,24 +32,14 @@ impl Entity {
     ];
 
     /// `customer`, `material`, `sales_order`, `supplier`: the value of the `entity` routing
-    /// attribute.
+    /// attribute (its object's [`name`](crate::object::Object::name)).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Customer => "customer",
-            Entity::Material => "material",
-            Entity::SalesOrder => "sales_order",
-            Entity::Supplier => "supplier",
-        }
+        self.object().name
     }
 
     /// The schema of this entity's record, e.g. `customer.v1`.
     pub fn schema(self) -> &'static str {
-        match self {
-            Entity::Customer => "customer.v1",
-            Entity::Material => "material.v1",
-            Entity::SalesOrder => "sales_order.v1",
-            Entity::Supplier => "supplier.v1",
-        }
+        self.object().schema
     }
 }
 

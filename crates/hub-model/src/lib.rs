@@ -11,14 +11,18 @@
 //!   [`Source`] (where it came from), [`RoutingAttributes`] (the SNS message attributes).
 //! - [`records`]: the domain records, documented field by field, and [`Record`];
 //!   [`records::Sensitive`] for personal data kept out of `Debug` (a supplier's bank accounts).
+//! - [`object`]: the registry of SAP objects ([`object::OBJECTS`]): per entity its routing name,
+//!   schema, table key, domain, sync function, IDoc types and topic, S/4 objects.
 //! - [`claim_check`]: the pointer that carries events over SNS's 256 KiB limit.
 //! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
 
 pub mod claim_check;
 pub mod event;
 pub mod key;
+pub mod object;
 pub mod records;
 mod time_text;
 
 pub use event::{ChangeEvent, Entity, Op, RoutingAttributes, Source, Version};
+pub use object::{OBJECTS, Object};
 pub use records::{Customer, Material, Record, SalesOrder, Supplier};

@@ -494,6 +494,16 @@ pub enum Record {
 }
 
 impl Record {
+    /// The entity this record is of.
+    pub fn entity(&self) -> crate::Entity {
+        match self {
+            Record::Customer(_) => crate::Entity::Customer,
+            Record::Material(_) => crate::Entity::Material,
+            Record::SalesOrder(_) => crate::Entity::SalesOrder,
+            Record::Supplier(_) => crate::Entity::Supplier,
+        }
+    }
+
     /// The record's business key (canonical form).
     pub fn key(&self) -> &str {
         match self {

@@ -126,13 +126,8 @@ fn event_type(ty: &str) -> Result<(Entity, &'static str, Op), ParseError> {
     if (*sap, *s4, *beh) != ("sap", "s4", "beh") || !is_version(v1) || !is_version(v2) {
         return Err(unsupported());
     }
-    let (entity, key_field) = match *object {
-        "businesspartner" => (Entity::Customer, "BusinessPartner"),
-        "customer" => (Entity::Customer, "Customer"),
-        "product" => (Entity::Material, "Product"),
-        "salesorder" => (Entity::SalesOrder, "SalesOrder"),
-        "supplier" => (Entity::Supplier, "Supplier"),
-        _ => return Err(unsupported()),
+    let Some((entity, key_field)) = Entity::for_s4_object(object) else {
+        return Err(unsupported());
     };
     let op = match *action {
         "Created" | "Changed" => Op::Upsert,

@@ -45,9 +45,10 @@ fn value(v: &str) -> OwnedRecord {
     }
 }
 
-/// Every fixture that yields a change event (the thin order excluded: see [`thin`]).
+/// Every fixture that yields a change event (the thin order excluded: see [`thin`]), the
+/// suppliers' last.
 pub fn changes() -> Vec<Sample> {
-    vec![
+    let mut all = vec![
         Sample {
             name: "matmas05_pump.xml",
             topic: "sap.idoc.matmas",
@@ -74,7 +75,18 @@ pub fn changes() -> Vec<Sample> {
             record: OwnedRecord::from_envelope_json(PRODUCT_BINARY.as_bytes())
                 .expect("the binary fixture is a valid envelope"),
         },
-    ]
+    ];
+    all.extend(suppliers());
+    all
+}
+
+/// What `hubctl run --seed` publishes: every change fixture but the supplier's deletion, so
+/// that each object of the seed ends live in the table.
+pub fn seed() -> Vec<Sample> {
+    changes()
+        .into_iter()
+        .filter(|s| s.name != "cremas06_supplier_deleted.xml")
+        .collect()
 }
 
 /// The supplier fixtures, each a change event: the CREMAS05 supplier, the S/4 event that

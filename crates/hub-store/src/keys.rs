@@ -18,22 +18,22 @@
 
 use hub_model::Entity;
 
-/// Partition key prefix of customers.
-pub const CUSTOMER: &str = "CUSTOMER#";
+/// Partition key prefix of customers (from the object registry, `hub_model::object`).
+pub const CUSTOMER: &str = Entity::Customer.object().pk_prefix;
 /// Partition key prefix of materials.
-pub const MATERIAL: &str = "MATERIAL#";
+pub const MATERIAL: &str = Entity::Material.object().pk_prefix;
 /// Partition key prefix of sales orders.
-pub const ORDER: &str = "ORDER#";
+pub const ORDER: &str = Entity::SalesOrder.object().pk_prefix;
 /// Partition key prefix of suppliers.
-pub const SUPPLIER: &str = "SUPPLIER#";
+pub const SUPPLIER: &str = Entity::Supplier.object().pk_prefix;
 /// Sort key prefix of an order's item chunks.
 pub const ITEMS: &str = "ITEMS#";
 /// Sort key of a customer's or a supplier's profile item.
-pub const PROFILE: &str = "PROFILE";
+pub const PROFILE: &str = Entity::Customer.object().item_sk;
 /// Sort key of a material's item.
-pub const MATERIAL_SK: &str = "MATERIAL";
+pub const MATERIAL_SK: &str = Entity::Material.object().item_sk;
 /// Sort key of an order's header item (which holds its items).
-pub const ORDER_SK: &str = "ORDER";
+pub const ORDER_SK: &str = Entity::SalesOrder.object().item_sk;
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,11 +81,10 @@ pub fn supplier(id: &str) -> Key {
 /// assert_eq!(keys::item(Entity::SalesOrder, "45001"), keys::order("45001"));
 /// ```
 pub fn item(entity: Entity, id: &str) -> Key {
-    match entity {
-        Entity::Customer => customer(id),
-        Entity::Material => material(id),
-        Entity::SalesOrder => order(id),
-        Entity::Supplier => supplier(id),
+    let object = entity.object();
+    Key {
+        pk: [object.pk_prefix, id].concat(),
+        sk: object.item_sk.to_string(),
     }
 }
 

@@ -116,13 +116,7 @@ pub fn plan(
     let record = event.data.as_ref().ok_or_else(|| PlanError::MissingData {
         event_id: event.event_id.clone(),
     })?;
-    let matches = matches!(
-        (event.entity, record),
-        (Entity::Customer, Record::Customer(_))
-            | (Entity::Material, Record::Material(_))
-            | (Entity::SalesOrder, Record::SalesOrder(_))
-            | (Entity::Supplier, Record::Supplier(_))
-    ) && record.key() == event.key;
+    let matches = record.entity() == event.entity && record.key() == event.key;
     if !matches {
         return Err(PlanError::SchemaMismatch {
             event_id: event.event_id.clone(),

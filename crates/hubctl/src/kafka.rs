@@ -5,14 +5,6 @@ use hub_kafka::EmbeddedKafka;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The SAP topics created at start (more are auto-created on first use).
-const DEFAULT_TOPICS: &[&str] = &[
-    "sap.idoc.matmas:3",
-    "sap.idoc.debmas:3",
-    "sap.idoc.orders:3",
-    "sap.s4.events:3",
-];
-
 /// `hubctl kafka …`
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -38,7 +30,11 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         bootstrap_file,
     } = cmd;
     let specs: Vec<String> = if topics.is_empty() {
-        DEFAULT_TOPICS.iter().map(|s| s.to_string()).collect()
+        // Every SAP topic of the object registry, three partitions each (more topics are
+        // auto-created on first use).
+        hub_model::object::sap_topics()
+            .map(|t| format!("{}:3", t.name))
+            .collect()
     } else {
         topics
     };

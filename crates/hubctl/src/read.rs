@@ -9,18 +9,17 @@ use hub_store::{EntityStore, Item, keys};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
-/// What to read by id.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Entity {
-    /// `pk = CUSTOMER#<id>`, `sk = PROFILE`.
-    Customer,
-    /// `pk = MATERIAL#<id>`.
-    Material,
-    /// `pk = ORDER#<id>`: the order with its items and material index rows.
-    Order,
-    /// `pk = SUPPLIER#<id>`, `sk = PROFILE`: with company codes, purchasing organisations and
-    /// bank details (personal data, printed as stored).
-    Supplier,
+/// An object of the registry by its routing name (`customer`, `material`, `sales_order`,
+/// `supplier`…), or `order` for a sales order.
+fn entity(name: &str) -> Result<hub_model::Entity, String> {
+    let name = if name == "order" { "sales_order" } else { name };
+    hub_model::Entity::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = hub_model::OBJECTS.iter().map(|o| o.name).collect();
+        format!(
+            "not an object of the hub; one of: {} (or order)",
+            known.join(", ")
+        )
+    })
 }
 
 /// Which index query.
@@ -35,9 +34,10 @@ pub enum Pattern {
 /// Arguments of `hubctl get`.
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// What to read.
-    #[arg(value_enum)]
-    entity: Entity,
+    /// What to read: an object's name (customer, material, sales_order or order, supplier…).
+    /// An aggregate (an order) is read with its whole partition: items, index rows, chunks.
+    #[arg(value_parser = entity)]
+    entity: hub_model::Entity,
     /// Its business key (padded or not: `0000100123` and `100123` are the same).
     id: String,
     #[command(flatten)]
@@ -85,11 +85,11 @@ fn print(items: &[Item]) -> anyhow::Result<()> {
 pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
     let store = store(&args.stack).await?;
     let id = normalize(&args.id);
-    let items = match args.entity {
-        Entity::Customer => store.get(&keys::customer(&id)).await?.into_iter().collect(),
-        Entity::Material => store.query(&keys::material(&id).pk).await?,
-        Entity::Order => store.query(&keys::order(&id).pk).await?,
-        Entity::Supplier => store.get(&keys::supplier(&id)).await?.into_iter().collect(),
+    let key = keys::item(args.entity, &id);
+    let items = if args.entity.object().aggregate {
+        store.query(&key.pk).await?
+    } else {
+        store.get(&key).await?.into_iter().collect()
     };
     print(&items)?;
     Ok(if items.is_empty() {

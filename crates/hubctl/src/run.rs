@@ -101,23 +101,14 @@ pub fn bridge_config(
     Ok((config, consumer))
 }
 
-/// The template parameter naming the topic of each SAP topic the samples use.
-const SAMPLE_TOPICS: &[(&str, &str)] = &[
-    ("sap.idoc.matmas", "MatmasTopic"),
-    ("sap.idoc.debmas", "DebmasTopic"),
-    ("sap.idoc.orders", "OrdersTopic"),
-    ("sap.s4.events", "S4EventsTopic"),
-];
-
 /// Publishes the sample fixtures to the topics the template's bridge reads.
 pub async fn seed(ctx: &Context<'_>, bootstrap: &str) -> anyhow::Result<usize> {
     let producer = crate::publish::producer(bootstrap)?;
-    let samples = hub_sap::samples::changes();
+    let samples = hub_sap::samples::seed();
     for s in &samples {
-        let topic = SAMPLE_TOPICS
-            .iter()
-            .find(|(t, _)| *t == s.topic)
-            .and_then(|(_, p)| ctx.parameter(p))
+        let topic = hub_model::object::sap_topics()
+            .find(|t| t.name == s.topic)
+            .and_then(|t| ctx.parameter(t.parameter))
             .and_then(Value::as_str)
             .unwrap_or(s.topic);
         let (partition, offset) = crate::publish::send(&producer, topic, &s.record).await?;

@@ -13,7 +13,8 @@
 //!   `lambda_runtime::run`.
 //! - `local` (feature `local`): the same handlers as local functions for the local event source
 //!   mapping, configured from the function's environment in `template.yaml`.
-//! - [`DOMAINS`]: binary name → entity and domain.
+//! - [`domain_of`]: binary name → entity and domain, from the object registry
+//!   (`hub_model::OBJECTS`); each binary under `src/bin/` is two lines naming its entity.
 
 pub mod config;
 pub mod handler;
@@ -29,23 +30,18 @@ use hub_aws::sqs_dlq::SqsDeadLetters;
 use hub_model::Entity;
 use std::sync::Arc;
 
-/// The domain functions: binary name (SAM `BuildProperties.Binary`), entity, domain name.
-pub const DOMAINS: &[(&str, Entity, &str)] = &[
-    ("customer-sync", Entity::Customer, "customers"),
-    ("material-sync", Entity::Material, "materials"),
-    ("sales-order-sync", Entity::SalesOrder, "sales-orders"),
-];
-
-/// The entity and domain of a binary.
+/// The entity and domain of a domain function's binary (SAM `BuildProperties.Binary`), from
+/// the object registry ([`hub_model::OBJECTS`]).
 pub fn domain_of(binary: &str) -> Option<(Entity, &'static str)> {
-    DOMAINS
+    hub_model::OBJECTS
         .iter()
-        .find(|(b, _, _)| *b == binary)
-        .map(|(_, e, d)| (*e, *d))
+        .find(|o| o.function == binary)
+        .map(|o| (o.entity, o.domain))
 }
 
-/// Runs the Lambda of one domain until the runtime stops it.
-pub async fn run(entity: Entity, domain: &str) -> Result<(), lambda_runtime::Error> {
+/// Runs the Lambda of `entity`'s domain until the runtime stops it.
+pub async fn run(entity: Entity) -> Result<(), lambda_runtime::Error> {
+    let domain = entity.object().domain;
     hub_telemetry::init();
     let config = Config::from_env(entity, domain, &hub_core::config::Env::process())?;
     let clients = AwsClients::from_env().await;

@@ -166,12 +166,13 @@ fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEv
         Some(ext) if !idoc_type.is_empty() => Some(format!("{idoc_type}/{ext}")),
         _ => (!idoc_type.is_empty()).then(|| idoc_type.to_string()),
     };
-    let (entity, op, record) = match message_type.as_str() {
-        "MATMAS" => material(idoc, index)?,
-        "DEBMAS" => customer(idoc, index)?,
-        "CREMAS" => supplier(idoc, index)?,
-        "ORDERS" | "ORDCHG" => sales_order(idoc, index)?,
-        _ => {
+    // Which object a message type is comes from the registry; its mapping is this crate's.
+    let (entity, op, record) = match Entity::for_idoc(&message_type) {
+        Some(Entity::Material) => material(idoc, index)?,
+        Some(Entity::Customer) => customer(idoc, index)?,
+        Some(Entity::Supplier) => supplier(idoc, index)?,
+        Some(Entity::SalesOrder) => sales_order(idoc, index)?,
+        None => {
             return Err(ParseError::UnsupportedIdocType {
                 path: cpath(),
                 message_type,

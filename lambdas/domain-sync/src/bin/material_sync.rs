@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    domain_sync::run(hub_model::Entity::Material, "materials").await
+    domain_sync::run(hub_model::Entity::Material).await
 }

@@ -118,11 +118,11 @@ async fn the_bridges_publish_batch_to_a_missing_topic_is_permanent_and_an_outage
     let publisher = hub_aws::sns_publisher::SnsPublisher::new(&clients, &missing);
     let m = message(0, false);
     let err = publisher.publish_batch(&[&m]).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::Permanent, "{}", err.to_string());
-    assert!(err.to_string().contains("NotFound"), "{}", err.to_string());
+    assert_eq!(err.class, ErrorClass::Permanent, "{err}");
+    assert!(err.to_string().contains("NotFound"), "{err}");
 
     let dead = clients.with_sns_endpoint("http://127.0.0.1:9");
     let publisher = hub_aws::sns_publisher::SnsPublisher::new(&dead, &missing);
     let err = publisher.publish_batch(&[&m]).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::Transient, "{}", err.to_string());
+    assert_eq!(err.class, ErrorClass::Transient, "{err}");
 }

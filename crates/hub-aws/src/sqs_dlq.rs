@@ -3,7 +3,8 @@
 //! The original body is sent unchanged, with the original message attributes and the error
 //! context as attributes. SQS allows ten message attributes per message: when the original's
 //! attributes and the context do not fit, the original's are packed into one attribute,
-//! `original_attributes` (a JSON object), which the redrive unpacks.
+//! `original_attributes` (a JSON object), which the redrive unpacks. That rule is hub-sync's
+//! ([`hub_sync::DeadLetter::message_attributes`]), shared with the in-memory sink.
 
 #[cfg(feature = "sync")]
 use crate::error::AwsError;
@@ -12,10 +13,6 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use hub_core::PortError;
 #[cfg(feature = "sync")]
 use hub_sync::{DeadLetter, DeadLetterSink};
-
-/// SQS's limit on message attributes per message.
-#[cfg(feature = "sync")]
-const SQS_MAX_ATTRIBUTES: usize = 10;
 
 /// Sends dead letters to one SQS queue.
 #[cfg(feature = "sync")]
@@ -48,32 +45,16 @@ pub(crate) fn string(v: &str) -> Option<MessageAttributeValue> {
 #[cfg(feature = "sync")]
 impl DeadLetterSink for SqsDeadLetters {
     async fn send(&self, letter: DeadLetter) -> Result<(), PortError> {
-        let context = letter.context_attributes();
         let req = self
             .client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(&letter.body);
-        let mut attrs = std::collections::HashMap::new();
-        if letter.attributes.len() + context.len() <= SQS_MAX_ATTRIBUTES {
-            for (k, v) in &letter.attributes {
-                attrs.insert(k.clone(), v.clone());
-            }
-        } else {
-            attrs.insert(
-                "original_attributes".to_string(),
-                serde_json::to_string(&letter.attributes).unwrap_or_default(),
-            );
-        }
-        for (k, v) in context {
-            attrs.insert(k.to_string(), v);
-        }
-        let mut values = std::collections::HashMap::new();
-        for (k, v) in attrs {
-            if let Some(a) = string(&v) {
-                values.insert(k, a);
-            }
-        }
+        let values = letter
+            .message_attributes()
+            .into_iter()
+            .filter_map(|(k, v)| string(&v).map(|a| (k, a)))
+            .collect();
         // A FIFO queue's DLQ is FIFO too: each dead letter is its own group (a DLQ needs no
         // order), deduplicated per delivery attempt.
         let fifo = self.queue_url.ends_with(".fifo");

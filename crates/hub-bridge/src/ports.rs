@@ -1,7 +1,12 @@
 //! The bridge's ports: where events are published ([`Publisher`], SNS in the cloud), where
 //! records that cannot be published go ([`DeadLetters`], SQS) and where bodies too large for
 //! either are kept ([`ClaimStore`], S3), with in-memory adapters for tests and local runs.
+//!
+//! The in-memory adapters answer as the AWS ones do where a caller could tell the difference
+//! (a batch over SNS's ten entries, a missing topic or queue, the claim URI's form): the port
+//! contract suite (`tests/port_contracts.rs`) runs the same scenarios against both.
 
+use crate::batch::MAX_ENTRIES;
 use crate::dead_letter::BridgeDeadLetter;
 use crate::message::Message;
 use hub_core::ErrorClass;
@@ -56,6 +61,7 @@ pub trait ClaimStore: Send + Sync {
 pub struct MemoryPublisher {
     published: Mutex<Vec<Message>>,
     down: AtomicBool,
+    missing: AtomicBool,
     fail_calls: AtomicU32,
     fail_entries: AtomicU32,
     hang_calls: AtomicU32,
@@ -72,6 +78,12 @@ impl MemoryPublisher {
     /// While `down`, every call fails with a transient error (an outage).
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// While `missing`, every call fails with a permanent error, as SNS answers for a topic
+    /// that does not exist (`NotFound`).
+    pub fn set_topic_missing(&self, missing: bool) {
+        self.missing.store(missing, Ordering::SeqCst);
     }
 
     /// The next `n` calls fail with a transient error.
@@ -122,6 +134,22 @@ impl Publisher for MemoryPublisher {
                 "service unavailable",
             ));
         }
+        if self.missing.load(Ordering::SeqCst) {
+            return Err(PortError::permanent(
+                "memory:PublishBatch",
+                "NotFound: the topic does not exist",
+            ));
+        }
+        // SNS refuses the whole call (`TooManyEntriesInBatchRequest`), publishing none.
+        if messages.len() > MAX_ENTRIES {
+            return Err(PortError::permanent(
+                "memory:PublishBatch",
+                format!(
+                    "TooManyEntriesInBatchRequest: {} entries, at most {MAX_ENTRIES}",
+                    messages.len()
+                ),
+            ));
+        }
         let reject = self.reject_containing.lock().expect("not poisoned").clone();
         let mut failed = Vec::new();
         let mut published = self.published.lock().expect("not poisoned");
@@ -157,6 +185,7 @@ impl Publisher for MemoryPublisher {
 pub struct MemoryDeadLetters {
     letters: Mutex<Vec<BridgeDeadLetter>>,
     down: AtomicBool,
+    missing: AtomicBool,
 }
 
 impl MemoryDeadLetters {
@@ -169,6 +198,12 @@ impl MemoryDeadLetters {
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
     }
+
+    /// While `missing`, sends fail with a permanent error, as SQS answers for a queue that
+    /// does not exist (`AWS.SimpleQueueService.NonExistentQueue`).
+    pub fn set_queue_missing(&self, missing: bool) {
+        self.missing.store(missing, Ordering::SeqCst);
+    }
 }
 
 impl DeadLetters for MemoryDeadLetters {
@@ -180,6 +215,12 @@ impl DeadLetters for MemoryDeadLetters {
                 "queue unavailable",
             ));
         }
+        if self.missing.load(Ordering::SeqCst) {
+            return Err(PortError::permanent(
+                "memory:SendMessage",
+                "AWS.SimpleQueueService.NonExistentQueue: the queue does not exist",
+            ));
+        }
         self.letters
             .lock()
             .expect("not poisoned")
@@ -188,13 +229,17 @@ impl DeadLetters for MemoryDeadLetters {
     }
 }
 
-/// An in-memory claim store (`memory://<key>` URIs).
+/// An in-memory claim store. Its URIs have the S3 adapter's form, `s3://memory/<key>` (bucket
+/// [`MemoryClaims::BUCKET`]), the form the consumers of a claim check parse.
 #[derive(Debug, Default)]
 pub struct MemoryClaims {
     objects: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl MemoryClaims {
+    /// The bucket named in its URIs.
+    pub const BUCKET: &'static str = "memory";
+
     /// The object at `uri`, if any.
     pub fn get(&self, uri: &str) -> Option<Vec<u8>> {
         self.objects.lock().expect("not poisoned").get(uri).cloned()
@@ -213,7 +258,7 @@ impl MemoryClaims {
 
 impl ClaimStore for MemoryClaims {
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, PortError> {
-        let uri = format!("memory://{key}");
+        let uri = format!("s3://{}/{key}", Self::BUCKET);
         self.objects
             .lock()
             .expect("not poisoned")

@@ -135,9 +135,10 @@ async fn fixtures_are_published_with_routing_attributes_and_poison_is_dead_lette
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_sns_outage_opens_the_breaker_and_nothing_is_dead_lettered() {
-    // Scenario: SNS is down: the chunk does not finish, the breaker opens, the DLQ stays empty;
+    // Scenario: SNS is down: the chunk does not finish, the breaker opens and lets only its
+    // probes through (on a paused clock, at most one per open period), the DLQ stays empty;
     // when SNS is back, everything is published once and the breaker closes.
     let p = Arc::new(pipeline(settings()));
     p.publisher().set_down(true);
@@ -155,11 +156,15 @@ async fn an_sns_outage_opens_the_breaker_and_nothing_is_dead_lettered() {
     .unwrap();
     assert!(!task.is_finished());
     let calls_while_open = p.publisher().calls();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // Open for 20 ms, then 40 ms, then 50 ms (the cap) after each failed probe: 200 ms of the
+    // paused clock hold four open periods, so at most four probes (at +20, +60, +110, +160).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let probes = p.publisher().calls() - calls_while_open;
     assert!(
-        p.publisher().calls() <= calls_while_open + 2,
-        "open breaker lets only probes through"
+        (1..=4).contains(&probes),
+        "the open breaker lets only its probes through: {probes} calls in 200 ms"
     );
+    assert!(!task.is_finished());
     assert!(p.dead_letters().letters().is_empty());
     p.publisher().set_down(false);
     let report = tokio::time::timeout(Duration::from_secs(5), task)
@@ -187,8 +192,10 @@ async fn a_call_that_never_answers_times_out_and_is_retried() {
         .expect("the stalled calls time out");
     assert_eq!(report.published, 5);
     assert_eq!(p.publisher().published().len(), 5);
-    assert!(p.publisher().calls() >= 3);
-    assert!(p.metrics().snapshot().retries >= 2);
+    // The fixtures make one batch: two stalled calls, then the one that publishes it; each
+    // stalled call retries its five entries.
+    assert_eq!(p.publisher().calls(), 3);
+    assert_eq!(p.metrics().snapshot().retries, 2 * 5);
     assert!(p.dead_letters().letters().is_empty());
 }
 

@@ -1,10 +1,15 @@
 //! The redrive's ports: the DLQ it reads ([`DlqQueue`]), the queue it sends to ([`SendQueue`])
 //! and where claim-checked values are read back ([`ObjectReader`]), with in-memory adapters.
+//!
+//! [`MemoryQueue`] keeps SQS's rules where a caller could tell the difference (at most ten
+//! messages a receive, whole seconds of hiding, unknown receipts reported back from a delete):
+//! the port contract suite (`tests/port_contracts.rs`) runs the same scenarios against it and
+//! the SQS adapters.
 
 use crate::letter::DlqMessage;
 use hub_core::ErrorClass;
 use hub_core::PortError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -26,13 +31,15 @@ pub struct Outgoing {
 pub trait DlqQueue: Send + Sync {
     /// Its URL or name, for the report.
     fn describe(&self) -> String;
-    /// Receives up to `max` (≤ 10) messages and hides them for `hide_for`.
+    /// Receives up to `max` messages (SQS returns at most 10) and hides them for `hide_for`
+    /// (SQS: whole seconds, 1 s to 12 h).
     fn receive(
         &self,
         max: usize,
         hide_for: Duration,
     ) -> impl Future<Output = Result<Vec<DlqMessage>, PortError>> + Send;
-    /// Deletes messages; returns the receipt handles that could not be deleted.
+    /// Deletes messages; returns the receipt handles that could not be deleted (SQS: a receipt
+    /// that never named a message of the queue; deleting a deleted message again is no error).
     fn delete(
         &self,
         receipts: &[String],
@@ -74,9 +81,23 @@ pub struct MemoryQueue {
 #[derive(Debug, Default)]
 struct MemoryState {
     messages: Vec<Stored>,
+    /// Receipt handles of deleted messages: deleting again is no error, as on SQS.
+    deleted: BTreeSet<String>,
     next: u64,
     sends_left: Option<u32>,
     sent: Vec<Outgoing>,
+}
+
+/// SQS's most messages per `ReceiveMessage`.
+const RECEIVE_LIMIT: usize = 10;
+
+/// SQS's longest visibility timeout (12 hours).
+const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
+
+/// How long SQS hides a received message asked to hide for `hide_for`: the SQS adapter sends
+/// whole seconds, at least one.
+fn visibility(hide_for: Duration) -> Duration {
+    Duration::from_secs(hide_for.as_secs()).clamp(Duration::from_secs(1), MAX_VISIBILITY)
 }
 
 impl MemoryQueue {
@@ -145,6 +166,8 @@ impl DlqQueue for MemoryQueue {
     async fn receive(&self, max: usize, hide_for: Duration) -> Result<Vec<DlqMessage>, PortError> {
         let mut s = self.state.lock().unwrap();
         let now = Instant::now();
+        let max = max.clamp(1, RECEIVE_LIMIT);
+        let hide_for = visibility(hide_for);
         let mut out = Vec::new();
         let mut next = s.next;
         for m in s.messages.iter_mut() {
@@ -164,9 +187,20 @@ impl DlqQueue for MemoryQueue {
 
     async fn delete(&self, receipts: &[String]) -> Result<Vec<String>, PortError> {
         let mut s = self.state.lock().unwrap();
-        s.messages
-            .retain(|m| !receipts.contains(&m.message.receipt_handle));
-        Ok(vec![])
+        let mut failed = Vec::new();
+        for r in receipts {
+            let before = s.messages.len();
+            // A message never received has no receipt handle yet.
+            s.messages
+                .retain(|m| m.message.receipt_handle.is_empty() || &m.message.receipt_handle != r);
+            if s.messages.len() < before {
+                s.deleted.insert(r.clone());
+            } else if !s.deleted.contains(r) {
+                // SQS: `ReceiptHandleIsInvalid`, a failed entry of the batch.
+                failed.push(r.clone());
+            }
+        }
+        Ok(failed)
     }
 
     async fn release(&self, receipts: &[String]) -> Result<(), PortError> {
@@ -243,5 +277,27 @@ impl ObjectReader for NoObjects {
             ErrorClass::Permanent,
             format!("no object store configured to read {uri}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_receive_hides_for_at_least_a_second_as_sqs_does() {
+        // Scenario: asked to hide for less than a second, the queue hides for one, as the SQS
+        // adapter's whole seconds do; a message is never handed out twice at once.
+        let q = MemoryQueue::new("q");
+        q.push("a", &[]);
+        let got = q.receive(10, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(q.depth().await.unwrap(), 0);
+        assert!(q.receive(10, Duration::ZERO).await.unwrap().is_empty());
+        assert_eq!(
+            visibility(Duration::from_millis(1500)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(visibility(Duration::from_secs(100_000)), MAX_VISIBILITY);
     }
 }

@@ -1,9 +1,20 @@
 //! Where messages that can never be written go: the domain DLQ.
+//!
+//! What a dead letter looks like on the queue ([`DeadLetter::message_attributes`]) is decided
+//! here, once, for the SQS adapter and the in-memory one alike: the port contract suite
+//! (`tests/port_contracts.rs`) checks both against the same scenarios.
 
 use hub_core::{ErrorClass, PortError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
+
+/// SQS's limit on message attributes per message.
+pub const SQS_MAX_ATTRIBUTES: usize = 10;
+
+/// The attribute holding the original message attributes (a JSON object) when they and the
+/// error context do not fit SQS's ten together. The redrive unpacks it.
+pub const ORIGINAL_ATTRIBUTES: &str = "original_attributes";
 
 /// A message to dead-letter, with its error context (DESIGN §4). The original body and message
 /// attributes travel unchanged; the context is added as message attributes.
@@ -47,6 +58,25 @@ impl DeadLetter {
         if let Some(c) = &self.correlation_id {
             out.push(("correlation_id", c.clone()));
         }
+        out
+    }
+
+    /// The message attributes of the DLQ message: the original attributes and the error
+    /// context, or, when both would pass SQS's limit of ten, the original attributes packed as
+    /// JSON in [`ORIGINAL_ATTRIBUTES`] beside the context. The context wins a name both have.
+    pub fn message_attributes(&self) -> BTreeMap<String, String> {
+        let context = self.context_attributes();
+        let mut out = BTreeMap::new();
+        if self.attributes.len() + context.len() <= SQS_MAX_ATTRIBUTES {
+            out.extend(self.attributes.clone());
+        } else {
+            let sorted: BTreeMap<&String, &String> = self.attributes.iter().collect();
+            out.insert(
+                ORIGINAL_ATTRIBUTES.to_string(),
+                serde_json::to_string(&sorted).expect("a map of strings serialises"),
+            );
+        }
+        out.extend(context.into_iter().map(|(k, v)| (k.to_string(), v)));
         out
     }
 }
@@ -120,6 +150,17 @@ impl MemoryDeadLetters {
     /// What was sent, in order.
     pub fn letters(&self) -> Vec<DeadLetter> {
         self.letters.lock().expect("not poisoned").clone()
+    }
+
+    /// What the DLQ holds, in order: each letter's body and message attributes as the SQS
+    /// adapter sends them ([`DeadLetter::message_attributes`]).
+    pub fn messages(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        self.letters
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|l| (l.body.clone(), l.message_attributes()))
+            .collect()
     }
 }
 

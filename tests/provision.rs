@@ -3,8 +3,8 @@
 //! right queue, and a queue's redrive policy moves a message to its DLQ after maxReceiveCount.
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hub_aws::provision::{Action, Provisioner};
 use hub_integration_tests::*;
+use hub_local::provision::{Action, Provisioner};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -21,7 +21,6 @@
 pub mod clients;
 pub mod dynamo_store;
 pub mod error;
-pub mod provision;
 pub mod redrive;
 pub mod s3_payloads;
 pub mod sns_publisher;

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod esm;
 pub mod function;
+pub mod provision;
 
 pub use config::{EsmConfig, EsmConfigError};
 pub use esm::{EsmError, EsmStats, SqsEventSourceMapping};

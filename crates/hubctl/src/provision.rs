@@ -2,7 +2,7 @@
 
 use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
-use hub_aws::provision::{Provisioner, Report};
+use hub_local::provision::{Provisioner, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

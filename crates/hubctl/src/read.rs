@@ -3,7 +3,7 @@
 use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
 use hub_aws::dynamo_store::DynamoStore;
-use hub_aws::provision::Provisioner;
+use hub_local::provision::Provisioner;
 use hub_model::key::normalize;
 use hub_store::{EntityStore, Item, keys};
 use serde_json::{Value, json};

@@ -4,8 +4,8 @@
 use crate::stack::{StackArgs, local_clients};
 use anyhow::{Context as _, bail};
 use dlq_redrive::{Config, Redriver};
-use hub_aws::provision::Provisioner;
 use hub_bridge::settings::Env;
+use hub_local::provision::Provisioner;
 use hub_redrive::{RedriveRequest, RunLimits, When};
 use hub_template::Context;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -4,7 +4,7 @@ use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
 use aws_sdk_sqs::types::QueueAttributeName;
 use hub_aws::AwsClients;
-use hub_aws::provision::{Provisioner, Report};
+use hub_local::provision::{Provisioner, Report};
 use std::path::Path;
 use std::process::ExitCode;
 

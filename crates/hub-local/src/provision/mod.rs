@@ -19,9 +19,8 @@
 //!
 //! Re-running is safe: existing resources are found by name and updated to the template.
 
-use crate::clients::AwsClients;
-use crate::error::AwsError;
 use aws_sdk_dynamodb::types as ddb;
+use hub_aws::{AwsClients, AwsError};
 use hub_template::{Context, Physical};
 use serde::Serialize;
 use serde_json::{Map, Value};

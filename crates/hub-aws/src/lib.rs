@@ -1,9 +1,11 @@
 //! AWS adapters of SAP Sync Hub: SDK clients, the classification of SDK errors into retry
-//! classes, and the provisioner that creates the resources of `template.yaml` on the local
-//! stand-ins (moto for SNS and SQS, DynamoDB Local).
+//! classes, and the adapters behind the ports the Lambdas use (the single table, the SNS
+//! publisher, the DLQs, claim checks on S3, the redrive's queues).
 //!
 //! This is the only crate of the foundation that touches `aws-sdk-*`; domain crates stay free of
-//! it.
+//! it. It carries only what runs in production: it may depend on `hub-core` and the domain and
+//! port crates (`hub-model`, `hub-store`, `hub-sync`, `hub-bridge`, `hub-redrive`), never on the
+//! template reader or the local tooling (`hub-local` provisions the stand-ins).
 //!
 //! # Layout
 //! - [`clients`]: [`AwsClients`], built once per process from the environment (including the
@@ -15,8 +17,7 @@
 //! - [`sns_publisher`]: [`sns_publisher::SnsPublisher`], the bridge's `PublishBatch` adapter.
 //! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`] and [`sqs_dlq::SqsBridgeDeadLetters`], the domain
 //!   and bridge DLQs' SQS adapters.
-//! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
-//!   resources.
+//! - [`redrive`]: the redrive's DLQ, destination queue and claim-check reader on SQS and S3.
 
 pub mod clients;
 pub mod dynamo_store;

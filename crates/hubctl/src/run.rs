@@ -126,7 +126,7 @@ pub async fn seed(ctx: &Context<'_>, bootstrap: &str) -> anyhow::Result<usize> {
     Ok(samples.len())
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
     let bootstrap = crate::publish::bootstrap(None)?;
@@ -139,7 +139,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = Provisioner::new(clients.clone())
         .provision(&mut ctx)
         .await?;
-    print_report(&report);
+    print_report(&report, verbose > 0);
     if !report.drift.is_empty() {
         bail!("the stand-ins do not match the template (see DRIFT above)");
     }

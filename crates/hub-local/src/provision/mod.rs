@@ -205,11 +205,12 @@ impl Report {
             .and_then(|r| r.physical_id.as_deref())
     }
 
-    /// The logical ids of the resources that do not exist (check and resolve modes).
+    /// The logical ids of the resources the local stack creates that do not exist (check and
+    /// resolve modes). Cloud-only resources that refer to them are left out.
     pub fn missing(&self) -> Vec<&str> {
         self.resources
             .iter()
-            .filter(|r| r.action == Action::Missing)
+            .filter(|r| r.action == Action::Missing && !CLOUD_ONLY.contains(&r.kind.as_str()))
             .map(|r| r.logical_id.as_str())
             .collect()
     }
@@ -221,7 +222,7 @@ impl Report {
         let mut lines = Vec::new();
         let mut kinds: Vec<(&str, &str)> = SUMMARY_KINDS.to_vec();
         for r in &self.resources {
-            if !is_elsewhere(r.action) && !kinds.iter().any(|(k, _)| *k == r.kind) {
+            if !is_elsewhere(r) && !kinds.iter().any(|(k, _)| *k == r.kind) {
                 kinds.push((&r.kind, &r.kind));
             }
         }
@@ -229,7 +230,7 @@ impl Report {
             let actions: Vec<Action> = self
                 .resources
                 .iter()
-                .filter(|r| r.kind == kind && !is_elsewhere(r.action))
+                .filter(|r| r.kind == kind && !is_elsewhere(r))
                 .map(|r| r.action)
                 .collect();
             if actions.is_empty() {
@@ -254,14 +255,15 @@ impl Report {
                 counts.join(", ")
             ));
         }
-        let count = |a: Action| self.resources.iter().filter(|r| r.action == a).count();
-        let cloud_only = count(Action::CloudOnly);
+        let count =
+            |f: &dyn Fn(&ResourceReport) -> bool| self.resources.iter().filter(|r| f(r)).count();
+        let cloud_only = count(&|r| is_elsewhere(r) && r.action != Action::ConditionFalse);
         if cloud_only > 0 {
             lines.push(format!(
                 "cloud only: {cloud_only} (functions, roles, alarms…: sam deploy creates them)"
             ));
         }
-        let left_out = count(Action::ConditionFalse);
+        let left_out = count(&|r| r.action == Action::ConditionFalse);
         if left_out > 0 {
             lines.push(format!(
                 "not in this stack: {left_out} (their condition is false)"
@@ -277,9 +279,10 @@ impl Report {
     }
 }
 
-/// Whether a resource is not the local stack's to create (cloud only, or left out).
-fn is_elsewhere(action: Action) -> bool {
-    matches!(action, Action::CloudOnly | Action::ConditionFalse)
+/// Whether a resource is not the local stack's to create: a cloud-only type (whatever the mode
+/// says of it), or left out by its condition.
+fn is_elsewhere(r: &ResourceReport) -> bool {
+    r.action == Action::ConditionFalse || CLOUD_ONLY.contains(&r.kind.as_str())
 }
 
 /// What the provisioner did with one resource.
@@ -468,7 +471,12 @@ impl Provisioner {
                 kind,
                 physical_id = %outcome.physical.reference,
                 action = ?outcome.action,
-                "Resource provisioned."
+                "{}",
+                match mode {
+                    Mode::Apply => "Resource provisioned.",
+                    Mode::Check => "Resource checked.",
+                    Mode::Resolve => "Resource resolved.",
+                }
             );
             report.resources.push(ResourceReport {
                 logical_id: id.to_string(),
@@ -598,10 +606,22 @@ mod tests {
             resources: vec![
                 resource("CustomersQueue", "AWS::SQS::Queue", Action::Found),
                 resource("MaterialsQueue", "AWS::SQS::Queue", Action::Missing),
+                resource(
+                    "MaterialsDlqAlarm",
+                    "AWS::CloudWatch::Alarm",
+                    Action::Missing,
+                ),
             ],
             ..Report::default()
         };
-        assert_eq!(resolved.summary(), ["queues: 2 (1 found, 1 missing)"]);
+        // A cloud-only resource that refers to a missing queue is not the local stack's to create.
+        assert_eq!(
+            resolved.summary(),
+            [
+                "queues: 2 (1 found, 1 missing)",
+                "cloud only: 1 (functions, roles, alarms…: sam deploy creates them)",
+            ]
+        );
         assert_eq!(resolved.missing(), ["MaterialsQueue"]);
         assert!(Report::default().summary().is_empty());
     }

@@ -52,6 +52,21 @@ check_domain_crates() {
 }
 timed sdk-free check_domain_crates
 
+# What the Lambdas link carries no development tooling: the local provisioner and event source
+# mappings (hub-local) and the template reader stay out of the adapters and of every Lambda's
+# production build.
+check_runtime_crates() {
+  local c bad
+  for c in hub-aws domain-sync kafka-bridge dlq-redrive; do
+    bad=$(cargo tree --locked -p "$c" -e normal --prefix none | grep -E '^(hub-local|hub-template) ' || true)
+    if [ -n "$bad" ]; then
+      die "runtime crate $c depends on development tooling: $bad"
+    fi
+  done
+  log "runtime crates carry no development tooling"
+}
+timed tooling-free check_runtime_crates
+
 timed template infra/local/check-template.sh
 
 timed test cargo test --locked --workspace

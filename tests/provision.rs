@@ -4,8 +4,8 @@
 //! policy moves a message to its DLQ after maxReceiveCount.
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hub_aws::provision::{Action, Provisioner};
 use hub_integration_tests::*;
+use hub_local::provision::{Action, Provisioner};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -327,6 +327,56 @@ async fn redrive_policy_moves_to_dlq_after_max_receive_count() {
     );
     assert_eq!(moved[0].body(), Some("poison"));
     assert_eq!(depth(&clients, queue).await, (0, 0));
+}
+
+#[tokio::test]
+async fn resolve_finds_what_provisioning_made_and_writes_nothing() {
+    // Scenario: resolving a provisioned stack (what the read-only commands do) gives every
+    // resource the physical id and the outputs provisioning gave it, comparing nothing; on a
+    // stack never provisioned it reports the resources missing and creates none of them.
+    let clients = clients().await;
+    let template = project_template();
+    let stack = unique("resolve");
+    let (provisioned, _) = provision(&clients, template, &stack, &[]).await;
+    let context = |name: &str| {
+        hub_template::Context::new(
+            template,
+            hub_template::Stack::new(name, &clients.region(), "123456789012"),
+            &Default::default(),
+        )
+        .unwrap()
+    };
+    let mut ctx = context(&stack);
+    let resolved = Provisioner::new(clients.clone())
+        .resolve(&mut ctx)
+        .await
+        .unwrap();
+    assert!(resolved.drift.is_empty(), "{:?}", resolved.drift);
+    assert_eq!(resolved.outputs, provisioned.outputs);
+    assert_eq!(resolved.resources.len(), provisioned.resources.len());
+    for (p, r) in provisioned.resources.iter().zip(&resolved.resources) {
+        assert_eq!(
+            (&r.logical_id, &r.physical_id),
+            (&p.logical_id, &p.physical_id)
+        );
+        let expected = match p.action {
+            Action::Created | Action::Updated | Action::Unchanged => Action::Found,
+            other => other,
+        };
+        assert_eq!(r.action, expected, "{}", r.logical_id);
+    }
+
+    let absent = unique("resolve-absent");
+    let resolved = Provisioner::new(clients.clone())
+        .resolve(&mut context(&absent))
+        .await
+        .unwrap();
+    assert_eq!(resolved.missing().len(), 16, "{:?}", resolved.missing());
+    let checked = Provisioner::new(clients.clone())
+        .check(&mut context(&absent))
+        .await
+        .unwrap();
+    assert_eq!(checked.missing(), resolved.missing());
 }
 
 #[tokio::test]

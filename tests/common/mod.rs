@@ -7,7 +7,7 @@
 
 use hub_aws::AwsClients;
 use hub_aws::clients::LocalEndpoints;
-use hub_aws::provision::{Provisioner, Report};
+use hub_local::provision::{Provisioner, Report};
 use hub_template::{Context, Stack, Template};
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -96,17 +96,6 @@ pub enum AwsError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The template could not be read or resolved.
-    #[error(transparent)]
-    Template(#[from] hub_template::TemplateError),
-    /// A resource of the template cannot be provisioned as written.
-    #[error("{resource}: {reason}")]
-    Unsupported {
-        /// Logical id (and property).
-        resource: String,
-        /// Why.
-        reason: String,
-    },
 }
 
 impl AwsError {
@@ -139,7 +128,6 @@ impl AwsError {
     pub fn code(&self) -> Option<&str> {
         match self {
             AwsError::Sdk { code, .. } => code.as_deref(),
-            _ => None,
         }
     }
 }
@@ -148,7 +136,6 @@ impl Classify for AwsError {
     fn class(&self) -> ErrorClass {
         match self {
             AwsError::Sdk { class, .. } => *class,
-            AwsError::Template(_) | AwsError::Unsupported { .. } => ErrorClass::Permanent,
         }
     }
 }
@@ -173,7 +160,6 @@ impl From<AwsError> for hub_core::PortError {
     fn from(e: AwsError) -> Self {
         let operation = match &e {
             AwsError::Sdk { operation, .. } => *operation,
-            _ => "aws",
         };
         hub_core::PortError::classified(operation, e.class(), e)
     }

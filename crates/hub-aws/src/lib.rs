@@ -1,22 +1,27 @@
 //! AWS adapters of SAP Sync Hub: SDK clients, the classification of SDK errors into retry
-//! classes, and the provisioner that creates the resources of `template.yaml` on the local
-//! stand-ins (moto for SNS and SQS, DynamoDB Local).
+//! classes, and the adapters behind the ports the Lambdas use (the single table, the SNS
+//! publisher, the DLQs, claim checks on S3, the redrive's queues).
 //!
 //! This is the only crate of the foundation that touches `aws-sdk-*`; domain crates stay free of
-//! it.
+//! it. **Its room:** only what runs in production. It may depend on `hub-core`, `hub-model` and,
+//! each behind the feature of its adapters, the port crates (`hub-store` and `hub-sync`,
+//! `hub-bridge`, `hub-redrive`); never on the template reader or the local tooling (`hub-local`
+//! provisions the stand-ins).
 //!
 //! # Layout
 //! - [`clients`]: [`AwsClients`], built once per process from the environment (including the
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
-//! - [`dynamo_store`]: [`dynamo_store::DynamoStore`], the single table's DynamoDB adapter.
-//! - [`s3_payloads`]: [`s3_payloads::S3Payloads`], claim-checked events on S3, and
-//!   [`s3_payloads::S3Claims`], where the bridge stores them.
-//! - [`sns_publisher`]: [`sns_publisher::SnsPublisher`], the bridge's `PublishBatch` adapter.
-//! - [`sqs_dlq`]: [`sqs_dlq::SqsDeadLetters`] and [`sqs_dlq::SqsBridgeDeadLetters`], the domain
-//!   and bridge DLQs' SQS adapters.
-//! - [`provision`]: [`provision::Provisioner`], create-or-update and drift check of the template's
-//!   resources.
+//!
+//! Each adapter group is a feature, so a Lambda links only the domain crates of the ports it
+//! uses (tests/layering.rs checks it on `cargo tree`):
+//! - `sync` (the domain functions): `dynamo_store::DynamoStore`, the single table's adapter;
+//!   `sqs_dlq::SqsDeadLetters`, the domain DLQ; `s3_payloads::S3Payloads`, claim-checked events.
+//! - `bridge` (the bridge, and the redrive of its DLQ): `sns_publisher::SnsPublisher`, the lean
+//!   `PublishBatch` client; `bridge`, its configuration, the bridge DLQ and claim-check adapters
+//!   and the pipeline wired over them.
+//! - `redrive` (the redrive functions): `redrive`, the DLQ, destination queue and object reader
+//!   on SQS and S3.
 
 #[cfg(feature = "bridge")]
 pub mod bridge;
@@ -24,7 +29,6 @@ pub mod clients;
 #[cfg(feature = "sync")]
 pub mod dynamo_store;
 pub mod error;
-pub mod provision;
 #[cfg(feature = "redrive")]
 pub mod redrive;
 #[cfg(any(feature = "sync", feature = "redrive"))]

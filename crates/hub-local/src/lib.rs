@@ -1,8 +1,19 @@
-//! The local runtime of SAP Sync Hub: what AWS Lambda's SQS event source mapping does in the
-//! cloud, done on this machine against the SQS stand-in, running the very handler functions that
-//! the Lambda binaries run.
+//! Development tooling of SAP Sync Hub: the local stack around the Lambdas' own code. It holds
+//! the provisioner that creates the resources of `template.yaml` on the local stand-ins (moto for
+//! SNS, SQS and S3; DynamoDB Local), the SQS event source mappings that run the very handler
+//! functions the Lambda binaries run against those stand-ins, and the helpers that wrap a
+//! handler as a locally invoked function.
+//!
+//! No Lambda's production build links this crate: `domain-sync` uses it only behind its `local`
+//! feature, which `hubctl` and the integration tests turn on. It may depend on `hub-core`,
+//! `hub-template` (the template reader), `hub-aws` (the SDK clients and the classification of SDK
+//! errors), the AWS SDKs and the Lambda runtime's types; never on a Lambda crate or on `hubctl`.
 //!
 //! # Layout
+//! - [`provision`]: [`provision::Provisioner`], which creates or updates the template's resources
+//!   (one module per service: SQS, SNS, S3, DynamoDB, sharing one create-update-check shape),
+//!   checks them for drift, or only resolves a provisioned stack's physical ids for commands that
+//!   read; its [`provision::Report`] and the summary lines printed from it.
 //! - [`function`]: [`LocalFunction`], a function invoked with a JSON payload as Lambda invokes
 //!   one, and [`handler_fn`], which wraps a `lambda_runtime` handler (`LambdaEvent<T>` in,
 //!   `Result<R, E: Into<Diagnostic>>` out) the way the runtime does: deserialise, call,
@@ -15,6 +26,7 @@
 pub mod config;
 pub mod esm;
 pub mod function;
+pub mod provision;
 
 pub use config::{EsmConfig, EsmConfigError};
 pub use esm::{EsmError, EsmStats, SqsEventSourceMapping};

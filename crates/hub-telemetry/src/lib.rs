@@ -8,10 +8,12 @@
 //! top of `main`; no library crate depends on it.
 //!
 //! # Layout
-//! - [`init`]: install the global subscriber once, at the top of `main`.
+//! - [`init`]: install the global subscriber once, at the top of `main`; [`init_at`] with another
+//!   default filter, and [`verbosity`], the filter a command's `-v` flags ask for.
 //! - [`Format`]: the chosen output format.
 
 use tracing_subscriber::EnvFilter;
+pub use tracing_subscriber::filter::LevelFilter;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,30 @@ pub fn init_at(level: &str) {
     install(Format::from_env(), level);
 }
 
+/// Targets of the hub's own code: its crates (`hub_*`, `hubctl`) and its Lambdas.
+const OWN_TARGETS: &[&str] = &["hub", "domain_sync", "kafka_bridge", "dlq_redrive"];
+
+/// The filter of a command whose default level is `default`, raised by its `-v` flags: `-v` at
+/// least INFO; `-vv` DEBUG for the hub's own code, dependencies (the SDK, hyper) at INFO;
+/// `-vvv` DEBUG for everything; more, TRACE. Pass it to [`init_at`]; `RUST_LOG`, when set,
+/// still decides.
+pub fn verbosity(default: LevelFilter, verbose: u8) -> String {
+    let at_least = |level: LevelFilter| default.max(level).to_string();
+    match verbose {
+        0 => default.to_string(),
+        1 => at_least(LevelFilter::INFO),
+        2 => {
+            let mut filter = at_least(LevelFilter::INFO);
+            for target in OWN_TARGETS {
+                filter.push_str(&format!(",{target}=debug"));
+            }
+            filter
+        }
+        3 => at_least(LevelFilter::DEBUG),
+        _ => LevelFilter::TRACE.to_string(),
+    }
+}
+
 /// Installs the global subscriber with an explicit format.
 pub fn init_with(format: Format) {
     install(format, "info");
@@ -67,4 +93,28 @@ fn install(format: Format, default_level: &str) {
             .try_init(),
         Format::Pretty => builder.compact().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_v_raises_the_level_never_lowers_it() {
+        // Scenario: a quiet command (WARN) gets INFO with -v and DEBUG for the hub's own code
+        // with -vv; a command that logs at INFO by default keeps it with -v; -vvv is DEBUG for
+        // every crate, more is TRACE. Every filter parses.
+        assert_eq!(verbosity(LevelFilter::WARN, 0), "warn");
+        assert_eq!(verbosity(LevelFilter::WARN, 1), "info");
+        assert_eq!(
+            verbosity(LevelFilter::WARN, 2),
+            "info,hub=debug,domain_sync=debug,kafka_bridge=debug,dlq_redrive=debug"
+        );
+        assert_eq!(verbosity(LevelFilter::INFO, 1), "info");
+        assert_eq!(verbosity(LevelFilter::INFO, 3), "debug");
+        assert_eq!(verbosity(LevelFilter::INFO, 5), "trace");
+        for v in 0..5 {
+            EnvFilter::try_new(verbosity(LevelFilter::WARN, v)).unwrap();
+        }
+    }
 }

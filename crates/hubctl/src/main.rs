@@ -9,6 +9,10 @@
 //! - `status`: queue depths and table size of the stack.
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `bench`, `profile-report`: measure the hub against a baseline; where the bridge's CPU goes.
+//!
+//! Commands that only read (`status`, `get`, `query`, `parse`) log warnings only and print just
+//! their answer; the global `-v` (INFO) and `-vv` (the hub's DEBUG lines) raise any command's
+//! log level, and `RUST_LOG`, when set, decides as usual.
 
 mod bench;
 mod fake_sns;
@@ -35,6 +39,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "hubctl", version, about)]
 struct Cli {
+    /// More output: -v logs at INFO (and `provision` lists every resource), -vv the hub's DEBUG
+    /// lines (each resource provisioned or resolved), -vvv every crate's. RUST_LOG, when set,
+    /// decides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -93,11 +102,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        // The bench's output is its table; the components it runs log warnings only.
-        Command::Bench(_) => hub_telemetry::init_at("warn"),
-        _ => hub_telemetry::init(),
-    }
+    let verbose = cli.verbose;
+    // Commands whose output is the point (an answer, the bench's table) log warnings only.
+    let quiet = matches!(
+        cli.command,
+        Command::Bench(_)
+            | Command::Status(_)
+            | Command::Get(_)
+            | Command::Query(_)
+            | Command::Parse(_)
+            | Command::ProfileReport(_)
+    );
+    let default = if quiet {
+        hub_telemetry::LevelFilter::WARN
+    } else {
+        hub_telemetry::LevelFilter::INFO
+    };
+    hub_telemetry::init_at(&hub_telemetry::verbosity(default, verbose));
     let result = match cli.command {
         // The mock cluster lives on this thread; it needs no async runtime.
         Command::Kafka(cmd) => kafka::run(cmd),
@@ -116,8 +137,8 @@ fn main() -> ExitCode {
             };
             runtime.block_on(async move {
                 match other {
-                    Command::Provision(args) => provision::run(args).await,
-                    Command::Run(args) => run::run(args).await,
+                    Command::Provision(args) => provision::run(args, verbose).await,
+                    Command::Run(args) => run::run(args, verbose).await,
                     Command::Status(args) => status::run(args).await,
                     Command::Get(args) => read::get(args).await,
                     Command::Query(args) => read::query(args).await,

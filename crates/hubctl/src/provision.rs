@@ -2,7 +2,7 @@
 
 use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
-use hub_aws::provision::{Provisioner, Report};
+use hub_local::provision::{Provisioner, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,7 +22,7 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
     let mut ctx = args.stack.context(&template, &clients)?;
@@ -42,7 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_report(&report);
+        print_report(&report, verbose > 0);
     }
     Ok(if report.drift.is_empty() {
         ExitCode::SUCCESS
@@ -51,22 +51,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub fn print_report(report: &Report) {
-    println!(
-        "{:<26} {:<26} {:<15} PHYSICAL ID",
-        "RESOURCE", "TYPE", "ACTION"
-    );
-    for r in &report.resources {
+/// One line per resource kind with counts, then the drift or "no drift". With `resources`, every
+/// resource and the settings not applied locally first.
+pub fn print_report(report: &Report, resources: bool) {
+    if resources {
         println!(
-            "{:<26} {:<26} {:<15} {}",
-            r.logical_id,
-            r.kind,
-            format!("{:?}", r.action).to_lowercase(),
-            r.physical_id.as_deref().unwrap_or("-")
+            "{:<26} {:<26} {:<15} PHYSICAL ID",
+            "RESOURCE", "TYPE", "ACTION"
         );
+        for r in &report.resources {
+            println!(
+                "{:<26} {:<26} {:<15} {}",
+                r.logical_id,
+                r.kind,
+                format!("{:?}", r.action).to_lowercase(),
+                r.physical_id.as_deref().unwrap_or("-")
+            );
+        }
+        for n in &report.notes {
+            println!("note: {n}");
+        }
     }
-    for n in &report.notes {
-        println!("note: {n}");
+    for line in report.summary() {
+        println!("{line}");
     }
     if report.drift.is_empty() {
         println!("no drift: the stand-ins match the template");

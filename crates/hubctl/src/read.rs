@@ -3,7 +3,6 @@
 use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
 use hub_aws::dynamo_store::DynamoStore;
-use hub_aws::provision::Provisioner;
 use hub_model::key::normalize;
 use hub_store::{EntityStore, Item, keys};
 use serde_json::{Value, json};
@@ -59,11 +58,7 @@ pub struct QueryArgs {
 async fn store(stack: &StackArgs) -> anyhow::Result<DynamoStore> {
     let template = stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = stack.context(&template, &clients)?;
-    let report = Provisioner::new(clients.clone())
-        .check(&mut ctx)
-        .await
-        .context("looking up the table")?;
+    let (_, report) = stack.resolve(&template, &clients).await?;
     let table = report
         .physical_id("HubTable")
         .context("the template has no HubTable")?

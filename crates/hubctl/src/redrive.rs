@@ -4,7 +4,6 @@
 use crate::stack::{StackArgs, local_clients};
 use anyhow::{Context as _, bail};
 use dlq_redrive::{Config, Redriver};
-use hub_aws::provision::Provisioner;
 use hub_core::config::Env;
 use hub_redrive::{RedriveRequest, RunLimits, When};
 use hub_template::Context;
@@ -103,11 +102,7 @@ pub fn redrive_environment(
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = args.stack.context(&template, &clients)?;
-    Provisioner::new(clients.clone())
-        .check(&mut ctx)
-        .await
-        .context("looking up the stack's resources")?;
+    let (ctx, _) = args.stack.resolve(&template, &clients).await?;
     let mut env = redrive_environment(&ctx, &args.queue)?;
     for pair in &args.env {
         let Some((k, v)) = pair.split_once('=') else {

@@ -5,9 +5,9 @@ use crate::stack::{StackArgs, local_clients};
 use crate::status;
 use anyhow::{Context as _, bail};
 use hub_aws::AwsClients;
-use hub_aws::provision::Provisioner;
 use hub_core::config::Env;
 use hub_kafka::bridge::ConsumerConfig;
+use hub_local::provision::Provisioner;
 use hub_local::{EsmConfig, LocalFunction, SqsEventSourceMapping};
 use hub_template::Context;
 use serde_json::Value;
@@ -117,7 +117,7 @@ pub async fn seed(ctx: &Context<'_>, bootstrap: &str) -> anyhow::Result<usize> {
     Ok(samples.len())
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
     let bootstrap = crate::publish::bootstrap(None)?;
@@ -130,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = Provisioner::new(clients.clone())
         .provision(&mut ctx)
         .await?;
-    print_report(&report);
+    print_report(&report, verbose > 0);
     if !report.drift.is_empty() {
         bail!("the stand-ins do not match the template (see DRIFT above)");
     }

@@ -1,9 +1,11 @@
 //! Options shared by the verbs that work on the stack: which template, which stack name, which
-//! parameters, and the AWS clients for the stand-ins.
+//! parameters, the AWS clients for the stand-ins, and the stack's physical ids for the verbs
+//! that only read it.
 
 use anyhow::{Context as _, bail};
 use hub_aws::AwsClients;
 use hub_aws::clients::LocalEndpoints;
+use hub_local::provision::{Provisioner, Report};
 use hub_template::{Stack, Template};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,6 +57,33 @@ impl StackArgs {
             self.stack(clients),
             &self.overrides()?,
         )?)
+    }
+
+    /// The stack's physical ids, as `hubctl provision` created them, for the verbs that only
+    /// read: nothing is created, updated or compared. Fails, naming what is missing and the
+    /// command that creates it, when the stack is not provisioned.
+    pub async fn resolve<'t>(
+        &self,
+        template: &'t Template,
+        clients: &AwsClients,
+    ) -> anyhow::Result<(hub_template::Context<'t>, Report)> {
+        let mut ctx = self.context(template, clients)?;
+        let report = Provisioner::new(clients.clone())
+            .resolve(&mut ctx)
+            .await
+            .context("looking up the stack's resources")?;
+        let missing = report.missing();
+        if !missing.is_empty() {
+            bail!(
+                "stack {} is not provisioned: {} resources missing ({}{}); run `hubctl provision --stack-name {}` first",
+                self.stack_name,
+                missing.len(),
+                missing[..missing.len().min(3)].join(", "),
+                if missing.len() > 3 { ", …" } else { "" },
+                self.stack_name
+            );
+        }
+        Ok((ctx, report))
     }
 
     /// The stack identity in the clients' region.

@@ -4,7 +4,7 @@ use crate::stack::{StackArgs, local_clients};
 use anyhow::Context as _;
 use aws_sdk_sqs::types::QueueAttributeName;
 use hub_aws::AwsClients;
-use hub_aws::provision::{Provisioner, Report};
+use hub_local::provision::Report;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,11 +34,7 @@ pub struct Status {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
-    let mut ctx = args.stack.context(&template, &clients)?;
-    let report = Provisioner::new(clients.clone())
-        .check(&mut ctx)
-        .await
-        .context("looking up the stack's resources")?;
+    let (_, report) = args.stack.resolve(&template, &clients).await?;
     let status = collect(&clients, &report).await?;
     print_table(&status);
     if let Some(live) = Live::load(Path::new(LIVE_FILE)) {

@@ -18,7 +18,7 @@ use anyhow::{Context as _, bail};
 use aws_sdk_sqs::types::{Message, MessageAttributeValue};
 use hub_aws::AwsClients;
 use hub_aws::clients::LocalEndpoints;
-use hub_aws::provision::Provisioner;
+use hub_local::provision::Provisioner;
 use hub_local::{EsmConfig, SqsEventSourceMapping};
 use hub_model::{Entity, Version};
 use hub_sap::OwnedRecord;

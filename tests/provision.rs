@@ -374,7 +374,12 @@ async fn resolve_finds_what_provisioning_made_and_writes_nothing() {
     // The shared resources the stand-ins hold (topics, bridge DLQ, policies, bucket, table) and
     // each object's queue, DLQ and subscription.
     let expected = 7 + 3 * hub_model::OBJECTS.len();
-    assert_eq!(resolved.missing().len(), expected, "{:?}", resolved.missing());
+    assert_eq!(
+        resolved.missing().len(),
+        expected,
+        "{:?}",
+        resolved.missing()
+    );
     let checked = Provisioner::new(clients.clone())
         .check(&mut context(&absent))
         .await

@@ -345,7 +345,7 @@ async fn drive(
                 let r = &tracker.records[i];
                 let topic = topic_of(r.topic);
                 async move {
-                    crate::publish::send(producer, &topic, &r.record)
+                    hub_kafka::produce::send(producer, &topic, &r.record)
                         .await
                         .map(|(p, o)| format!("{topic}:{p}:{o}"))
                 }
@@ -525,7 +525,8 @@ fn mappings(
         let Some((entity, _)) = binary.as_deref().and_then(domain_sync::domain_of) else {
             continue;
         };
-        let Some(function) = crate::run::local_function(ctx, &config.function, clients)? else {
+        let Some(function) = domain_sync::local::function_of(ctx, &config.function, clients)?
+        else {
             continue;
         };
         out.push((
@@ -709,7 +710,7 @@ pub async fn hub(
             anyhow::Ok(())
         });
     }
-    let (config, consumer) = crate::run::bridge_config(&ctx, bootstrap)?;
+    let (config, consumer) = kafka_bridge::local::from_template(&ctx, bootstrap)?;
     crate::bench::create_topics(bootstrap, &consumer.topics)?;
     let pipeline = Arc::new(kafka_bridge::build(&stand.proxied, &config));
     let token = shutdown.clone();
@@ -717,7 +718,7 @@ pub async fn hub(
         hub_kafka::bridge::run(&consumer, pipeline, token.cancelled_owned()).await?;
         anyhow::Ok(())
     });
-    let producer = crate::publish::producer(bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let topic_of = |t: &str| t.to_string();
     let invocations = || stats.iter().map(|s| s.snapshot().invocations).sum::<u64>();
     let mut before = (Counts::new(), 0);
@@ -862,7 +863,7 @@ pub async fn baseline(
             &topic_arn,
         ])
         .await?;
-    let producer = crate::publish::producer(bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let topic_of = |t: &str| format!("{prefix}{t}");
     let mut before = Counts::new();
     let result = measure(

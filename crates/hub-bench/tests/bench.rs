@@ -1,4 +1,4 @@
-//! `hubctl bench` end to end, small: every phase runs against the real parts (embedded Kafka,
+//! `hub-bench bench` end to end, small: every phase runs against the real parts (embedded Kafka,
 //! the fake SNS, moto and DynamoDB Local through the counting proxy, the Python baseline), and
 //! the figures it writes hold what they claim.
 
@@ -19,7 +19,7 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     // the endpoints; the hub loses no change; both latencies are measured; the chart is a PNG.
     let out = tempfile_dir();
     let out_s = out.to_str().unwrap();
-    let (code, _, stderr) = common::hubctl_full(&[
+    let (code, _, stderr) = common::hub_bench(&[
         "bench",
         "--records",
         "1000",
@@ -112,7 +112,7 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hubctl-bench-test-{}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("hub-bench-test-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

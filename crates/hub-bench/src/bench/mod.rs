@@ -1,12 +1,12 @@
-//! `hubctl bench`: the hub measured against a baseline, printed as one table and written as
+//! `hub-bench bench`: the hub measured against a baseline, printed as one table and written as
 //! JSON, Markdown and a PNG chart.
 //!
 //! Phases, in this order, each alone on the machine:
 //!
 //! 1. **Bridge alone, hub.** `--records` records of the fixture mix (`hub_sap::samples::mixed`)
-//!    are produced to an embedded Kafka **in a child process** (`hubctl kafka serve`), then the
+//!    are produced to an embedded Kafka **in a child process** (`hub-bench embedded-kafka`), then the
 //!    bridge (the same consumer and pipeline as the `kafka-bridge` binary, signed
-//!    `PublishBatch` calls through the AWS SDK) consumes and publishes them to `hubctl
+//!    `PublishBatch` calls through the AWS SDK) consumes and publishes them to `hub-bench
 //!    fake-sns`, **another child process** that answers at once. This process then does only the
 //!    bridge's work, so its CPU time (user + system, all threads, librdkafka's included) is the
 //!    bridge's CPU time. The clocks start when the bridge starts its first chunk, as the
@@ -16,7 +16,7 @@
 //! 3. **Handler alone, hub** ([`e2e::handler`]): the domain functions invoked in batches against
 //!    DynamoDB Local.
 //! 4. **End to end, hub then baseline** ([`e2e::hub`], [`e2e::baseline`]) on the stand-ins, every
-//!    AWS request counted by `hubctl count-proxy`.
+//!    AWS request counted by `hub-bench count-proxy`.
 //!
 //! Costs are computed in [`cost`], at the list prices documented there.
 
@@ -31,14 +31,13 @@ use std::process::{Child, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub mod baseline;
 pub mod chart;
 pub mod cost;
 pub mod e2e;
-pub mod profile;
-pub mod proxy;
 
-/// `hubctl bench` arguments.
+use crate::{baseline, proxy};
+
+/// `hub-bench bench` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Records in the synthetic SAP load of the bridge-alone phase.
@@ -142,15 +141,15 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Starts `hubctl <args>` and returns it with the first line it prints.
+/// Starts `hub-bench <args>` and returns it with the first line it prints.
 fn spawn_self(args: &[&str]) -> anyhow::Result<(ChildGuard, String)> {
-    let exe = std::env::current_exe().context("locating hubctl")?;
+    let exe = std::env::current_exe().context("locating hub-bench")?;
     let mut child = std::process::Command::new(exe)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("starting hubctl {}", args.join(" ")))?;
+        .with_context(|| format!("starting hub-bench {}", args.join(" ")))?;
     let stdout = child.stdout.take().context("child stdout")?;
     let guard = ChildGuard(child);
     let mut line = String::new();
@@ -158,7 +157,7 @@ fn spawn_self(args: &[&str]) -> anyhow::Result<(ChildGuard, String)> {
         .read_line(&mut line)
         .context("reading the child's first line")?;
     if line.trim().is_empty() {
-        bail!("hubctl {} printed nothing", args.join(" "));
+        bail!("hub-bench {} printed nothing", args.join(" "));
     }
     Ok((guard, line.trim().to_string()))
 }
@@ -217,19 +216,31 @@ pub struct Rig {
     pub sns: String,
     /// The topic of the load.
     pub topic: &'static str,
-    dir: PathBuf,
 }
 
-impl Drop for Rig {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.dir).ok();
+/// `hub-bench embedded-kafka` arguments: the one topic of the bench's load.
+#[derive(Debug, clap::Args)]
+pub struct KafkaArgs {
+    /// The topic to create.
+    #[arg(long)]
+    topic: String,
+    /// Its partitions.
+    #[arg(long)]
+    partitions: i32,
+}
+
+/// `hub-bench embedded-kafka`: hosts an embedded Kafka with one topic, prints its bootstrap
+/// address and serves until the process is killed (the bench kills it when it is done).
+pub fn serve_kafka(args: KafkaArgs) -> anyhow::Result<ExitCode> {
+    let kafka = hub_kafka::EmbeddedKafka::start(1, &[(args.topic, args.partitions)])?;
+    println!("{}", kafka.bootstrap_servers());
+    loop {
+        std::thread::park();
     }
 }
 
 /// Starts the embedded Kafka and the fake SNS, and produces the bridge-alone load.
 pub async fn rig(args: &Args) -> anyhow::Result<Rig> {
-    let dir = std::env::temp_dir().join(format!("hub-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
     let topic = "bench.sap.mixed";
     // librdkafka's mock cluster keeps at most 5 MB per partition (older segments are dropped,
     // like retention): spread the load so that nothing is dropped before it is consumed.
@@ -241,15 +252,12 @@ pub async fn rig(args: &Args) -> anyhow::Result<Rig> {
     let partitions = args
         .partitions
         .max(i32::try_from(load_bytes / (2 << 20) + 1).unwrap_or(i32::MAX));
-    let spec = format!("{topic}:{partitions}");
-    let bootstrap_file = dir.join("kafka.bootstrap");
     let (kafka, bootstrap) = spawn_self(&[
-        "kafka",
-        "serve",
+        "embedded-kafka",
         "--topic",
-        &spec,
-        "--bootstrap-file",
-        bootstrap_file.to_str().context("temp path")?,
+        topic,
+        "--partitions",
+        &partitions.to_string(),
     ])?;
     let (sns_child, sns) = spawn_self(&["fake-sns", "--port", "0"])?;
     eprintln!(
@@ -270,7 +278,6 @@ pub async fn rig(args: &Args) -> anyhow::Result<Rig> {
         bootstrap,
         sns,
         topic,
-        dir,
     })
 }
 
@@ -593,7 +600,7 @@ fn per_1000(counts: &proxy::Counts, service: &str, events: u64) -> f64 {
         / events.max(1) as f64
 }
 
-/// `hubctl bench`.
+/// `hub-bench bench`.
 pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
     let machine = machine();
     std::fs::create_dir_all(&args.out)?;

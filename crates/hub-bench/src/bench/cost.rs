@@ -14,10 +14,10 @@
 //! | DynamoDB on-demand reads | 0.125 | per million read request units |
 //! | Fargate compute (arm64) | 0.03238 | per vCPU-hour: the bridges' and the baseline consumer's CPU time, as if packed onto busy vCPUs |
 //!
-//! Requests and units are what the counting proxy saw ([`super::proxy::units`]); compute is the
+//! Requests and units are what the counting proxy saw ([`crate::proxy::units`]); compute is the
 //! CPU time measured per event.
 
-use super::proxy::Counts;
+use crate::proxy::Counts;
 use serde::Serialize;
 
 /// SNS, per million requests (64 KiB chunks).
@@ -60,7 +60,7 @@ pub fn units(counts: &Counts, service: &str) -> (u64, u64) {
     let mut w = 0;
     let mut r = 0;
     for (op, c) in ops {
-        let write = service != "dynamodb" || super::proxy::is_dynamodb_write(op);
+        let write = service != "dynamodb" || crate::proxy::is_dynamodb_write(op);
         if write {
             w += c.units;
         } else {
@@ -114,7 +114,7 @@ pub fn per_million(counts: &Counts, i: &Inputs) -> Cost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::proxy::OpCount;
+    use crate::proxy::OpCount;
 
     #[test]
     fn one_publish_per_event_costs_the_list_price() {

@@ -1,7 +1,7 @@
 //! End-to-end figures on the local stand-ins: the handler alone, then the whole chain (SAP
 //! change produced to Kafka → item visible in DynamoDB), for the hub and for the baseline.
 //!
-//! Every AWS request of the measured components goes through `hubctl count-proxy`, a child
+//! Every AWS request of the measured components goes through `hub-bench count-proxy`, a child
 //! process, so requests are counted at the endpoint; provisioning and the latency poller talk to
 //! the stand-ins directly and are not counted.
 //!
@@ -12,8 +12,8 @@
 //! every `poll` interval, and maps what it sees back to the produced records: by `event_id` for
 //! the hub's items, by the Kafka coordinates (`src`) the baseline stores.
 
-use super::proxy::{self, Counts};
-use crate::bench::baseline::Python;
+use crate::baseline::Python;
+use crate::proxy::{self, Counts};
 use anyhow::{Context as _, bail};
 use aws_sdk_sqs::types::{Message, MessageAttributeValue};
 use hub_aws::AwsClients;
@@ -406,7 +406,7 @@ pub struct Stand {
 impl Stand {
     /// Clients for the stand-ins of `infra/local/stack.sh` and the proxy at `proxy`.
     pub async fn new(proxy: &str) -> anyhow::Result<Stand> {
-        let direct = crate::stack::local_clients().await;
+        let direct = AwsClients::local(&LocalEndpoints::from_env()).await;
         direct
             .dynamodb
             .list_tables()

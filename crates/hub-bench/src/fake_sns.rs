@@ -1,4 +1,4 @@
-//! `hubctl fake-sns`: an SNS-compatible endpoint that answers at once, for measuring the bridge
+//! `hub-bench fake-sns`: an SNS-compatible endpoint that answers at once, for measuring the bridge
 //! alone (the stand-ins answer 100–150 calls/s, which would measure them instead).
 //!
 //! It speaks SNS's query protocol for `Publish` and `PublishBatch`: the request must be signed

@@ -41,6 +41,16 @@ pub async fn serve(port: u16) -> anyhow::Result<std::process::ExitCode> {
     .await
 }
 
+/// What the endpoint at `endpoint` has received so far (`GET /stats`).
+pub async fn fetch_stats(endpoint: &str) -> anyhow::Result<serde_json::Value> {
+    crate::local_http::get_json(&format!("{endpoint}/stats")).await
+}
+
+/// The signed calls received between two [`fetch_stats`] answers.
+pub fn calls_between(before: &serde_json::Value, after: &serde_json::Value) -> u64 {
+    after["calls"].as_u64().unwrap_or(0) - before["calls"].as_u64().unwrap_or(0)
+}
+
 fn xml(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)

@@ -2,11 +2,11 @@
 //! bridge alone, the domain handlers alone, the whole chain end to end, and what each costs), and
 //! tells where the bridge's CPU goes. Nothing deployed depends on it, and no other crate does.
 //!
-//! It may depend on every crate of the workspace (it drives the bridge and the domain functions
-//! as `hubctl run` does, through their library crates) and on measuring tools (`cpu-time`,
-//! `plotters`, a `hyper` server); none of these belong in a runtime crate. It depends on no
-//! binary: the helper processes it needs (the embedded Kafka, the fake SNS, the counting proxy)
-//! are its own subcommands.
+//! **Its room:** every crate of the workspace (it drives the bridge and the domain functions as
+//! `hubctl run` does, through their library crates and the Lambda crates' `local` features) and
+//! the measuring tools (`cpu-time`, `plotters`, a `hyper` server), which belong in no runtime
+//! crate. It depends on no binary: the helper processes it needs (the embedded Kafka, the fake
+//! SNS, the counting proxy) are its own subcommands.
 //!
 //! # Layout
 //! - `bench`: `hub-bench bench`, the phases in order (the bridge alone, hub and baseline; the
@@ -71,7 +71,7 @@ enum Command {
     /// The bench's embedded Kafka, in a process of its own so that the bench's CPU time is the
     /// bridge's: prints the bootstrap address, then serves until killed.
     #[command(hide = true)]
-    EmbeddedKafka(bench::KafkaArgs),
+    EmbeddedKafka(bench::rig::KafkaArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,7 +83,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         // The mock cluster lives on this thread; it needs no async runtime.
-        Command::EmbeddedKafka(args) => bench::serve_kafka(args),
+        Command::EmbeddedKafka(args) => bench::rig::serve_kafka(args),
         Command::ProfileReport(args) => profile::run(args),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()

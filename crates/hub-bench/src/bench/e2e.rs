@@ -12,6 +12,7 @@
 //! every `poll` interval, and maps what it sees back to the produced records: by `event_id` for
 //! the hub's items, by the Kafka coordinates (`src`) the baseline stores.
 
+use super::rig::{create_topics, spawn_self};
 use crate::baseline::Python;
 use crate::proxy::{self, Counts};
 use anyhow::{Context as _, bail};
@@ -711,7 +712,7 @@ pub async fn hub(
         });
     }
     let (config, consumer) = kafka_bridge::local::from_template(&ctx, bootstrap)?;
-    crate::bench::create_topics(bootstrap, &consumer.topics)?;
+    create_topics(bootstrap, &consumer.topics)?;
     let pipeline = Arc::new(kafka_bridge::build(&stand.proxied, &config));
     let token = shutdown.clone();
     tasks.spawn(async move {
@@ -836,7 +837,7 @@ pub async fn baseline(
     .iter()
     .map(|t| format!("{prefix}{t}"))
     .collect();
-    crate::bench::create_topics(bootstrap, &topics)?;
+    create_topics(bootstrap, &topics)?;
     let consumer = python
         .start(&[
             "consumer",
@@ -894,6 +895,64 @@ pub async fn baseline(
         lambda_invocations: 0,
         consumer_cpu_seconds: consumer_stats.cpu_seconds,
     })
+}
+
+/// The figures of the phases on the stand-ins.
+#[derive(Debug)]
+pub struct Figures {
+    /// The hub's domain functions alone.
+    pub handler: HandlerFigures,
+    /// The hub end to end.
+    pub hub: EndToEnd,
+    /// The baseline end to end.
+    pub baseline: EndToEnd,
+    /// Distinct entities in the end-to-end load.
+    pub distinct_entities: u64,
+}
+
+/// The phases on the stand-ins, in order, each alone on the machine: the handler alone, then
+/// end to end, the hub then the baseline, on the rig's embedded Kafka at `bootstrap`. Every AWS
+/// request of the measured components goes through `hub-bench count-proxy`, a child process
+/// that lives as long as the phases.
+pub async fn phases(
+    template: &Template,
+    python: &Python,
+    plan: &Plan,
+    bootstrap: &str,
+) -> anyhow::Result<Figures> {
+    let endpoints = LocalEndpoints::from_env();
+    let (_proxy, proxy_url) = spawn_self(&[
+        "count-proxy",
+        "--moto",
+        &endpoints.sqs,
+        "--dynamodb",
+        &endpoints.dynamodb,
+    ])?;
+    let stand = Stand::new(&proxy_url).await?;
+    let run_id = format!(
+        "bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    eprintln!("bench: handler alone ({} records)…", plan.handler_records);
+    let handler_alone = handler(template, &stand, plan, &format!("{run_id}-h")).await?;
+    eprintln!("bench: end to end, hub ({} records)…", plan.records);
+    let hub_e2e = hub(template, &stand, plan, bootstrap, &format!("{run_id}-e")).await?;
+    eprintln!("bench: end to end, baseline ({} records)…", plan.records);
+    let base_e2e = baseline(python, &stand, plan, bootstrap, &format!("{run_id}-b")).await?;
+    Ok(Figures {
+        handler: handler_alone,
+        hub: hub_e2e,
+        baseline: base_e2e,
+        distinct_entities: distinct_entities(plan)?,
+    })
+}
+
+/// Distinct entities among the end-to-end load's records.
+fn distinct_entities(plan: &Plan) -> anyhow::Result<u64> {
+    let load = load(0, plan.records, plan.keys)?;
+    let distinct: HashSet<_> = load.iter().map(|r| &r.entity_key).collect();
+    Ok(distinct.len() as u64)
 }
 
 #[cfg(test)]

@@ -52,3 +52,35 @@ pub async fn send(
         })?;
     Ok((delivery.partition, delivery.offset))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EmbeddedKafka;
+
+    #[tokio::test]
+    async fn records_are_acknowledged_in_order_with_their_partition_and_offset() {
+        // Scenario: two records, one with a key and a header, to a one-partition topic of the
+        // embedded Kafka: both acknowledged, at offsets 0 and 1 of partition 0.
+        let kafka = EmbeddedKafka::start(1, &[("produce.test".to_string(), 1)]).unwrap();
+        let producer = acked_producer(&kafka.bootstrap_servers()).unwrap();
+        let keyed = OwnedRecord {
+            key: Some(b"0000001234".to_vec()),
+            headers: vec![("correlation_id".to_string(), b"c-1".to_vec())],
+            value: b"<IDOC/>".to_vec(),
+        };
+        let bare = OwnedRecord {
+            key: None,
+            headers: Vec::new(),
+            value: b"{}".to_vec(),
+        };
+        assert_eq!(
+            send(&producer, "produce.test", &keyed).await.unwrap(),
+            (0, 0)
+        );
+        assert_eq!(
+            send(&producer, "produce.test", &bare).await.unwrap(),
+            (0, 1)
+        );
+    }
+}

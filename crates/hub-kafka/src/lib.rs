@@ -1,8 +1,8 @@
 //! Kafka adapters of SAP Sync Hub.
 //!
-//! **Its room:** hub-core, hub-bridge and rdkafka (librdkafka). The long-running bridge, the CLI
-//! and the tests depend on it; the bridge Lambda does not (Lambda's event source reads Kafka for
-//! it).
+//! **Its room:** hub-core, hub-bridge, hub-sap (the records it produces) and rdkafka
+//! (librdkafka). The long-running bridge, the CLI, the bench and the tests depend on it; the
+//! bridge Lambda does not (Lambda's event source reads Kafka for it).
 //!
 //! # Layout
 //! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the

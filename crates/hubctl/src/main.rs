@@ -1,4 +1,9 @@
-//! `hubctl`: the developer and operator CLI of SAP Sync Hub.
+//! `hubctl`: the developer and operator CLI of SAP Sync Hub: what operators and developers run
+//! day to day against a stack.
+//!
+//! **Its room:** the library crates and the Lambda crates' `local` features (it runs the hub's
+//! functions locally as the template deploys them). No measuring tools: the bench, its fake SNS
+//! and counting proxy, and the profile report are development tooling and live in `hub-bench`.
 //!
 //! # Layout
 //! - `provision`: create (or check) the resources of `template.yaml` on the local stand-ins.
@@ -10,9 +15,6 @@
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `publish`: produce SAP payload files to Kafka, one record per file.
 //! - `redrive`: put a DLQ's messages back where they came from.
-//!
-//! The bench, its fake SNS and counting proxy, and the profile report are development tooling
-//! and live in `hub-bench`.
 //!
 //! Commands that only read (`status`, `get`, `query`, `parse`) log warnings only and print just
 //! their answer; the global `-v` (INFO) and `-vv` (the hub's DEBUG lines) raise any command's

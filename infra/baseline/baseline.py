@@ -1,6 +1,6 @@
 """The benchmark's baseline: a deliberately straightforward SAP bridge and domain consumer.
 
-It is what a team would write first, and what `hubctl bench` compares SAP Sync Hub with:
+It is what a team would write first, and what `hub-bench bench` compares SAP Sync Hub with:
 
 * ``bridge``: a confluent-kafka consumer that parses each record (ElementTree for IDocs, json for
   CloudEvents), turns it into a JSON message and calls SNS ``Publish`` once per event (boto3),

@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# fonts-dejavu-core: the font of the bench chart (hubctl bench).
+# fonts-dejavu-core: the font of the bench chart (hub-bench bench).
 APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev kcat bc curl fonts-dejavu-core)
 
 install_apt() {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Where the bridge's CPU goes: `hubctl bench --bridge-only` (optimised build, the fixture mix into
+# Where the bridge's CPU goes: `hub-bench bench --bridge-only` (optimised build, the fixture mix into
 # the fast local SNS endpoint) profiled with perf, call graphs from DWARF, from the first
-# bridging run to the end (producing the load is left out); then `hubctl profile-report`: the
+# bridging run to the end (producing the load is left out); then `hub-bench profile-report`: the
 # share of each part of the bridge (IDoc parsing, serialising, the PublishBatch body, SigV4's
 # SHA-256, HTTP, Kafka…) and its µs per event, what the innermost frames are in (allocator,
 # kernel, memory copies), and the busiest functions.
 #
 # Needs perf (Debian: linux-perf, installed here when missing) and the right to profile one's own
 # processes (root, or kernel.perf_event_paranoid at 2 or less). No stand-ins needed.
-# Extra arguments go to `hubctl bench` (default: --records 100000 --bridge-runs 3).
+# Extra arguments go to `hub-bench bench` (default: --records 100000 --bridge-runs 3).
 # Writes target/bench/profile.md (the report), bridge.json (the profiled runs' figures) and
 # bridge.perf.data.
 set -euo pipefail
@@ -25,7 +25,7 @@ if ! command -v perf >/dev/null; then
 fi
 
 # The bench profile: release with line tables (perf names inlined frames); in target/release.
-timed build cargo build --locked --profile bench -p hubctl
+timed build cargo build --locked --profile bench -p hub-bench
 
 out=target/bench
 mkdir -p "$out"
@@ -34,7 +34,7 @@ data="$out/bridge.perf.data"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--records 100000 --bridge-runs 3)
 
-target/release/hubctl bench --bridge-only --out "$out" "${args[@]}" >"$bench_log" 2>&1 &
+target/release/hub-bench bench --bridge-only --out "$out" "${args[@]}" >"$bench_log" 2>&1 &
 bench=$!
 # Whatever fails below, the bench and its children (the embedded Kafka, the fake SNS) do not
 # outlive the script.
@@ -56,6 +56,6 @@ trap - EXIT
 grep -E "per core|CPU s per" "$bench_log" >&2 || true
 
 perf script -i "$data" -F comm,tid,ip,sym,dso 2>/dev/null \
-  | target/release/hubctl profile-report --bench-json "$out/bridge.json" >"$out/profile.md"
+  | target/release/hub-bench profile-report --bench-json "$out/bridge.json" >"$out/profile.md"
 cat "$out/profile.md"
 log "written: $out/profile.md"

@@ -1,8 +1,8 @@
 //! Kafka adapters of SAP Sync Hub.
 //!
-//! **Its room:** hub-core, hub-bridge and rdkafka (librdkafka). The long-running bridge, the CLI
-//! and the tests depend on it; the bridge Lambda does not (Lambda's event source reads Kafka for
-//! it).
+//! **Its room:** hub-core, hub-bridge, hub-sap (the records it produces) and rdkafka
+//! (librdkafka). The long-running bridge, the CLI, the bench and the tests depend on it; the
+//! bridge Lambda does not (Lambda's event source reads Kafka for it).
 //!
 //! # Layout
 //! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the
@@ -12,11 +12,13 @@
 //!   breaker is open, rebalances, graceful shutdown.
 //! - [`bootstrap`]: where the broker is: `KAFKA_BOOTSTRAP_SERVERS`, else the bootstrap file
 //!   written by the embedded broker.
+//! - [`produce`]: producing SAP records as an SAP system would (acknowledged, idempotent).
 //! - [`KafkaAdapterError`]: errors of this crate, classified.
 
 pub mod bootstrap;
 pub mod bridge;
 pub mod embedded;
+pub mod produce;
 
 pub use bootstrap::{BOOTSTRAP_ENV, resolve_bootstrap};
 pub use embedded::EmbeddedKafka;
@@ -32,6 +34,15 @@ pub enum KafkaAdapterError {
     Kafka {
         /// What was being done.
         operation: &'static str,
+        /// librdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// A record could not be produced.
+    #[error("producing to {topic}: {source}")]
+    Produce {
+        /// The topic.
+        topic: String,
         /// librdkafka's error.
         #[source]
         source: rdkafka::error::KafkaError,
@@ -55,10 +66,12 @@ pub enum KafkaAdapterError {
 impl Classify for KafkaAdapterError {
     fn class(&self) -> ErrorClass {
         match self {
-            KafkaAdapterError::Kafka { source, .. } => match source.rdkafka_error_code() {
-                Some(code) if is_retriable_code(code) => ErrorClass::Transient,
-                _ => ErrorClass::Permanent,
-            },
+            KafkaAdapterError::Kafka { source, .. } | KafkaAdapterError::Produce { source, .. } => {
+                match source.rdkafka_error_code() {
+                    Some(code) if is_retriable_code(code) => ErrorClass::Transient,
+                    _ => ErrorClass::Permanent,
+                }
+            }
             KafkaAdapterError::NoBroker(_) | KafkaAdapterError::BootstrapFile { .. } => {
                 ErrorClass::Permanent
             }

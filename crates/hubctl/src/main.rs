@@ -1,4 +1,9 @@
-//! `hubctl`: the developer and operator CLI of SAP Sync Hub.
+//! `hubctl`: the developer and operator CLI of SAP Sync Hub: what operators and developers run
+//! day to day against a stack.
+//!
+//! **Its room:** the library crates and the Lambda crates' `local` features (it runs the hub's
+//! functions locally as the template deploys them). No measuring tools: the bench, its fake SNS
+//! and counting proxy, and the profile report are development tooling and live in `hub-bench`.
 //!
 //! # Layout
 //! - `provision`: create (or check) the resources of `template.yaml` on the local stand-ins.
@@ -8,16 +13,14 @@
 //!   SQS event source mapping, with a live status, until interrupted.
 //! - `status`: queue depths and table size of the stack.
 //! - `get`, `query`: read the single table as a domain consumer would.
-//! - `bench`, `profile-report`: measure the hub against a baseline; where the bridge's CPU goes.
+//! - `publish`: produce SAP payload files to Kafka, one record per file.
+//! - `redrive`: put a DLQ's messages back where they came from.
 //!
 //! Commands that only read (`status`, `get`, `query`, `parse`) log warnings only and print just
 //! their answer; the global `-v` (INFO) and `-vv` (the hub's DEBUG lines) raise any command's
 //! log level, and `RUST_LOG`, when set, decides as usual.
 
-mod bench;
-mod fake_sns;
 mod kafka;
-mod local_http;
 mod parse;
 mod provision;
 mod publish;
@@ -29,8 +32,9 @@ mod status;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc: the SDK's request serialisation grows strings by reallocation, which glibc's
-/// allocator copies; mimalloc is measurably faster on the bridge's hot path.
+/// mimalloc, as in the `kafka-bridge` binary: `hubctl run` runs the bridge, whose SDK request
+/// serialisation grows strings by reallocation, which glibc's allocator copies; mimalloc is
+/// measurably faster on the bridge's hot path.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
@@ -73,45 +77,15 @@ enum Command {
     /// Put the messages of a DLQ back where they came from (the dlq-redrive Lambda's logic,
     /// configured as in template.yaml), with filters, a rate limit and a loop guard.
     Redrive(redrive::Args),
-    /// Measure: the bridge alone (events/s per core, CPU per 100k events) into a fast local
-    /// SNS endpoint; prints a table and writes JSON.
-    Bench(bench::Args),
-    /// Where the bridge's CPU goes: shares by part, innermost frame and function, from `perf
-    /// script` of a profiled `hubctl bench --bridge-only` (infra/local/profile-bridge.sh).
-    ProfileReport(bench::profile::Args),
-    /// An SNS endpoint that accepts signed Publish/PublishBatch calls and answers at once (for
-    /// benchmarks). Prints its URL.
-    #[command(hide = true)]
-    FakeSns {
-        /// Port on 127.0.0.1 (0: any free port).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-    },
-    /// An HTTP proxy in front of the stand-ins that counts AWS requests by service and operation
-    /// (for benchmarks). Prints its URL; `GET /__stats` answers the counts.
-    #[command(hide = true)]
-    CountProxy {
-        /// moto's URL (SNS, SQS, S3).
-        #[arg(long)]
-        moto: String,
-        /// DynamoDB Local's URL.
-        #[arg(long)]
-        dynamodb: String,
-    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.verbose;
-    // Commands whose output is the point (an answer, the bench's table) log warnings only.
+    // Commands whose output is the point (an answer) log warnings only.
     let quiet = matches!(
         cli.command,
-        Command::Bench(_)
-            | Command::Status(_)
-            | Command::Get(_)
-            | Command::Query(_)
-            | Command::Parse(_)
-            | Command::ProfileReport(_)
+        Command::Status(_) | Command::Get(_) | Command::Query(_) | Command::Parse(_)
     );
     let default = if quiet {
         hub_telemetry::LevelFilter::WARN
@@ -123,7 +97,6 @@ fn main() -> ExitCode {
         // The mock cluster lives on this thread; it needs no async runtime.
         Command::Kafka(cmd) => kafka::run(cmd),
         Command::Parse(args) => parse::run(args),
-        Command::ProfileReport(args) => bench::profile::run(args),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -142,16 +115,9 @@ fn main() -> ExitCode {
                     Command::Status(args) => status::run(args).await,
                     Command::Get(args) => read::get(args).await,
                     Command::Query(args) => read::query(args).await,
-                    Command::Bench(args) => bench::run_bench(args).await,
                     Command::Redrive(args) => redrive::run(args).await,
                     Command::Publish(args) => publish::run(args).await,
-                    Command::FakeSns { port } => fake_sns::serve(port).await,
-                    Command::CountProxy { moto, dynamodb } => {
-                        bench::proxy::serve(&moto, &dynamodb).await
-                    }
-                    Command::Kafka(_) | Command::Parse(_) | Command::ProfileReport(_) => {
-                        unreachable!("handled above")
-                    }
+                    Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })
         }

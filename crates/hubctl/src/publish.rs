@@ -4,11 +4,8 @@
 use anyhow::Context as _;
 use hub_sap::OwnedRecord;
 use indicatif::{ProgressBar, ProgressStyle};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Arguments of `hubctl publish`.
 #[derive(Debug, clap::Args)]
@@ -41,42 +38,6 @@ fn record(args: &Args, file: &Path) -> anyhow::Result<OwnedRecord> {
         .with_context(|| file.display().to_string())
 }
 
-/// A producer that waits for every acknowledgement (`acks=all`, idempotent).
-pub fn producer(bootstrap: &str) -> anyhow::Result<FutureProducer> {
-    Ok(rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .create()?)
-}
-
-/// Produces `record` to `topic`; returns (partition, offset).
-pub async fn send(
-    producer: &FutureProducer,
-    topic: &str,
-    record: &OwnedRecord,
-) -> anyhow::Result<(i32, i64)> {
-    let mut headers = OwnedHeaders::new();
-    for (k, v) in &record.headers {
-        headers = headers.insert(Header {
-            key: k,
-            value: Some(v),
-        });
-    }
-    let mut r = FutureRecord::to(topic)
-        .payload(&record.value)
-        .headers(headers);
-    if let Some(k) = &record.key {
-        r = r.key(k);
-    }
-    let delivery = producer
-        .send(r, Duration::from_secs(30))
-        .await
-        .map_err(|(e, _)| e)
-        .with_context(|| format!("producing to {topic}"))?;
-    Ok((delivery.partition, delivery.offset))
-}
-
 /// The brokers: the flag, else `KAFKA_BOOTSTRAP_SERVERS`, else the local stack's.
 pub fn bootstrap(flag: Option<&str>) -> anyhow::Result<String> {
     match flag {
@@ -94,7 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| record(&args, f))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let producer = producer(&bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(&bootstrap)?;
     let bar = if records.len() > 1 {
         ProgressBar::new(records.len() as u64)
     } else {
@@ -107,7 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let mut last = (0, 0);
     for (file, record) in args.files.iter().zip(&records) {
-        last = send(&producer, &args.topic, record).await?;
+        last = hub_kafka::produce::send(&producer, &args.topic, record).await?;
         bar.set_message(file.display().to_string());
         bar.inc(1);
     }

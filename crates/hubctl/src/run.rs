@@ -3,15 +3,11 @@
 use crate::provision::print_report;
 use crate::stack::{StackArgs, local_clients};
 use crate::status;
-use anyhow::{Context as _, bail};
-use hub_aws::AwsClients;
-use hub_core::config::Env;
-use hub_kafka::bridge::ConsumerConfig;
+use anyhow::bail;
 use hub_local::provision::Provisioner;
-use hub_local::{EsmConfig, LocalFunction, SqsEventSourceMapping};
+use hub_local::{EsmConfig, SqsEventSourceMapping};
 use hub_template::Context;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,78 +28,9 @@ pub struct Args {
     seed: bool,
 }
 
-/// The handler a function of the template runs locally: chosen by its SAM build binary
-/// (`Metadata.BuildProperties.Binary`), configured from its resolved environment variables, as
-/// the deployed function would be.
-pub fn local_function(
-    ctx: &Context<'_>,
-    logical_id: &str,
-    clients: &AwsClients,
-) -> anyhow::Result<Option<Arc<dyn LocalFunction>>> {
-    let template = ctx.template();
-    let Some(resource) = template.resource(logical_id) else {
-        return Ok(None);
-    };
-    let Some(binary) = resource
-        .metadata
-        .get("BuildProperties")
-        .and_then(|b| b.get("Binary"))
-        .and_then(Value::as_str)
-    else {
-        return Ok(None);
-    };
-    let env: HashMap<String, String> = ctx.function_environment(logical_id)?.into_iter().collect();
-    Ok(domain_sync::local::function(binary, &env, clients)?)
-}
-
-/// The bridge as the template deploys it: the `KafkaBridge` function's environment (topic,
-/// DLQ, bucket, thin-event policy, FIFO mode) and its Kafka event sources (topics, group), with
-/// the long-running consumer in place of Lambda's event source mapping.
-pub fn bridge_config(
-    ctx: &Context<'_>,
-    bootstrap: &str,
-) -> anyhow::Result<(kafka_bridge::Config, ConsumerConfig)> {
-    let env = ctx.function_environment("KafkaBridge")?;
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let config = kafka_bridge::Config::from_env(&Env::from_pairs(&pairs))?;
-    let function = ctx
-        .template()
-        .resource("KafkaBridge")
-        .context("template.yaml has no KafkaBridge function")?;
-    let mut topics = Vec::new();
-    let mut group = None;
-    for (name, event) in function
-        .properties
-        .get("Events")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let path = format!("Resources.KafkaBridge.Properties.Events.{name}.Properties");
-        let p = ctx.resolve_required(&event["Properties"], &path)?;
-        for t in p["Topics"].as_array().into_iter().flatten() {
-            topics.extend(t.as_str().map(str::to_string));
-        }
-        group = group.or(p["ConsumerGroupId"].as_str().map(str::to_string));
-    }
-    if topics.is_empty() {
-        bail!("the KafkaBridge function has no Kafka topic in its events");
-    }
-    let topics = topics.join(",");
-    let group = group.unwrap_or_else(|| "sap-sync-hub-bridge".into());
-    let consumer = ConsumerConfig::from_env(&Env::from_pairs(&[
-        ("KAFKA_BOOTSTRAP_SERVERS", bootstrap),
-        ("KAFKA_TOPICS", &topics),
-        ("KAFKA_GROUP_ID", &group),
-        // The status line shows the counters; no EMF lines on the terminal.
-        ("BRIDGE_METRICS_INTERVAL_MS", "0"),
-    ]))?;
-    Ok((config, consumer))
-}
-
 /// Publishes the sample fixtures to the topics the template's bridge reads.
 pub async fn seed(ctx: &Context<'_>, bootstrap: &str) -> anyhow::Result<usize> {
-    let producer = crate::publish::producer(bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let samples = hub_sap::samples::seed();
     for s in &samples {
         let topic = hub_model::object::sap_topics()
@@ -111,7 +38,7 @@ pub async fn seed(ctx: &Context<'_>, bootstrap: &str) -> anyhow::Result<usize> {
             .and_then(|t| ctx.parameter(t.parameter))
             .and_then(Value::as_str)
             .unwrap_or(s.topic);
-        let (partition, offset) = crate::publish::send(&producer, topic, &s.record).await?;
+        let (partition, offset) = hub_kafka::produce::send(&producer, topic, &s.record).await?;
         info!(fixture = s.name, topic, partition, offset, "Seeded.");
     }
     Ok(samples.len())
@@ -137,7 +64,8 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let mut tasks: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
     for config in EsmConfig::from_template(&ctx)? {
-        let Some(function) = local_function(&ctx, &config.function, &clients)? else {
+        let Some(function) = domain_sync::local::function_of(&ctx, &config.function, &clients)?
+        else {
             warn!(function = %config.function, "No local handler for this function; its queue is not drained.");
             continue;
         };
@@ -153,8 +81,8 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
         );
     }
     let mut bridge = None;
-    if ctx.is_active("KafkaBridge")? {
-        let (config, consumer) = bridge_config(&ctx, &bootstrap)?;
+    if ctx.is_active(kafka_bridge::local::FUNCTION)? {
+        let (config, consumer) = kafka_bridge::local::from_template(&ctx, &bootstrap)?;
         let pipeline = Arc::new(kafka_bridge::build(&clients, &config));
         bridge = Some(pipeline.clone());
         let token = shutdown.clone();

@@ -2,8 +2,8 @@
 //! `sales-order-sync`), each draining its SQS queue into the single table.
 //!
 //! **Its room:** hub-core, hub-model, hub-store, hub-sync, hub-telemetry and hub-aws with its
-//! `sync` adapters; hub-local only under the `local` feature (the CLI and the tests). No other
-//! Lambda crate, no SAP parser, no bridge.
+//! `sync` adapters; hub-local and hub-template only under the `local` feature (the CLI, the
+//! bench and the tests). No other Lambda crate, no SAP parser, no bridge.
 //!
 //! # Layout
 //! - [`config`]: [`Config`] from the environment, validated at start.

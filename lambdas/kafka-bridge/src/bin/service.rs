@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tracing::error;
 
-/// mimalloc: measurably faster than glibc's allocator on the bridge's hot path (`hubctl bench`).
+/// mimalloc: measurably faster than glibc's allocator on the bridge's hot path (`hub-bench bench`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

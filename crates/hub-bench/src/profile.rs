@@ -1,5 +1,5 @@
-//! `hubctl profile-report`: where the bridge's CPU goes, from a `perf` profile of
-//! `hubctl bench --bridge-only` (`infra/local/profile-bridge.sh` records it).
+//! `hub-bench profile-report`: where the bridge's CPU goes, from a `perf` profile of
+//! `hub-bench bench --bridge-only` (`infra/local/profile-bridge.sh` records it).
 //!
 //! The input is `perf script -F comm,tid,ip,sym,dso` of a profile recorded with call graphs
 //! (`--call-graph dwarf`): one sample per block, a header line (thread name and id) and then its
@@ -24,7 +24,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// `hubctl profile-report` arguments.
+/// `hub-bench profile-report` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// `perf script -F comm,tid,ip,sym,dso` output; `-` reads standard input.
@@ -332,7 +332,7 @@ fn us_per_event(path: &PathBuf) -> anyhow::Result<f64> {
     Ok(per_100k * 10.0)
 }
 
-/// `hubctl profile-report`.
+/// `hub-bench profile-report`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut text = String::new();
     if args.input.as_os_str() == "-" {
@@ -363,26 +363,26 @@ mod tests {
     const SCRIPT: &str = "\
 tokio-rt-worker  1245 
 \tffffffff813a4413 finish_task_switch.isra.0 ([kernel.kallsyms])
-\t    5566aa01 hyper::proto::h1::io::Buffered<T,B>::poll_flush+0x20 (/bin/hubctl)
-\t    5566aa02 hub_bridge::pipeline::Pipeline<P,D,C>::process::{{closure}} (/bin/hubctl)
+\t    5566aa01 hyper::proto::h1::io::Buffered<T,B>::poll_flush+0x20 (/bin/hub-bench)
+\t    5566aa02 hub_bridge::pipeline::Pipeline<P,D,C>::process::{{closure}} (/bin/hub-bench)
 
 tokio-rt-worker  1245 
-\t    5566bb01 sha2::sha256::x86::digest_blocks (/bin/hubctl)
-\t    5566bb02 aws_sigv4::http_request::sign::sign (/bin/hubctl)
-\t    5566bb03 hyper_util::client::legacy::client::Client<C,B>::send_request (/bin/hubctl)
+\t    5566bb01 sha2::sha256::x86::digest_blocks (/bin/hub-bench)
+\t    5566bb02 aws_sigv4::http_request::sign::sign (/bin/hub-bench)
+\t    5566bb03 hyper_util::client::legacy::client::Client<C,B>::send_request (/bin/hub-bench)
 
 producer pollin  1258 
-\t    5566cc01 _mi_page_malloc_zero (/bin/hubctl)
-\t    5566cc02 hub_sap::idoc::tree::open (/bin/hubctl)
-\t    5566cc03 hub_sap::parse_idoc (/bin/hubctl)
-\t    5566cc04 hub_bridge::route::route (/bin/hubctl)
+\t    5566cc01 _mi_page_malloc_zero (/bin/hub-bench)
+\t    5566cc02 hub_sap::idoc::tree::open (/bin/hub-bench)
+\t    5566cc03 hub_sap::parse_idoc (/bin/hub-bench)
+\t    5566cc04 hub_bridge::route::route (/bin/hub-bench)
 
 rdk:broker1  1259 
 \t    5566dd01 [unknown] ([unknown])
 
-hubctl  1243 
+hub-bench  1243 
 \t    5566ee01 __memmove_avx512_unaligned_erms (/lib/libc.so.6)
-\t    5566ee02 std::rt::lang_start (/bin/hubctl)
+\t    5566ee02 std::rt::lang_start (/bin/hub-bench)
 ";
 
     #[test]

@@ -1,4 +1,4 @@
-//! `hubctl fake-sns`: an SNS-compatible endpoint that answers at once, for measuring the bridge
+//! `hub-bench fake-sns`: an SNS-compatible endpoint that answers at once, for measuring the bridge
 //! alone (the stand-ins answer 100–150 calls/s, which would measure them instead).
 //!
 //! It speaks SNS's query protocol for `Publish` and `PublishBatch`: the request must be signed
@@ -39,6 +39,16 @@ pub async fn serve(port: u16) -> anyhow::Result<std::process::ExitCode> {
         answer(req, &stats).await
     })
     .await
+}
+
+/// What the endpoint at `endpoint` has received so far (`GET /stats`).
+pub async fn fetch_stats(endpoint: &str) -> anyhow::Result<serde_json::Value> {
+    crate::local_http::get_json(&format!("{endpoint}/stats")).await
+}
+
+/// The signed calls received between two [`fetch_stats`] answers.
+pub fn calls_between(before: &serde_json::Value, after: &serde_json::Value) -> u64 {
+    after["calls"].as_u64().unwrap_or(0) - before["calls"].as_u64().unwrap_or(0)
 }
 
 fn xml(status: StatusCode, body: String) -> Response<Full<Bytes>> {

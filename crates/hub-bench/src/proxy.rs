@@ -1,4 +1,4 @@
-//! `hubctl count-proxy`: an HTTP proxy in front of the stand-ins that counts the AWS requests
+//! `hub-bench count-proxy`: an HTTP proxy in front of the stand-ins that counts the AWS requests
 //! passing through it, by service and operation, so that benchmarks count requests where AWS
 //! would bill them: at the endpoint.
 //!

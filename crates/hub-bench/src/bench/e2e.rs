@@ -1,7 +1,7 @@
 //! End-to-end figures on the local stand-ins: the handler alone, then the whole chain (SAP
 //! change produced to Kafka → item visible in DynamoDB), for the hub and for the baseline.
 //!
-//! Every AWS request of the measured components goes through `hubctl count-proxy`, a child
+//! Every AWS request of the measured components goes through `hub-bench count-proxy`, a child
 //! process, so requests are counted at the endpoint; provisioning and the latency poller talk to
 //! the stand-ins directly and are not counted.
 //!
@@ -12,8 +12,9 @@
 //! every `poll` interval, and maps what it sees back to the produced records: by `event_id` for
 //! the hub's items, by the Kafka coordinates (`src`) the baseline stores.
 
-use super::proxy::{self, Counts};
-use crate::bench::baseline::Python;
+use super::rig::{create_topics, spawn_self};
+use crate::baseline::Python;
+use crate::proxy::{self, Counts};
 use anyhow::{Context as _, bail};
 use aws_sdk_sqs::types::{Message, MessageAttributeValue};
 use hub_aws::AwsClients;
@@ -345,7 +346,7 @@ async fn drive(
                 let r = &tracker.records[i];
                 let topic = topic_of(r.topic);
                 async move {
-                    crate::publish::send(producer, &topic, &r.record)
+                    hub_kafka::produce::send(producer, &topic, &r.record)
                         .await
                         .map(|(p, o)| format!("{topic}:{p}:{o}"))
                 }
@@ -406,7 +407,7 @@ pub struct Stand {
 impl Stand {
     /// Clients for the stand-ins of `infra/local/stack.sh` and the proxy at `proxy`.
     pub async fn new(proxy: &str) -> anyhow::Result<Stand> {
-        let direct = crate::stack::local_clients().await;
+        let direct = AwsClients::local(&LocalEndpoints::from_env()).await;
         direct
             .dynamodb
             .list_tables()
@@ -525,7 +526,8 @@ fn mappings(
         let Some((entity, _)) = binary.as_deref().and_then(domain_sync::domain_of) else {
             continue;
         };
-        let Some(function) = crate::run::local_function(ctx, &config.function, clients)? else {
+        let Some(function) = domain_sync::local::function_of(ctx, &config.function, clients)?
+        else {
             continue;
         };
         out.push((
@@ -709,15 +711,15 @@ pub async fn hub(
             anyhow::Ok(())
         });
     }
-    let (config, consumer) = crate::run::bridge_config(&ctx, bootstrap)?;
-    crate::bench::create_topics(bootstrap, &consumer.topics)?;
+    let (config, consumer) = kafka_bridge::local::from_template(&ctx, bootstrap)?;
+    create_topics(bootstrap, &consumer.topics)?;
     let pipeline = Arc::new(kafka_bridge::build(&stand.proxied, &config));
     let token = shutdown.clone();
     tasks.spawn(async move {
         hub_kafka::bridge::run(&consumer, pipeline, token.cancelled_owned()).await?;
         anyhow::Ok(())
     });
-    let producer = crate::publish::producer(bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let topic_of = |t: &str| t.to_string();
     let invocations = || stats.iter().map(|s| s.snapshot().invocations).sum::<u64>();
     let mut before = (Counts::new(), 0);
@@ -835,7 +837,7 @@ pub async fn baseline(
     .iter()
     .map(|t| format!("{prefix}{t}"))
     .collect();
-    crate::bench::create_topics(bootstrap, &topics)?;
+    create_topics(bootstrap, &topics)?;
     let consumer = python
         .start(&[
             "consumer",
@@ -862,7 +864,7 @@ pub async fn baseline(
             &topic_arn,
         ])
         .await?;
-    let producer = crate::publish::producer(bootstrap)?;
+    let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let topic_of = |t: &str| format!("{prefix}{t}");
     let mut before = Counts::new();
     let result = measure(
@@ -893,6 +895,64 @@ pub async fn baseline(
         lambda_invocations: 0,
         consumer_cpu_seconds: consumer_stats.cpu_seconds,
     })
+}
+
+/// The figures of the phases on the stand-ins.
+#[derive(Debug)]
+pub struct Figures {
+    /// The hub's domain functions alone.
+    pub handler: HandlerFigures,
+    /// The hub end to end.
+    pub hub: EndToEnd,
+    /// The baseline end to end.
+    pub baseline: EndToEnd,
+    /// Distinct entities in the end-to-end load.
+    pub distinct_entities: u64,
+}
+
+/// The phases on the stand-ins, in order, each alone on the machine: the handler alone, then
+/// end to end, the hub then the baseline, on the rig's embedded Kafka at `bootstrap`. Every AWS
+/// request of the measured components goes through `hub-bench count-proxy`, a child process
+/// that lives as long as the phases.
+pub async fn phases(
+    template: &Template,
+    python: &Python,
+    plan: &Plan,
+    bootstrap: &str,
+) -> anyhow::Result<Figures> {
+    let endpoints = LocalEndpoints::from_env();
+    let (_proxy, proxy_url) = spawn_self(&[
+        "count-proxy",
+        "--moto",
+        &endpoints.sqs,
+        "--dynamodb",
+        &endpoints.dynamodb,
+    ])?;
+    let stand = Stand::new(&proxy_url).await?;
+    let run_id = format!(
+        "bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    eprintln!("bench: handler alone ({} records)…", plan.handler_records);
+    let handler_alone = handler(template, &stand, plan, &format!("{run_id}-h")).await?;
+    eprintln!("bench: end to end, hub ({} records)…", plan.records);
+    let hub_e2e = hub(template, &stand, plan, bootstrap, &format!("{run_id}-e")).await?;
+    eprintln!("bench: end to end, baseline ({} records)…", plan.records);
+    let base_e2e = baseline(python, &stand, plan, bootstrap, &format!("{run_id}-b")).await?;
+    Ok(Figures {
+        handler: handler_alone,
+        hub: hub_e2e,
+        baseline: base_e2e,
+        distinct_entities: distinct_entities(plan)?,
+    })
+}
+
+/// Distinct entities among the end-to-end load's records.
+fn distinct_entities(plan: &Plan) -> anyhow::Result<u64> {
+    let load = load(0, plan.records, plan.keys)?;
+    let distinct: HashSet<_> = load.iter().map(|r| &r.entity_key).collect();
+    Ok(distinct.len() as u64)
 }
 
 #[cfg(test)]

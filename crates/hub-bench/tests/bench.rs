@@ -1,10 +1,14 @@
-//! `hubctl bench` end to end, small: every phase runs against the real parts (embedded Kafka,
+//! `hub-bench bench` end to end, small: every phase runs against the real parts (embedded Kafka,
 //! the fake SNS, moto and DynamoDB Local through the counting proxy, the Python baseline), and
 //! the figures it writes hold what they claim.
 
 mod common;
 
 use serde_json::Value;
+use std::sync::Mutex;
+
+/// The benches measure CPU time on a shared machine: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn figure<'a>(rows: &'a [Value], name: &str) -> &'a Value {
     rows.iter()
@@ -17,9 +21,10 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     // Scenario: a small bench (1,000 records for the bridges, 100 for the handler, 40 end to
     // end). The baseline publishes once per event and the hub in batches of ten, as counted at
     // the endpoints; the hub loses no change; both latencies are measured; the chart is a PNG.
-    let out = tempfile_dir();
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile_dir("whole");
     let out_s = out.to_str().unwrap();
-    let (code, _, stderr) = common::hubctl_full(&[
+    let (code, _, stderr) = common::hub_bench(&[
         "bench",
         "--records",
         "1000",
@@ -111,8 +116,43 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hubctl-bench-test-{}", std::process::id()));
+#[test]
+fn bridge_only_prints_the_bridge_s_table_and_writes_bridge_json() {
+    // Scenario: `--bridge-only`, one run of 1,000 records: no stand-ins, no baseline; the table
+    // on stdout and bridge.json hold the hub bridge's figures, full batches of ten at the fake SNS.
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile_dir("bridge-only");
+    let (code, stdout, stderr) = common::hub_bench(&[
+        "bench",
+        "--bridge-only",
+        "--records",
+        "1000",
+        "--bridge-runs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Bridge alone (1000 records of the fixture mix"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| SNS calls per event | 0.100 |"),
+        "{stdout}"
+    );
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("bridge.json")).unwrap()).unwrap();
+    assert_eq!(json["bridge"]["events"], 1000);
+    assert_eq!(json["bridge"]["sns_calls"], 100);
+    assert!(json["bridge"].get("runs_events_per_cpu_second").is_none());
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(!out.join("bench.json").exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hub-bench-test-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

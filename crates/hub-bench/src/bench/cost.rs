@@ -14,11 +14,20 @@
 //! | DynamoDB on-demand reads | 0.125 | per million read request units |
 //! | Fargate compute (arm64) | 0.03238 | per vCPU-hour: the bridges' and the baseline consumer's CPU time, as if packed onto busy vCPUs |
 //!
-//! Requests and units are what the counting proxy saw ([`super::proxy::units`]); compute is the
+//! Requests and units are what the counting proxy saw ([`crate::proxy::units`]); compute is the
 //! CPU time measured per event.
 
-use super::proxy::Counts;
+use super::bridge::BridgeFigures;
+use super::e2e;
+use crate::proxy::Counts;
+use hub_template::Template;
 use serde::Serialize;
+
+/// The domain function whose memory size prices every domain function's duration.
+const PRICED_FUNCTION: &str = "CustomerSync";
+
+/// Its memory, MB, when the template does not say (what the template's `Globals` set).
+const DEFAULT_MEMORY_MB: f64 = 256.0;
 
 /// SNS, per million requests (64 KiB chunks).
 pub const SNS_PER_MILLION: f64 = 0.50;
@@ -60,7 +69,7 @@ pub fn units(counts: &Counts, service: &str) -> (u64, u64) {
     let mut w = 0;
     let mut r = 0;
     for (op, c) in ops {
-        let write = service != "dynamodb" || super::proxy::is_dynamodb_write(op);
+        let write = service != "dynamodb" || crate::proxy::is_dynamodb_write(op);
         if write {
             w += c.units;
         } else {
@@ -111,10 +120,75 @@ pub fn per_million(counts: &Counts, i: &Inputs) -> Cost {
     }
 }
 
+/// Each side's cost per million events.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Costs {
+    /// The hub's.
+    pub hub: Cost,
+    /// The baseline's.
+    pub baseline: Cost,
+}
+
+/// The cost phase: each side's cost per million events from what the other phases measured
+/// (requests counted end to end, the handler's duration, the bridges' CPU), the domain
+/// functions' memory read from `template`.
+pub fn phase(
+    template: &Template,
+    hub_bridge: &BridgeFigures,
+    base_bridge: &BridgeFigures,
+    stand: &e2e::Figures,
+) -> Costs {
+    Costs {
+        hub: hub(hub_bridge, stand, memory_gb(template)),
+        baseline: baseline(base_bridge, &stand.baseline),
+    }
+}
+
+/// The memory of a domain function, GB, as the template deploys it.
+fn memory_gb(template: &Template) -> f64 {
+    template
+        .function_property(PRICED_FUNCTION, "MemorySize")
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(DEFAULT_MEMORY_MB)
+        / 1024.0
+}
+
+/// The hub's cost: its requests end to end, its domain functions' invocations at the handler's
+/// duration, its bridge's CPU.
+fn hub(bridge: &BridgeFigures, stand: &e2e::Figures, memory_gb: f64) -> Cost {
+    let e2e = &stand.hub;
+    per_million(
+        &e2e.requests,
+        &Inputs {
+            events: e2e.records,
+            invocations_per_event: e2e.lambda_invocations as f64 / e2e.records.max(1) as f64,
+            seconds_per_invocation: stand.handler.ms_per_invocation / 1000.0,
+            memory_gb,
+            cpu_seconds_per_event: bridge.cpu_seconds / bridge.events.max(1) as f64,
+        },
+    )
+}
+
+/// The baseline's cost: its requests end to end, its bridge's and its consumer's CPU.
+fn baseline(bridge: &BridgeFigures, e2e: &e2e::EndToEnd) -> Cost {
+    let consumer_cpu = e2e.consumer_cpu_seconds.unwrap_or(0.0);
+    per_million(
+        &e2e.requests,
+        &Inputs {
+            events: e2e.records,
+            invocations_per_event: 0.0,
+            seconds_per_invocation: 0.0,
+            memory_gb: 0.0,
+            cpu_seconds_per_event: bridge.cpu_seconds / bridge.events.max(1) as f64
+                + consumer_cpu / e2e.records.max(1) as f64,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::proxy::OpCount;
+    use crate::proxy::OpCount;
 
     #[test]
     fn one_publish_per_event_costs_the_list_price() {

@@ -67,7 +67,7 @@ enum Command {
     Publish(publish::Args),
     /// Queue depths (with DLQs) and table size of the local stack.
     Status(status::Args),
-    /// Read one record as a domain consumer would (customer, material, order).
+    /// Read one record as a domain consumer would (customer, material, order, supplier…).
     Get(read::GetArgs),
     /// Run an index query (customer-orders newest first, material-orders).
     Query(read::QueryArgs),

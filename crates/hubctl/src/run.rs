@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     status_interval: u64,
     /// Once the chain is up, publish the sample fixtures (a material, a customer, an order, a
-    /// business partner, a product) to their Kafka topics.
+    /// business partner, a product, a supplier and its S/4 change) to their Kafka topics.
     #[arg(long)]
     seed: bool,
 }
@@ -77,7 +77,7 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
         // Before the bridge subscribes: producing creates the topics if they do not exist.
         let n = seed(&ctx, &bootstrap).await?;
         println!(
-            "Seeded {n} sample records (a material, a customer, an order, a business partner, a product)."
+            "Seeded {n} sample records (a material, a customer, an order, a business partner, a product, a supplier and its S/4 change)."
         );
     }
     let mut bridge = None;

@@ -1,5 +1,6 @@
-//! The domain sync Lambdas: one binary per domain (`customer-sync`, `material-sync`,
-//! `sales-order-sync`), each draining its SQS queue into the single table.
+//! The domain sync Lambdas: one binary per SAP object of the registry (`customer-sync`,
+//! `material-sync`, `sales-order-sync`, `supplier-sync`), each draining its SQS queue into the
+//! single table.
 //!
 //! **Its room:** hub-core, hub-model, hub-store, hub-sync, hub-telemetry and hub-aws with its
 //! `sync` adapters; hub-local and hub-template only under the `local` feature (the CLI, the

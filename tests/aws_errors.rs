@@ -66,19 +66,6 @@ async fn an_unreachable_endpoint_is_transient() {
     assert!(err.is_retryable());
 }
 
-fn message(i: usize, fifo: bool) -> hub_bridge::Message {
-    hub_bridge::Message {
-        event_id: format!("e-{i}"),
-        correlation_id: format!("c-{i}"),
-        body: format!(r#"{{"n":{i},"text":"a & b + c"}}"#),
-        attributes: vec![("entity", "material".into())],
-        group_id: fifo.then(|| format!("material#{}", i % 3)),
-        dedup_id: fifo.then(|| format!("e-{i}")),
-        occurred_at: chrono::Utc::now(),
-        entity: "material",
-    }
-}
-
 #[tokio::test]
 async fn the_bridges_publish_batch_is_accepted_by_sns_fifo_included() {
     // Scenario: the bridge's own PublishBatch path (signed query body, no SDK orchestrator)
@@ -98,7 +85,9 @@ async fn the_bridges_publish_batch_is_accepted_by_sns_fifo_included() {
         }
         let arn = create.send().await.unwrap().topic_arn.unwrap();
         let publisher = hub_aws::sns_publisher::SnsPublisher::new(&clients, &arn);
-        let messages: Vec<_> = (0..10).map(|i| message(i, fifo)).collect();
+        let messages: Vec<_> = (0..10)
+            .map(|i| hub_bridge::testing::message(i, "material", fifo))
+            .collect();
         let refs: Vec<_> = messages.iter().collect();
         let failures = publisher.publish_batch(&refs).await.unwrap();
         assert!(failures.is_empty(), "fifo={fifo}: {failures:?}");
@@ -116,7 +105,7 @@ async fn the_bridges_publish_batch_to_a_missing_topic_is_permanent_and_an_outage
         unique("no-such-topic")
     );
     let publisher = hub_aws::sns_publisher::SnsPublisher::new(&clients, &missing);
-    let m = message(0, false);
+    let m = hub_bridge::testing::message(0, "material", false);
     let err = publisher.publish_batch(&[&m]).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent, "{err}");
     assert!(err.to_string().contains("NotFound"), "{err}");

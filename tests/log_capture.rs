@@ -3,12 +3,13 @@
 //! every log line captured at TRACE, and none of their values appears. No stand-in needed: the
 //! in-memory adapters log what the real ones log around them.
 
-use aws_lambda_events::sqs::SqsEvent;
 use hub_bridge::pipeline::MemoryPipeline;
+use hub_bridge::testing::record;
 use hub_bridge::{KafkaRecord, Settings};
 use hub_model::{ChangeEvent, Entity, Record};
 use hub_sap::samples;
 use hub_store::MemoryStore;
+use hub_sync::testing::sqs_event;
 use hub_sync::{MemoryDeadLetters, MemoryPayloads, SyncConfig, process_batch};
 use serde_json::json;
 use std::io::Write;
@@ -76,35 +77,6 @@ fn bank_values(bodies: &[String]) -> Vec<String> {
     values
 }
 
-fn record(topic: &str, offset: i64, value: Vec<u8>) -> KafkaRecord {
-    KafkaRecord {
-        topic: topic.into(),
-        partition: 0,
-        offset,
-        timestamp_ms: Some(1_764_000_000_000),
-        key: None,
-        value,
-        headers: vec![],
-    }
-}
-
-fn sqs(bodies: &[String]) -> SqsEvent {
-    let records: Vec<_> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            json!({
-                "messageId": format!("m{i}"),
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {"entity": {"stringValue": "supplier", "dataType": "String"}},
-                "eventSource": "aws:sqs",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
-}
-
 #[tokio::test]
 async fn supplier_bank_details_never_reach_the_logs() {
     // Scenario: the supplier fixtures and damaged copies of them (a bad date, a missing key, a
@@ -127,11 +99,7 @@ async fn supplier_bank_details_never_reach_the_logs() {
         .map(|(i, s)| KafkaRecord::from_sample(s, i as i64))
         .collect();
     for (i, bad) in damaged.iter().enumerate() {
-        records.push(record(
-            "sap.idoc.cremas",
-            100 + i as i64,
-            bad.clone().into_bytes(),
-        ));
+        records.push(record("sap.idoc.cremas", 100 + i as i64, bad.as_bytes()));
     }
     let bridge = MemoryPipeline::in_memory(Settings::default());
     let report = bridge.process(&records).await;
@@ -179,7 +147,13 @@ async fn supplier_bank_details_never_reach_the_logs() {
         let config = SyncConfig::new(entity, entity.object().domain);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         process_batch(
-            sqs(&batch),
+            sqs_event(
+                entity.as_str(),
+                batch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (format!("m{i}"), b.clone())),
+            ),
             &store,
             &dlq,
             &MemoryPayloads::default(),

@@ -6,7 +6,7 @@ use aws_sdk_sqs::types::{Message as SqsMessage, MessageAttributeValue};
 use hub_aws::AwsClients;
 use hub_aws::redrive::{SqsDlq, SqsSendQueue};
 use hub_aws::sqs_dlq::SqsDeadLetters;
-use hub_bridge::{BridgeDeadLetter, KafkaRecord};
+use hub_bridge::BridgeDeadLetter;
 use hub_core::ErrorClass;
 use hub_core::config::Env;
 use hub_integration_tests::{
@@ -364,18 +364,6 @@ async fn a_destination_cut_mid_way_loses_nothing() {
     assert_eq!(found, all, "every message is in the DLQ or in its queue");
 }
 
-fn record(topic: &str, offset: i64, value: &[u8]) -> KafkaRecord {
-    KafkaRecord {
-        topic: topic.into(),
-        partition: 0,
-        offset,
-        timestamp_ms: Some(1_764_000_000_000),
-        key: None,
-        value: value.to_vec(),
-        headers: vec![],
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_dlq_is_recovered_once_the_cause_is_fixed() {
     // Scenario: the bridge dead-letters a thin S/4 event (needs_enrichment) and a garbage record.
@@ -393,8 +381,8 @@ async fn the_bridge_dlq_is_recovered_once_the_cause_is_fixed() {
     let thin = hub_sap::samples::thin();
     let report = pipeline
         .process(&[
-            record(thin.topic, 1, &thin.record.value),
-            record("sap.idoc.orders", 2, b"<not an idoc"),
+            hub_bridge::testing::record(thin.topic, 1, &thin.record.value),
+            hub_bridge::testing::record("sap.idoc.orders", 2, b"<not an idoc"),
         ])
         .await;
     assert_eq!(report.dead_lettered, 2);

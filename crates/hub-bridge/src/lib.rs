@@ -40,6 +40,8 @@ pub mod ports;
 pub mod record;
 pub mod route;
 pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use dead_letter::BridgeDeadLetter;

@@ -4,7 +4,8 @@ use hub_bridge::dead_letter::DeadLetterClass;
 use hub_bridge::pipeline::MemoryPipeline;
 use hub_bridge::ports::MemoryClaims;
 use hub_bridge::route::EnrichmentPolicy;
-use hub_bridge::{BreakerState, KafkaRecord, Settings};
+use hub_bridge::testing::{fixture_records, record};
+use hub_bridge::{BreakerState, Settings};
 use hub_model::claim_check::ClaimCheck;
 use hub_sap::samples;
 use std::sync::Arc;
@@ -26,36 +27,13 @@ fn pipeline(settings: Settings) -> Mem {
     MemoryPipeline::in_memory(settings)
 }
 
-fn record(topic: &str, offset: i64, value: &[u8]) -> KafkaRecord {
-    KafkaRecord {
-        topic: topic.into(),
-        partition: 0,
-        offset,
-        timestamp_ms: Some(1_764_000_000_000),
-        key: None,
-        value: value.to_vec(),
-        headers: vec![],
-    }
-}
-
-fn fixtures() -> Vec<KafkaRecord> {
-    samples::changes()
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| KafkaRecord {
-            timestamp_ms: Some(1_764_000_000_000),
-            ..KafkaRecord::from_sample(s, i as i64)
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn fixtures_are_published_with_routing_attributes_and_poison_is_dead_lettered() {
     // Scenario: the fixtures with three poison records between them: every fixture is published
     // with entity/op/source_system/schema; each poison record is in the DLQ with its raw bytes
     // and coordinates; none blocks another.
     let p = pipeline(settings());
-    let mut records = fixtures();
+    let mut records = fixture_records();
     records.insert(1, record("sap.idoc.matmas", 100, b"\x00\x01garbage"));
     records.insert(
         3,
@@ -149,7 +127,7 @@ async fn an_sns_outage_opens_the_breaker_and_nothing_is_dead_lettered() {
     let mut state = p.breaker().subscribe();
     let task = tokio::spawn({
         let p = p.clone();
-        async move { p.process(&fixtures()).await }
+        async move { p.process(&fixture_records()).await }
     });
     tokio::time::timeout(
         Duration::from_secs(5),
@@ -191,7 +169,7 @@ async fn a_call_that_never_answers_times_out_and_is_retried() {
     s.call_timeout = Duration::from_millis(50);
     let p = pipeline(s);
     p.publisher().hang_next_calls(2);
-    let report = tokio::time::timeout(Duration::from_secs(5), p.process(&fixtures()))
+    let report = tokio::time::timeout(Duration::from_secs(5), p.process(&fixture_records()))
         .await
         .expect("the stalled calls time out");
     assert_eq!(report.published, samples::changes().len());
@@ -213,7 +191,7 @@ async fn refused_entries_go_to_the_dlq_and_the_rest_is_published() {
     let p = pipeline(settings());
     p.publisher()
         .reject_bodies_containing("\"entity\":\"customer\"");
-    let report = p.process(&fixtures()).await;
+    let report = p.process(&fixture_records()).await;
     let customers = 2;
     assert_eq!(report.published, samples::changes().len() - customers);
     let letters = p.dead_letters().letters();
@@ -329,7 +307,7 @@ async fn only_failed_entries_are_retried() {
     // sent again; every event is published exactly once, nothing is dead-lettered.
     let p = pipeline(settings());
     p.publisher().fail_next_entries(3);
-    let report = p.process(&fixtures()).await;
+    let report = p.process(&fixture_records()).await;
     assert_eq!(report.published, samples::changes().len());
     let published = p.publisher().published();
     let mut ids: Vec<&str> = published.iter().map(|m| m.event_id.as_str()).collect();
@@ -354,7 +332,7 @@ async fn fifo_mode_sets_group_and_deduplication_ids() {
         fifo: true,
         ..settings()
     });
-    p.process(&fixtures()).await;
+    p.process(&fixture_records()).await;
     let published = p.publisher().published();
     let pump = &published[0];
     assert_eq!(pump.group_id.as_deref(), Some("material:100234"));

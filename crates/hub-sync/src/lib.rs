@@ -32,6 +32,8 @@
 pub mod batch;
 pub mod dlq;
 pub mod metrics;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use batch::{BatchReport, SyncConfig, process_batch};
 pub use dlq::{

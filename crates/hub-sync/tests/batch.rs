@@ -1,30 +1,13 @@
 //! Batch processing against the in-memory store and dead-letter sink: the routing of every kind
 //! of message, retries within the invocation, and the partial batch response.
 
-use aws_lambda_events::sqs::SqsEvent;
 use hub_model::{ChangeEvent, Entity, Op};
 use hub_store::testing::{Throttling, event};
 use hub_store::{EntityStore, MemoryStore, keys};
+use hub_sync::testing::sqs_event;
 use hub_sync::{DeadLetter, DeadLetterSink, MemoryDeadLetters, SyncConfig, process_batch};
-use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
-
-fn sqs(messages: &[(&str, String)]) -> SqsEvent {
-    let records: Vec<_> = messages
-        .iter()
-        .map(|(id, body)| {
-            json!({
-                "messageId": id,
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {"entity": {"stringValue": "customer", "dataType": "String"}},
-                "eventSource": "aws:sqs",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
-}
 
 fn body(e: &ChangeEvent) -> String {
     serde_json::to_string(e).unwrap()
@@ -58,37 +41,40 @@ async fn a_mixed_batch_routes_every_message() {
         .unwrap();
     let calls_before = store.calls.load(std::sync::atomic::Ordering::SeqCst);
     let dlq = MemoryDeadLetters::default();
-    let batch = sqs(&[
-        (
-            "new",
-            body(&event(Entity::Customer, "N1", 3, Op::Upsert, 5)),
-        ),
-        (
-            "stale",
-            body(&event(Entity::Customer, "S1", 4, Op::Upsert, 2)),
-        ),
-        (
-            "dup-old",
-            body(&event(Entity::Customer, "D1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "dup-new",
-            body(&event(Entity::Customer, "D1", 2, Op::Upsert, 2)),
-        ),
-        ("garbage", "{not json".to_string()),
-        (
-            "misrouted",
-            body(&event(Entity::SalesOrder, "O1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "throttled",
-            body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "delete",
-            body(&event(Entity::Customer, "X1", 7, Op::Delete, 0)),
-        ),
-    ]);
+    let batch = sqs_event(
+        "customer",
+        [
+            (
+                "new",
+                body(&event(Entity::Customer, "N1", 3, Op::Upsert, 5)),
+            ),
+            (
+                "stale",
+                body(&event(Entity::Customer, "S1", 4, Op::Upsert, 2)),
+            ),
+            (
+                "dup-old",
+                body(&event(Entity::Customer, "D1", 1, Op::Upsert, 1)),
+            ),
+            (
+                "dup-new",
+                body(&event(Entity::Customer, "D1", 2, Op::Upsert, 2)),
+            ),
+            ("garbage", "{not json".to_string()),
+            (
+                "misrouted",
+                body(&event(Entity::SalesOrder, "O1", 1, Op::Upsert, 1)),
+            ),
+            (
+                "throttled",
+                body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)),
+            ),
+            (
+                "delete",
+                body(&event(Entity::Customer, "X1", 7, Op::Delete, 0)),
+            ),
+        ],
+    );
     let report = process_batch(
         batch,
         &store,
@@ -175,7 +161,10 @@ async fn throttling_is_retried_within_the_invocation() {
     // Scenario: two throttled attempts, then success: applied, no failure reported.
     let store = Throttling::new(MemoryStore::new(), &["T1"], 2);
     let dlq = MemoryDeadLetters::default();
-    let batch = sqs(&[("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))]);
+    let batch = sqs_event(
+        "customer",
+        [("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))],
+    );
     let r = process_batch(
         batch,
         &store,
@@ -195,7 +184,10 @@ async fn no_retry_starts_past_the_deadline() {
     // reported for redelivery at once instead of retried.
     let store = Throttling::new(MemoryStore::new(), &["T1"], 1);
     let dlq = MemoryDeadLetters::default();
-    let batch = sqs(&[("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))]);
+    let batch = sqs_event(
+        "customer",
+        [("m", body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)))],
+    );
     let r = process_batch(
         batch,
         &store,
@@ -225,7 +217,7 @@ async fn a_message_the_dlq_cannot_take_is_redelivered() {
     // Scenario: a permanent error while the DLQ is down: the message is reported failed, so it
     // stays in the queue; nothing is lost.
     let r = process_batch(
-        sqs(&[("bad", "nope".into())]),
+        sqs_event("customer", [("bad", "nope".into())]),
         &MemoryStore::new(),
         &BrokenDlq,
         &hub_sync::NoPayloads,
@@ -276,7 +268,10 @@ async fn claim_checks_are_resolved_transparently() {
     let store = MemoryStore::new();
     let dlq = MemoryDeadLetters::default();
     let r = process_batch(
-        sqs(&[("found", found.clone()), ("missing", missing.clone())]),
+        sqs_event(
+            "customer",
+            [("found", found.clone()), ("missing", missing.clone())],
+        ),
         &store,
         &dlq,
         &payloads,
@@ -308,7 +303,7 @@ async fn claim_checks_are_resolved_transparently() {
 
     let dlq = MemoryDeadLetters::default();
     process_batch(
-        sqs(&[("found", found)]),
+        sqs_event("customer", [("found", found)]),
         &MemoryStore::new(),
         &dlq,
         &hub_sync::NoPayloads,
@@ -333,13 +328,16 @@ async fn a_supplier_domain_writes_suppliers_and_dead_letters_the_rest() {
     let mut config = SyncConfig::new(Entity::Supplier, "suppliers");
     config.emit_metrics = false;
     let supplier = event(Entity::Supplier, "300123", 2, Op::Upsert, 1);
-    let batch = sqs(&[
-        ("s", body(&supplier)),
-        (
-            "c",
-            body(&event(Entity::Customer, "100123", 1, Op::Upsert, 1)),
-        ),
-    ]);
+    let batch = sqs_event(
+        "customer",
+        [
+            ("s", body(&supplier)),
+            (
+                "c",
+                body(&event(Entity::Customer, "100123", 1, Op::Upsert, 1)),
+            ),
+        ],
+    );
     let r = process_batch(
         batch,
         &store,

@@ -8,7 +8,7 @@ use hub_aws::sqs_dlq::SqsDeadLetters;
 use hub_integration_tests::*;
 use hub_local::function::raw_fn;
 use hub_local::{EsmConfig, LocalFunction, SqsEventSourceMapping, handler_fn};
-use hub_model::{ChangeEvent, Entity, Op};
+use hub_model::{Entity, Op};
 use hub_store::testing::{Throttling, event};
 use hub_store::{EntityStore, keys};
 use serde_json::Value;
@@ -112,38 +112,7 @@ async fn a_mixed_batch_through_the_local_event_source_mapping() {
     let token = CancellationToken::new();
     let task = tokio::spawn(esm.run(token.clone()));
 
-    let body = |e: &ChangeEvent| serde_json::to_string(e).unwrap();
-    let messages = [
-        (
-            "new",
-            body(&event(Entity::Customer, "N1", 3, Op::Upsert, 5)),
-        ),
-        (
-            "stale",
-            body(&event(Entity::Customer, "S1", 4, Op::Upsert, 2)),
-        ),
-        (
-            "dup-old",
-            body(&event(Entity::Customer, "D1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "dup-new",
-            body(&event(Entity::Customer, "D1", 2, Op::Upsert, 2)),
-        ),
-        ("garbage", "{not json".to_string()),
-        (
-            "misrouted",
-            body(&event(Entity::SalesOrder, "O1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "throttled",
-            body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)),
-        ),
-        (
-            "delete",
-            body(&event(Entity::Customer, "X1", 7, Op::Delete, 0)),
-        ),
-    ];
+    let messages = hub_sync::testing::mixed_batch();
     let entries = messages
         .iter()
         .map(|(id, b)| {

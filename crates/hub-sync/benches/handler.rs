@@ -13,6 +13,7 @@ use hub_core::PortError;
 use hub_model::{Entity, Op};
 use hub_store::testing::{event, shuffle};
 use hub_store::{Applied, EntityStore, Item, Key, WritePlan};
+use hub_sync::testing::{body, sqs_event};
 use hub_sync::{MemoryDeadLetters, SyncConfig, process_batch};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -54,19 +55,13 @@ fn batch() -> SqsEvent {
         }
     }
     shuffle(&mut events, 7);
-    let records: Vec<_> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            serde_json::json!({
-                "messageId": format!("m{i}"),
-                "body": serde_json::to_string(e).unwrap(),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {"entity": {"stringValue": "customer", "dataType": "String"}},
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    sqs_event(
+        "customer",
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("m{i}"), body(e))),
+    )
 }
 
 fn handler(c: &mut Criterion) {

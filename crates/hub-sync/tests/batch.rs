@@ -1,17 +1,13 @@
 //! Batch processing against the in-memory store and dead-letter sink: the routing of every kind
 //! of message, retries within the invocation, and the partial batch response.
 
-use hub_model::{ChangeEvent, Entity, Op};
+use hub_model::{Entity, Op};
 use hub_store::testing::{Throttling, event};
 use hub_store::{EntityStore, MemoryStore, keys};
-use hub_sync::testing::sqs_event;
+use hub_sync::testing::{body, mixed_batch, sqs_event};
 use hub_sync::{DeadLetter, DeadLetterSink, MemoryDeadLetters, SyncConfig, process_batch};
 use std::time::Duration;
 use tokio::time::Instant;
-
-fn body(e: &ChangeEvent) -> String {
-    serde_json::to_string(e).unwrap()
-}
 
 fn config() -> SyncConfig {
     let mut c = SyncConfig::new(Entity::Customer, "customers");
@@ -41,40 +37,7 @@ async fn a_mixed_batch_routes_every_message() {
         .unwrap();
     let calls_before = store.calls.load(std::sync::atomic::Ordering::SeqCst);
     let dlq = MemoryDeadLetters::default();
-    let batch = sqs_event(
-        "customer",
-        [
-            (
-                "new",
-                body(&event(Entity::Customer, "N1", 3, Op::Upsert, 5)),
-            ),
-            (
-                "stale",
-                body(&event(Entity::Customer, "S1", 4, Op::Upsert, 2)),
-            ),
-            (
-                "dup-old",
-                body(&event(Entity::Customer, "D1", 1, Op::Upsert, 1)),
-            ),
-            (
-                "dup-new",
-                body(&event(Entity::Customer, "D1", 2, Op::Upsert, 2)),
-            ),
-            ("garbage", "{not json".to_string()),
-            (
-                "misrouted",
-                body(&event(Entity::SalesOrder, "O1", 1, Op::Upsert, 1)),
-            ),
-            (
-                "throttled",
-                body(&event(Entity::Customer, "T1", 1, Op::Upsert, 1)),
-            ),
-            (
-                "delete",
-                body(&event(Entity::Customer, "X1", 7, Op::Delete, 0)),
-            ),
-        ],
-    );
+    let batch = sqs_event("customer", mixed_batch());
     let report = process_batch(
         batch,
         &store,

@@ -127,11 +127,9 @@ trait PublisherRig {
     fn without_topic(&self) -> Self::P;
 }
 
+/// Message `i` of the bridge's test batches, with the four routing attributes.
 fn message(i: usize, entity: &'static str) -> Message {
     Message {
-        event_id: format!("e-{i}"),
-        correlation_id: format!("c-{i}"),
-        body: format!(r#"{{"n":{i},"text":"a & b + c = 100% ü 😀","entity":"{entity}"}}"#),
         attributes: vec![
             ("entity", entity.to_string()),
             (
@@ -146,10 +144,7 @@ fn message(i: usize, entity: &'static str) -> Message {
             ("source_system", "S4PCLNT100".to_string()),
             ("schema", format!("{entity}.v1")),
         ],
-        group_id: None,
-        dedup_id: None,
-        occurred_at: chrono::Utc::now(),
-        entity,
+        ..hub_bridge::testing::message(i, entity, false)
     }
 }
 
@@ -317,16 +312,13 @@ trait BridgeDlqRig {
 
 fn bridge_letter(offset: i64, class: DeadLetterClass, message: String) -> BridgeDeadLetter {
     let record = KafkaRecord {
-        topic: "sap.idoc.matmas".into(),
         partition: 2,
-        offset,
-        timestamp_ms: Some(1_764_000_000_000),
         key: Some(b"000000000000004711".to_vec()),
-        value: vec![0, 159, 146, 150, b'<', b'&'],
         headers: vec![(
             "correlation_id".into(),
             format!("corr-{offset}").into_bytes(),
         )],
+        ..hub_bridge::testing::record("sap.idoc.matmas", offset, &[0, 159, 146, 150, b'<', b'&'])
     };
     let error = ErrorContext {
         class,

@@ -468,15 +468,7 @@ async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() 
         .find(|s| s.topic == "sap.idoc.debmas")
         .unwrap();
     let r = pipeline
-        .process(&[hub_bridge::KafkaRecord {
-            topic: sample.topic.into(),
-            partition: 0,
-            offset: 1,
-            timestamp_ms: None,
-            key: sample.record.key.clone(),
-            value: sample.record.value.clone(),
-            headers: sample.record.headers.clone(),
-        }])
+        .process(&[hub_bridge::KafkaRecord::from_sample(sample, 1)])
         .await;
     assert_eq!(r.published, 1, "{r:?}");
     let got = drain_queue(

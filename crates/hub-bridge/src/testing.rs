@@ -1,5 +1,6 @@
 //! Builders the bridge's tests share (feature `testing`): Kafka records, the fixtures as
-//! records, and messages, instead of a copy in each test file.
+//! records (alone or with poison records between them), and messages, instead of a copy in each
+//! test file.
 
 use crate::{KafkaRecord, Message};
 
@@ -25,6 +26,20 @@ pub fn record(topic: &str, offset: i64, value: &[u8]) -> KafkaRecord {
     }
 }
 
+/// A sample (`hub_sap::samples`) as a record of its topic at `offset` on partition 0, with its
+/// key and headers and the fixed timestamp.
+///
+/// ```
+/// let r = hub_bridge::testing::sample_record(hub_sap::samples::thin(), 7);
+/// assert_eq!((r.offset, r.timestamp_ms), (7, Some(hub_bridge::testing::TIMESTAMP_MS)));
+/// ```
+pub fn sample_record(sample: hub_sap::samples::Sample, offset: i64) -> KafkaRecord {
+    KafkaRecord {
+        timestamp_ms: Some(TIMESTAMP_MS),
+        ..KafkaRecord::from_sample(sample, offset)
+    }
+}
+
 /// Every change fixture (`hub_sap::samples::changes`) as a record on its own topic, at offsets
 /// 0, 1, 2…
 ///
@@ -36,11 +51,43 @@ pub fn fixture_records() -> Vec<KafkaRecord> {
     hub_sap::samples::changes()
         .into_iter()
         .enumerate()
-        .map(|(i, s)| KafkaRecord {
-            timestamp_ms: Some(TIMESTAMP_MS),
-            ..KafkaRecord::from_sample(s, i as i64)
-        })
+        .map(|(i, s)| sample_record(s, i as i64))
         .collect()
+}
+
+/// The fixture records with three poison records between them, at positions 1, 3 and 5:
+/// garbage bytes (offset 100), a truncated ORDERS05 (101, both poison) and a MATMAS05 of an
+/// unknown message type (102, permanent).
+///
+/// ```
+/// let records = hub_bridge::testing::mixed_with_poison();
+/// assert_eq!(records.len(), hub_sap::samples::changes().len() + 3);
+/// let poison: Vec<(usize, i64)> = records.iter().enumerate()
+///     .filter(|(_, r)| r.offset >= 100).map(|(i, r)| (i, r.offset)).collect();
+/// assert_eq!(poison, [(1, 100), (3, 101), (5, 102)]);
+/// ```
+pub fn mixed_with_poison() -> Vec<KafkaRecord> {
+    let mut records = fixture_records();
+    records.insert(1, record("sap.idoc.matmas", 100, b"\x00\x01garbage"));
+    records.insert(
+        3,
+        record(
+            "sap.idoc.orders",
+            101,
+            &hub_sap::samples::ORDERS05.as_bytes()[..900],
+        ),
+    );
+    records.insert(
+        5,
+        record(
+            "sap.idoc.matmas",
+            102,
+            hub_sap::samples::MATMAS05
+                .replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>ZFOO</MESTYP>")
+                .as_bytes(),
+        ),
+    );
+    records
 }
 
 /// Message `i` of a test batch: a JSON body with characters the query protocol must encode

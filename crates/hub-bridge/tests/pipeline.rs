@@ -4,7 +4,7 @@ use hub_bridge::dead_letter::DeadLetterClass;
 use hub_bridge::pipeline::MemoryPipeline;
 use hub_bridge::ports::MemoryClaims;
 use hub_bridge::route::EnrichmentPolicy;
-use hub_bridge::testing::{fixture_records, record};
+use hub_bridge::testing::{fixture_records, mixed_with_poison, record};
 use hub_bridge::{BreakerState, Settings};
 use hub_model::claim_check::ClaimCheck;
 use hub_sap::samples;
@@ -33,22 +33,7 @@ async fn fixtures_are_published_with_routing_attributes_and_poison_is_dead_lette
     // with entity/op/source_system/schema; each poison record is in the DLQ with its raw bytes
     // and coordinates; none blocks another.
     let p = pipeline(settings());
-    let mut records = fixture_records();
-    records.insert(1, record("sap.idoc.matmas", 100, b"\x00\x01garbage"));
-    records.insert(
-        3,
-        record("sap.idoc.orders", 101, &samples::ORDERS05.as_bytes()[..900]),
-    );
-    records.insert(
-        5,
-        record(
-            "sap.idoc.matmas",
-            102,
-            samples::MATMAS05
-                .replace("<MESTYP>MATMAS</MESTYP>", "<MESTYP>ZFOO</MESTYP>")
-                .as_bytes(),
-        ),
-    );
+    let records = mixed_with_poison();
     let report = p.process(&records).await;
     assert_eq!(report.records, samples::changes().len() + 3);
     assert_eq!(report.published, samples::changes().len());

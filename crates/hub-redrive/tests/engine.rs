@@ -2,9 +2,10 @@
 //! deadline, rate, and bridge dead letters back through the pipeline.
 
 use chrono::{Duration as Age, Utc};
+use hub_bridge::Settings;
 use hub_bridge::ports::{MemoryClaims, MemoryPublisher};
 use hub_bridge::route::{EnrichmentPolicy, route};
-use hub_bridge::{KafkaRecord, Settings};
+use hub_bridge::testing::sample_record;
 use hub_redrive::ports::NoObjects;
 use hub_redrive::{
     BridgeDestination, MemoryQueue, QueueDestination, RedriveRequest, RunLimits, StopReason, When,
@@ -225,16 +226,7 @@ async fn the_rate_limit_paces_sends() {
 }
 
 fn thin_letter_body() -> String {
-    let s = samples::thin();
-    let record = KafkaRecord {
-        topic: s.topic.into(),
-        partition: 0,
-        offset: 7,
-        timestamp_ms: Some(1_764_000_000_000),
-        key: s.record.key.clone(),
-        value: s.record.value.clone(),
-        headers: s.record.headers.clone(),
-    };
+    let record = sample_record(samples::thin(), 7);
     let routed = route(&record, &Settings::default(), Utc::now());
     assert_eq!(routed.dead_letters.len(), 1);
     routed.dead_letters[0].body()

@@ -5,19 +5,9 @@
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use hub_integration_tests::*;
-use hub_local::provision::{Action, Provisioner};
+use hub_local::provision::{Action, Provisioner, normalise};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn normalise(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, normalise(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(normalise).collect()),
-        Value::Number(n) => Value::String(n.to_string()),
-        Value::Bool(b) => Value::String(b.to_string()),
-        o => o,
-    }
-}
 
 #[tokio::test]
 async fn provisioned_resources_match_the_template() {

@@ -41,6 +41,7 @@ mod sns;
 mod sqs;
 
 pub use cloud_only::CLOUD_ONLY;
+pub use props::normalise;
 
 use hub_aws::{AwsClients, AwsError};
 use hub_core::{Classify, ErrorClass};

@@ -141,7 +141,7 @@ pub(super) fn tags(props: &Map<String, Value>) -> Option<Vec<(String, String)>> 
 
 /// JSON with every scalar turned into its string form, for comparing documents that AWS
 /// re-serialises (`"maxReceiveCount": "5"` vs `5`).
-fn normalise(v: Value) -> Value {
+pub fn normalise(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, normalise(v))).collect()),
         Value::Array(a) => Value::Array(a.into_iter().map(normalise).collect()),

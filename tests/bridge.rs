@@ -283,16 +283,7 @@ async fn a_one_mib_idoc_is_published_as_a_claim_check_on_s3() {
     let pointer = hub_model::claim_check::ClaimCheck::from_body(m.body().unwrap()).unwrap();
     let (bucket, key) = pointer.s3_location().unwrap();
     assert_eq!(bucket, stack.bucket);
-    let object = stack
-        .clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let bytes = s3_object(&stack.clients, bucket, key).await;
     assert_eq!(bytes.len() as u64, pointer.bytes);
     let event: hub_model::ChangeEvent = serde_json::from_slice(&bytes).unwrap();
     let Some(hub_model::Record::SalesOrder(order)) = event.data else {

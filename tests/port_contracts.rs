@@ -24,7 +24,7 @@ use hub_bridge::dead_letter::{DeadLetterClass, ErrorContext};
 use hub_bridge::ports::{EntryFailure, MemoryClaims, MemoryPublisher};
 use hub_bridge::{BridgeDeadLetter, ClaimStore, DeadLetters, KafkaRecord, Message, Publisher};
 use hub_core::{ErrorClass, PortError};
-use hub_integration_tests::{clients, depth, drain_queue, queue_arn, unique};
+use hub_integration_tests::{clients, depth, drain_queue, queue_arn, s3_object, unique};
 use hub_model::claim_check::{ClaimCheck, s3_location};
 use hub_redrive::ports::MemoryObjects;
 use hub_redrive::{DlqMessage, DlqQueue, MemoryQueue, ObjectReader, Outgoing, SendQueue};
@@ -500,16 +500,7 @@ impl ClaimRig for S3Claim {
     }
     async fn read(&self, uri: &str) -> Vec<u8> {
         let (bucket, key) = s3_location(uri).expect("an s3:// URI");
-        let out = self
-            .clients
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        out.body.collect().await.unwrap().into_bytes().to_vec()
+        s3_object(&self.clients, bucket, key).await
     }
 }
 

@@ -153,6 +153,19 @@ pub async fn queue_with_dlq(
     (url, arn, dlq)
 }
 
+/// The bytes of the S3 object at `bucket`/`key` on the stand-in.
+pub async fn s3_object(clients: &AwsClients, bucket: &str, key: &str) -> Vec<u8> {
+    let out = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("the object exists");
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 /// The ARN of a queue.
 pub async fn queue_arn(clients: &AwsClients, url: &str) -> String {
     clients

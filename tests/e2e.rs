@@ -38,7 +38,7 @@ impl Chain {
         }
         args.extend([
             "--parameter".into(),
-            format!("KafkaConsumerGroupId={stack}"),
+            format!("KafkaConsumerGroupPrefix={stack}"),
         ]);
         for p in extra {
             args.extend(["--parameter".into(), p.to_string()]);

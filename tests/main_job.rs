@@ -17,7 +17,7 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
     let stack = unique("main");
     let params: Vec<String> = hub_model::object::sap_topics()
         .map(|t| format!("{}={stack}.{}", t.parameter, t.name))
-        .chain([format!("KafkaConsumerGroupId={stack}")])
+        .chain([format!("KafkaConsumerGroupPrefix={stack}")])
         .collect();
     let mut args: Vec<String> = ["--seed", "--status-interval", "1", "--stack-name", &stack]
         .iter()

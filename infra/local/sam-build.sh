@@ -21,7 +21,7 @@ fi
 
 # A placeholder broker, so that the bridge Lambda (deployed only with brokers) is built too.
 timed sam-build sam build --parameter-overrides "Architecture=$arch" \
-  "KafkaBootstrapServers=build-check:9092" "$@"
+  "KafkaBootstrapServers=build-check:9092" "KafkaAuth=none" "$@"
 
 # SAM builds a binary shared by several functions once (`<First>-Shared`): check what the built
 # template points at.

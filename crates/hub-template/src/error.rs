@@ -7,6 +7,14 @@ use thiserror::Error;
 /// What went wrong reading or resolving the template.
 #[derive(Debug, Error)]
 pub enum TemplateError {
+    /// A rule of the template's `Rules` refuses the parameters (as CloudFormation would).
+    #[error("rule {rule}: {description}")]
+    RuleFailed {
+        /// The rule's name.
+        rule: String,
+        /// Its `AssertDescription`.
+        description: String,
+    },
     /// The file could not be read.
     #[error("cannot read template {path}: {source}")]
     Io {

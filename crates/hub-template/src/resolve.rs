@@ -159,12 +159,48 @@ impl<'t> Context<'t> {
             };
             parameters.insert(name.clone(), resolved);
         }
-        Ok(Context {
+        let ctx = Context {
             template,
             stack,
             parameters,
             physical: HashMap::new(),
-        })
+        };
+        ctx.check_rules()?;
+        Ok(ctx)
+    }
+
+    /// Evaluates the template's `Rules` as CloudFormation does before it creates anything: for
+    /// each rule whose `RuleCondition` holds (or that has none), every `Assert` must hold.
+    fn check_rules(&self) -> Result<(), TemplateError> {
+        for (name, rule) in &self.template.rules {
+            let path = format!("Rules.{name}");
+            if let Some(c) = rule.get("RuleCondition")
+                && !self.eval_condition(c, &format!("{path}.RuleCondition"), 0)?
+            {
+                continue;
+            }
+            let assertions = rule
+                .get("Assertions")
+                .and_then(Value::as_array)
+                .ok_or_else(|| TemplateError::malformed(&path, "needs a list of Assertions"))?;
+            for (i, a) in assertions.iter().enumerate() {
+                let at = format!("{path}.Assertions[{i}]");
+                let assert = a
+                    .get("Assert")
+                    .ok_or_else(|| TemplateError::malformed(&at, "needs an Assert"))?;
+                if !self.eval_condition(assert, &format!("{at}.Assert"), 0)? {
+                    return Err(TemplateError::RuleFailed {
+                        rule: name.clone(),
+                        description: a
+                            .get("AssertDescription")
+                            .and_then(Value::as_str)
+                            .unwrap_or("an assertion does not hold")
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The template this context resolves.

@@ -64,6 +64,10 @@ pub struct Resource {
     pub condition: Option<String>,
     /// `Metadata` (e.g. SAM's `BuildMethod` and `BuildProperties.Binary`), unresolved.
     pub metadata: Map<String, Value>,
+    /// `DeletionPolicy` (`Retain`, `Snapshot`, `Delete`), if set.
+    pub deletion_policy: Option<String>,
+    /// `UpdateReplacePolicy`, if set.
+    pub update_replace_policy: Option<String>,
 }
 
 /// A parsed SAM / CloudFormation template.
@@ -73,6 +77,9 @@ pub struct Template {
     pub parameters: Vec<(String, Parameter)>,
     /// `Conditions`, unevaluated.
     pub conditions: Map<String, Value>,
+    /// `Rules`: parameter checks CloudFormation makes before it creates anything, unevaluated
+    /// (`Context::new` evaluates them).
+    pub rules: Map<String, Value>,
     /// `Mappings`.
     pub mappings: Map<String, Value>,
     /// SAM `Globals` (e.g. `Globals.Function.Timeout`).
@@ -116,6 +123,7 @@ impl Template {
             })
             .collect::<Result<Vec<_>, TemplateError>>()?;
         let conditions = section("Conditions")?;
+        let rules = section("Rules")?;
         let mappings = section("Mappings")?;
         let globals = section("Globals")?;
         let outputs = section("Outputs")?;
@@ -133,6 +141,7 @@ impl Template {
         let template = Template {
             parameters,
             conditions,
+            rules,
             mappings,
             globals,
             resources,
@@ -301,6 +310,8 @@ fn add_implicit_roles(resources: &mut Vec<Resource>) {
                 "ImplicitFrom".to_string(),
                 Value::String(f.logical_id.clone()),
             )]),
+            deletion_policy: None,
+            update_replace_policy: None,
         })
         .filter(|role| !resources.iter().any(|r| r.logical_id == role.logical_id))
         .collect();
@@ -442,6 +453,20 @@ fn parse_resource(logical_id: String, v: Value) -> Result<Resource, TemplateErro
             ));
         }
     };
+    let mut policy = |name: &str| match m.remove(name) {
+        None => Ok(None),
+        Some(Value::String(s))
+            if ["Retain", "Snapshot", "Delete", "RetainExceptOnCreate"].contains(&s.as_str()) =>
+        {
+            Ok(Some(s))
+        }
+        Some(_) => Err(TemplateError::malformed(
+            &format!("{path}.{name}"),
+            "must be Retain, Snapshot, Delete or RetainExceptOnCreate",
+        )),
+    };
+    let deletion_policy = policy("DeletionPolicy")?;
+    let update_replace_policy = policy("UpdateReplacePolicy")?;
     Ok(Resource {
         logical_id,
         kind,
@@ -449,6 +474,8 @@ fn parse_resource(logical_id: String, v: Value) -> Result<Resource, TemplateErro
         depends_on,
         condition,
         metadata,
+        deletion_policy,
+        update_replace_policy,
     })
 }
 

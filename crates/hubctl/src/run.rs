@@ -53,6 +53,10 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     overrides
         .entry("KafkaBootstrapServers".into())
         .or_insert_with(|| bootstrap.clone());
+    // The embedded Kafka is plaintext and unauthenticated: the template's rules want that said.
+    overrides
+        .entry("KafkaAuth".into())
+        .or_insert_with(|| "none".into());
     let mut ctx = Context::new(&template, args.stack.stack(&clients), &overrides)?;
     let report = Provisioner::new(clients.clone())
         .provision(&mut ctx)

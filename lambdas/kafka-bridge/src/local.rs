@@ -1,5 +1,5 @@
 //! The bridge as the template deploys it, run locally (feature `local`): the `KafkaBridge`
-//! function's environment and Kafka event sources read from `template.yaml`, with the
+//! function's environment and Kafka event source mappings read from `template.yaml`, with the
 //! long-running consumer in place of Lambda's event source mapping (`hubctl run`, the bench).
 
 use crate::Config;
@@ -28,8 +28,8 @@ pub enum LocalError {
     /// The template has no bridge function.
     #[error("template.yaml has no {FUNCTION} function")]
     NoFunction,
-    /// The bridge function has no Kafka event with a topic.
-    #[error("the {FUNCTION} function has no Kafka topic in its events")]
+    /// The bridge function has no Kafka event source mapping with a topic.
+    #[error("the {FUNCTION} function has no Kafka event source mapping with a topic")]
     NoTopic,
 }
 
@@ -61,27 +61,46 @@ pub fn from_template(
     Ok((config, consumer))
 }
 
-/// The topics of the bridge's Kafka events, and the first consumer group they name.
+/// The topics of the bridge's Kafka event source mappings (`AWS::Lambda::EventSourceMapping`
+/// resources whose `FunctionName` is the bridge), and the first consumer group they name. Each
+/// mapping has a group of its own in the cloud; locally one consumer reads every topic, in the
+/// first mapping's group.
 fn event_sources(ctx: &Context<'_>) -> Result<(Vec<String>, Option<String>), LocalError> {
-    let function = ctx
-        .template()
+    ctx.template()
         .resource(FUNCTION)
         .ok_or(LocalError::NoFunction)?;
     let mut topics = Vec::new();
     let mut group = None;
-    for (name, event) in function
-        .properties
-        .get("Events")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
+    for mapping in ctx
+        .template()
+        .resources_of_type("AWS::Lambda::EventSourceMapping")
+        .filter(|m| m.properties["FunctionName"]["Ref"] == FUNCTION)
     {
-        let path = format!("Resources.{FUNCTION}.Properties.Events.{name}.Properties");
-        let p = ctx.resolve_required(&event["Properties"], &path)?;
-        for t in p["Topics"].as_array().into_iter().flatten() {
+        if !ctx.is_active(&mapping.logical_id)? {
+            continue;
+        }
+        // Only what the local consumer needs: the function and the network are the cloud's.
+        let path = format!("Resources.{}.Properties", mapping.logical_id);
+        let resolved = |name: &str| match mapping.properties.get(name) {
+            Some(v) => ctx.resolve(v, &format!("{path}.{name}")),
+            None => Ok(None),
+        };
+        for t in resolved("Topics")?
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             topics.extend(t.as_str().map(str::to_string));
         }
-        group = group.or(p["ConsumerGroupId"].as_str().map(str::to_string));
+        for config in [
+            "SelfManagedKafkaEventSourceConfig",
+            "AmazonManagedKafkaEventSourceConfig",
+        ] {
+            if let Some(c) = resolved(config)? {
+                group = group.or(c["ConsumerGroupId"].as_str().map(str::to_string));
+            }
+        }
     }
     if topics.is_empty() {
         return Err(LocalError::NoTopic);

@@ -479,7 +479,11 @@ async fn provision<'t>(
     name: &str,
     bootstrap: &str,
 ) -> anyhow::Result<Context<'t>> {
-    let overrides = BTreeMap::from([("KafkaBootstrapServers".to_string(), bootstrap.to_string())]);
+    // The embedded Kafka is plaintext: the template's rules want that said.
+    let overrides = BTreeMap::from([
+        ("KafkaBootstrapServers".to_string(), bootstrap.to_string()),
+        ("KafkaAuth".to_string(), "none".to_string()),
+    ]);
     let stack = Stack::new(name, &stand.direct.region(), "123456789012");
     let mut ctx = Context::new(template, stack, &overrides)?;
     let report = Provisioner::new(stand.direct.clone())

@@ -15,6 +15,7 @@ pub const CLOUD_ONLY: &[&str] = &[
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::IAM::ManagedPolicy",
+    "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::Logs::LogGroup",

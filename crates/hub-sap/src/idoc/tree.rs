@@ -476,7 +476,10 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
                             "apos" => "'".into(),
                             // Not its name: an entity reference can be a piece of a value.
                             _ => {
-                                return Err(xml_err(&reader, "undefined entity reference".into()));
+                                return Err(ParseError::Xml {
+                                    position: reader.buffer_position(),
+                                    reason: "undefined entity reference".into(),
+                                });
                             }
                         }
                     }

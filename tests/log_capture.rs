@@ -532,6 +532,7 @@ async fn no_personal_value_reaches_the_logs_or_a_dead_letters_error() {
             ("op", "Maria Souza"),
             ("version", "maria.souza@example.com"),
             ("entity", "+55 11 98765-4321"),
+            ("schema", "Maria Souza"),
         ] {
             let mut bad = v.clone();
             bad[field] = json!(personal);

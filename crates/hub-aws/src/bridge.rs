@@ -222,5 +222,27 @@ mod tests {
             err(&[OK[0], ("BRIDGE_DLQ_URL", "bridge-dlq")]),
             "BRIDGE_DLQ_URL"
         );
+        assert_eq!(
+            err(&[OK[0], OK[1], ("IDOC_SENDER_TIME_ZONES", "S4HCLNT100=CET+1")]),
+            "IDOC_SENDER_TIME_ZONES"
+        );
+        assert_eq!(
+            err(&[OK[0], OK[1], ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "-1")]),
+            "BRIDGE_MAX_FUTURE_SKEW_SECONDS"
+        );
+    }
+
+    #[test]
+    fn reads_the_data_guards() {
+        // Scenario: the two variables the template passes to the bridge reach its settings.
+        let mut pairs = OK.to_vec();
+        pairs.push(("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "7200"));
+        pairs.push(("IDOC_SENDER_TIME_ZONES", "ECCCLNT800=America/New_York"));
+        let c = Config::from_env(&Env::from_pairs(&pairs)).unwrap();
+        assert_eq!(c.settings.max_future_skew.as_secs(), 7200);
+        assert_eq!(
+            c.settings.sender_time_zones.zone("ECCCLNT800").name(),
+            "America/New_York"
+        );
     }
 }

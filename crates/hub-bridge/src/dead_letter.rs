@@ -196,7 +196,7 @@ impl BridgeDeadLetter {
 
     /// Reads a body written by [`body`](Self::body).
     pub fn from_body(body: &str) -> Result<BridgeDeadLetter, NotADeadLetter> {
-        serde_json::from_str(body).map_err(|e| NotADeadLetter(e.to_string()))
+        serde_json::from_str(body).map_err(|e| NotADeadLetter(undecodable(&e)))
     }
 
     /// The message attributes (at most 10, SQS's limit), filterable by the redrive.
@@ -256,6 +256,19 @@ impl BridgeDeadLetter {
     }
 }
 
+/// Why a body is no dead letter, by kind and position only: serde's message can quote a value
+/// of the body, and this text is logged and reported by the redrive.
+fn undecodable(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "truncated JSON",
+        Category::Data => "a field is missing or has the wrong type or value",
+        Category::Io => "unreadable",
+    };
+    format!("{kind} (line {}, column {})", e.line(), e.column())
+}
+
 fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -302,6 +315,15 @@ mod tests {
         assert_eq!(back, d);
         assert_eq!(back.to_record(None).unwrap(), r);
         assert_eq!(d.correlation_id.as_deref(), Some("corr-1"));
+    }
+
+    #[test]
+    fn a_body_that_is_no_dead_letter_is_not_quoted() {
+        // Scenario: a body whose field holds a name of the wrong type: the error says where and
+        // what kind, never the value.
+        let e = BridgeDeadLetter::from_body(r#"{"kafka": "Maria Souza"}"#).unwrap_err();
+        assert!(!e.to_string().contains("Maria"), "{e}");
+        assert!(e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]

@@ -51,4 +51,4 @@ pub use offsets::OffsetTracker;
 pub use pipeline::Pipeline;
 pub use ports::{ClaimStore, DeadLetters, Publisher};
 pub use record::KafkaRecord;
-pub use settings::Settings;
+pub use settings::{Clock, Settings};

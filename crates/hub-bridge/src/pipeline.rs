@@ -17,7 +17,6 @@ use crate::ports::{ClaimStore, DeadLetters, EntryFailure, Publisher};
 use crate::record::KafkaRecord;
 use crate::route::route;
 use crate::settings::Settings;
-use chrono::Utc;
 use futures::StreamExt;
 use hub_core::retry::{Failed, Policy, retry};
 use hub_core::{ErrorClass, PortError};
@@ -117,7 +116,7 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
 
     /// Publishes or dead-letters every record of `records`; see the module documentation.
     pub async fn process(&self, records: &[KafkaRecord]) -> ChunkReport {
-        let now = Utc::now();
+        let now = self.settings.clock.now();
         self.metrics.add_received(records.len() as u64);
         let mut messages: Vec<Indexed> = Vec::with_capacity(records.len());
         let mut letters: Vec<BridgeDeadLetter> = Vec::new();
@@ -183,7 +182,7 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
                     message: format!("{}: {}", failure.code, failure.message),
                     path: None,
                 },
-                Utc::now(),
+                self.settings.clock.now(),
             );
             d.event_id = Some(m.event_id);
             d.correlation_id = Some(m.correlation_id);
@@ -326,7 +325,7 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
         let mut again = Vec::new();
         let mut refused = Vec::new();
         let mut published = 0u64;
-        let now = Utc::now();
+        let now = self.settings.clock.now();
         for (i, item) in pending.into_iter().enumerate() {
             match failures.iter().find(|f| f.index == i) {
                 None => {
@@ -402,7 +401,7 @@ fn placeholder() -> Message {
         attributes: Vec::new(),
         group_id: None,
         dedup_id: None,
-        occurred_at: chrono::DateTime::<Utc>::MIN_UTC,
+        occurred_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
         entity: "",
     }
 }

@@ -3,10 +3,35 @@
 
 use crate::breaker::BreakerSettings;
 use crate::route::EnrichmentPolicy;
+use chrono::{DateTime, Utc};
 use hub_core::config::{ConfigError, Env};
 use hub_core::retry::Backoff;
-use hub_sap::Limits;
+use hub_sap::{Limits, SenderTimeZones};
 use std::time::Duration;
+
+/// The default of `BRIDGE_MAX_FUTURE_SKEW_SECONDS`: one day.
+pub const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(86_400);
+
+/// Where the pipeline reads the time: the system clock, or a fixed instant (tests, drills: a
+/// record "from the future" without waiting or moving the machine's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// `Utc::now()`.
+    #[default]
+    System,
+    /// Always this instant.
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The time now, by this clock.
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
+}
 
 /// The pipeline's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +55,14 @@ pub struct Settings {
     /// How long one SNS, SQS or S3 call may go unanswered before it counts as a transient
     /// failure (retried, and seen by the breaker): a stalled connection never holds a chunk.
     pub call_timeout: Duration,
+    /// How far ahead of [`Settings::clock`] a change's SAP time may be
+    /// (`BRIDGE_MAX_FUTURE_SKEW_SECONDS`); a change further ahead goes to the bridge DLQ as
+    /// poison `future_version` instead of pinning its key until that time.
+    pub max_future_skew: Duration,
+    /// The time zone of each IDoc sender's CREDAT/CRETIM (`IDOC_SENDER_TIME_ZONES`).
+    pub sender_time_zones: SenderTimeZones,
+    /// The clock the future-version guard, `published_at` and `failed_at` read.
+    pub clock: Clock,
 }
 
 impl Default for Settings {
@@ -47,6 +80,9 @@ impl Default for Settings {
             limits: Limits::default(),
             claim_prefix: String::new(),
             call_timeout: Duration::from_secs(10),
+            max_future_skew: DEFAULT_MAX_FUTURE_SKEW,
+            sender_time_zones: SenderTimeZones::utc(),
+            clock: Clock::System,
         }
     }
 }
@@ -76,6 +112,20 @@ impl Settings {
                 message: "must be at least BRIDGE_BREAKER_OPEN_MS".into(),
             });
         }
+        let sender_time_zones = match env.get("IDOC_SENDER_TIME_ZONES") {
+            None => SenderTimeZones::utc(),
+            Some(list) => SenderTimeZones::parse(&list).map_err(|e| ConfigError {
+                variable: "IDOC_SENDER_TIME_ZONES".into(),
+                message: e.to_string(),
+            })?,
+        };
+        // At least a minute (clocks drift; a smaller bound would dead-letter good changes), at
+        // most a year; the guard cannot be switched off.
+        let max_future_skew = Duration::from_secs(env.number(
+            "BRIDGE_MAX_FUTURE_SKEW_SECONDS",
+            DEFAULT_MAX_FUTURE_SKEW.as_secs(),
+            60..=366 * 86_400,
+        )?);
         Ok(Settings {
             fifo: env.flag("SNS_FIFO", d.fifo)?,
             enrichment,
@@ -96,6 +146,9 @@ impl Settings {
             },
             claim_prefix: env.get("CLAIM_CHECK_PREFIX").unwrap_or_default(),
             call_timeout: env.millis("BRIDGE_CALL_TIMEOUT_MS", 10_000, 100..=600_000)?,
+            max_future_skew,
+            sender_time_zones,
+            clock: Clock::System,
         })
     }
 }
@@ -122,6 +175,12 @@ mod tests {
             ("BRIDGE_PUBLISH_CONCURRENCY", "0"),
             ("BRIDGE_BREAKER_FAILURES", "many"),
             ("BRIDGE_BREAKER_MAX_OPEN_MS", "10"),
+            ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "0"),
+            ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "59"),
+            ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "one day"),
+            ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "31708801"),
+            ("IDOC_SENDER_TIME_ZONES", "S4HCLNT100=Europe/Atlantis"),
+            ("IDOC_SENDER_TIME_ZONES", "S4HCLNT100"),
         ];
         for (name, value) in cases {
             let pairs = [(*name, *value)];
@@ -137,5 +196,32 @@ mod tests {
         let s = Settings::from_env(&Env::from_pairs(&pairs)).unwrap();
         assert_eq!(s.enrichment, EnrichmentPolicy::PublishThin);
         assert!(s.fifo);
+    }
+
+    #[test]
+    fn future_skew_and_sender_time_zones_are_read() {
+        // Scenario: the skew in seconds and the SNDPRN=Zone list; the defaults are a day and
+        // UTC for every sender.
+        let d = Settings::default();
+        assert_eq!(d.max_future_skew, Duration::from_secs(86_400));
+        assert!(d.sender_time_zones.is_empty());
+        let pairs = [
+            ("BRIDGE_MAX_FUTURE_SKEW_SECONDS", "3600"),
+            (
+                "IDOC_SENDER_TIME_ZONES",
+                "S4HCLNT100=Europe/Berlin,ECCCLNT800=America/New_York",
+            ),
+        ];
+        let s = Settings::from_env(&Env::from_pairs(&pairs)).unwrap();
+        assert_eq!(s.max_future_skew, Duration::from_secs(3600));
+        assert_eq!(
+            s.sender_time_zones.zone("S4HCLNT100").name(),
+            "Europe/Berlin"
+        );
+        assert_eq!(
+            s.sender_time_zones.zone("ECCCLNT800").name(),
+            "America/New_York"
+        );
+        assert_eq!(s.sender_time_zones.zone("S4PCLNT100").name(), "UTC");
     }
 }

@@ -326,3 +326,126 @@ async fn fifo_mode_sets_group_and_deduplication_ids() {
         assert!(m.group_id.is_some() && m.dedup_id.is_some());
     }
 }
+
+/// The fixtures' SAP times are 2026-11-20…27; a bridge clock at 2026-11-01 puts them weeks in
+/// its future.
+fn clock_at(rfc3339: &str) -> hub_bridge::Clock {
+    hub_bridge::Clock::Fixed(
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .to_utc(),
+    )
+}
+
+#[tokio::test]
+async fn changes_from_the_future_are_dead_lettered_as_future_version() {
+    // Scenario: the bridge's clock (fixed, no sleeping) is before the fixtures' SAP times: with
+    // a one-day skew every change is further ahead and goes to the DLQ as poison
+    // future_version, naming entity, key and the SAP time's field, not the time; with the clock
+    // a few hours before the DEBMAS07 fixture (10:19:44 on 2026-11-20), it is published.
+    let mut s = settings();
+    s.clock = clock_at("2026-11-01T00:00:00Z");
+    let p = pipeline(s.clone());
+    let records = fixture_records();
+    let report = p.process(&records).await;
+    assert_eq!(report.published, 0);
+    assert_eq!(report.dead_lettered, records.len());
+    let letters = p.dead_letters().letters();
+    for d in &letters {
+        assert_eq!(d.error.class, DeadLetterClass::Poison);
+        assert_eq!(d.error.kind, "future_version");
+        assert!(d.entity.is_some() && d.key.is_some() && d.event_id.is_some());
+        assert!(
+            d.error.message.contains("ahead of the bridge's clock"),
+            "{d:?}"
+        );
+        assert!(!d.error.message.contains("2026"), "{}", d.error.message);
+        assert!(
+            d.attributes()
+                .contains(&("error_kind", "future_version".into()))
+        );
+    }
+    let idoc = letters
+        .iter()
+        .find(|d| d.kafka.topic == "sap.idoc.debmas")
+        .unwrap();
+    assert_eq!(idoc.error.path.as_deref(), Some("EDI_DC40.CREDAT"));
+    assert_eq!(
+        (idoc.entity.as_deref(), idoc.key.as_deref()),
+        (Some("customer"), Some("100123"))
+    );
+    let ce = letters
+        .iter()
+        .find(|d| d.kafka.topic == "sap.s4.events")
+        .unwrap();
+    assert_eq!(ce.error.path.as_deref(), Some("time"));
+
+    // Within the skew (a day ahead at most): published.
+    s.clock = clock_at("2026-11-20T00:00:00Z");
+    let p = pipeline(s.clone());
+    let debmas = records
+        .iter()
+        .find(|r| &*r.topic == "sap.idoc.debmas")
+        .unwrap();
+    assert_eq!(p.process(std::slice::from_ref(debmas)).await.published, 1);
+    // A smaller skew refuses the same record: 10 h 19 min ahead is more than an hour.
+    s.max_future_skew = Duration::from_secs(3600);
+    let p = pipeline(s);
+    let report = p.process(std::slice::from_ref(debmas)).await;
+    assert_eq!((report.published, report.dead_lettered), (0, 1));
+}
+
+#[tokio::test]
+async fn a_thin_event_from_the_future_is_refused_too() {
+    // Scenario: a thin S/4 event carries a version as well; published thin (or enriched later),
+    // it would pin its key just the same, so it is dead-lettered as future_version, not as
+    // needs_enrichment.
+    let mut s = settings();
+    s.enrichment = EnrichmentPolicy::PublishThin;
+    s.clock = clock_at("2026-11-01T00:00:00Z");
+    let p = pipeline(s);
+    let report = p
+        .process(&[hub_bridge::testing::sample_record(samples::thin(), 0)])
+        .await;
+    assert_eq!((report.published, report.dead_lettered), (0, 1));
+    let d = &p.dead_letters().letters()[0];
+    assert_eq!(
+        (d.error.class, d.error.kind.as_str()),
+        (DeadLetterClass::Poison, "future_version")
+    );
+    assert_eq!(d.entity.as_deref(), Some("sales_order"));
+}
+
+#[tokio::test]
+async fn idoc_times_of_a_configured_sender_are_published_in_utc() {
+    // Scenario: IDOC_SENDER_TIME_ZONES gives the fixtures' sender S4PCLNT100 Europe/Berlin:
+    // the DEBMAS07 fixture's CREDAT/CRETIM 2026-11-20 10:19:44 (winter time, +01:00) is
+    // published with version and occurred_at 09:19:44Z; S/4 events (RFC 3339 with an offset)
+    // are unchanged.
+    let env = hub_core::config::Env::from_pairs(&[(
+        "IDOC_SENDER_TIME_ZONES",
+        "S4PCLNT100=Europe/Berlin",
+    )]);
+    let p = pipeline(Settings::from_env(&env).unwrap());
+    p.process(&fixture_records()).await;
+    let events: Vec<hub_model::ChangeEvent> = p
+        .publisher()
+        .published()
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    let customer = events
+        .iter()
+        .find(|e| e.source.message_type == "DEBMAS")
+        .unwrap();
+    assert_eq!(
+        customer.version.at.to_rfc3339(),
+        "2026-11-20T09:19:44+00:00"
+    );
+    assert_eq!(customer.occurred_at, customer.version.at);
+    let bp = events
+        .iter()
+        .find(|e| e.event_id.ends_with("0f6b2c1e-8d7a-4c2b-9a51-3e0f1d2c4b77"))
+        .unwrap();
+    assert_eq!(bp.version.at.to_rfc3339(), "2026-11-20T10:21:07+00:00");
+}

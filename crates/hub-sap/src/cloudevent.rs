@@ -15,7 +15,7 @@
 //! supplier event itself carries only the key; an enricher reading the API gives this shape.)
 
 use crate::conv;
-use crate::error::ParseError;
+use crate::error::{ParseError, Shape, identifier};
 use crate::json::{self, Json, Object};
 use crate::record::{Envelope, NeedsEnrichment, Outcome};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,7 +48,7 @@ pub fn is_binary(env: &Envelope<'_>) -> bool {
 pub fn parse_binary(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outcome>, ParseError> {
     let spec = env.header("ce_specversion").unwrap_or_default();
     if spec != "1.0" {
-        return Err(ParseError::UnsupportedSpecVersion(spec.to_string()));
+        return Err(ParseError::UnsupportedSpecVersion(identifier(spec, 16)));
     }
     let attr = |n: &str| {
         env.prefixed_header("ce_", n)
@@ -68,8 +68,8 @@ pub fn parse_binary(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outcome>
         sequence: env.header("ce_sequence").map(str::to_string),
         correlation: env
             .header("ce_correlationid")
-            .or_else(|| env.header("ce_sappassport"))
-            .map(str::to_string),
+            .map(str::to_string)
+            .or_else(|| env.header("ce_sappassport").map(passport_correlation)),
         data,
     };
     to_outcome(ce, env)
@@ -87,7 +87,7 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
     let spec = attribute(&m, "specversion")
         .ok_or_else(|| ParseError::MissingAttribute("specversion".into()))?;
     if spec != "1.0" {
-        return Err(ParseError::UnsupportedSpecVersion(spec));
+        return Err(ParseError::UnsupportedSpecVersion(identifier(&spec, 16)));
     }
     let attr = |m: &Object<'_>, n: &str| {
         attribute(m, n).ok_or_else(|| ParseError::MissingAttribute(n.to_string()))
@@ -108,15 +108,45 @@ pub fn parse_structured(env: &Envelope<'_>, max_depth: usize) -> Result<Vec<Outc
         id: attr(&m, "id")?,
         time: attribute(&m, "time"),
         sequence: attribute(&m, "sequence"),
-        correlation: attribute(&m, "correlationid").or_else(|| attribute(&m, "sappassport")),
+        correlation: attribute(&m, "correlationid")
+            .or_else(|| attribute(&m, "sappassport").map(|p| passport_correlation(&p))),
         data,
     };
     to_outcome(ce, env)
 }
 
+/// The correlation id made of an SAP passport: `passport:` and the first 16 hex digits of the
+/// SHA-256 of the passport (its hex text, trimmed and upper-cased, so that the same passport
+/// always gives the same id).
+///
+/// The passport (the `sappassport` attribute, SAP's `SAP-PASSPORT` header) is an opaque, hex-
+/// encoded SAP structure that can carry the user, the system and the action that caused the
+/// change; it is logged at every hop and stored on the item, so it is never used verbatim. Its
+/// byte layout is SAP-internal and versioned (SAP documents its components, such as the
+/// transaction id and the root context id, but not where they sit), so the hub does not cut the
+/// transaction id out of it: a digest is as stable, correlates the same way, and cannot reveal
+/// what the passport holds.
+///
+/// ```
+/// let id = hub_sap::cloudevent::passport_correlation("2a54482a0300e6");
+/// assert_eq!(id, hub_sap::cloudevent::passport_correlation(" 2A54482A0300E6 "));
+/// assert!(id.starts_with("passport:") && id.len() == "passport:".len() + 16);
+/// ```
+pub fn passport_correlation(passport: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(passport.trim().to_ascii_uppercase().as_bytes());
+    let mut id = String::with_capacity(9 + 16);
+    id.push_str("passport:");
+    for b in &digest[..8] {
+        id.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        id.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+    }
+    id
+}
+
 /// `sap.s4.beh.<object>.v<n>.<Object>.<Action>.v<n>` → (entity, op).
 fn event_type(ty: &str) -> Result<(Entity, &'static str, Op), ParseError> {
-    let unsupported = || ParseError::UnsupportedEventType(ty.chars().take(200).collect());
+    let unsupported = || ParseError::UnsupportedEventType(identifier(ty, 200));
     let parts: Vec<&str> = ty.split('.').collect();
     let [sap, s4, beh, object, v1, _object, action, v2] = parts.as_slice() else {
         return Err(unsupported());
@@ -162,7 +192,7 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
     let at = DateTime::parse_from_rfc3339(time)
         .map_err(|_| ParseError::BadDate {
             path: "time".into(),
-            value: time.chars().take(64).collect(),
+            shape: Shape::of(time),
         })?
         .with_timezone(&Utc);
     // One allocation of the exact length (`format!` grew the string three or four times).
@@ -305,7 +335,7 @@ fn date(m: &Object<'_>, k: &str, path: &dyn Display) -> Result<Option<NaiveDate>
     let Some(v) = s(m, k) else { return Ok(None) };
     let bad = || ParseError::BadDate {
         path: format!("{path}.{k}"),
-        value: v.chars().take(64).collect(),
+        shape: Shape::of(&v),
     };
     if let Some(ms) = v.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
         let ms: i64 = ms

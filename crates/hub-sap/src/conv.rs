@@ -6,7 +6,7 @@
 //! - Languages are one-letter SAP keys (`E`, `D`, `P`…) unless an `_ISO` field gives ISO 639-1.
 //! - Units are SAP internal units (`ST`, `KG`) unless an `_ISO` field gives the ISO code.
 
-use crate::error::ParseError;
+use crate::error::{ParseError, Shape};
 use chrono::{NaiveDate, NaiveTime};
 use hub_model::records::Text;
 use rust_decimal::Decimal;
@@ -18,7 +18,7 @@ pub fn decimal(value: &str, path: impl Fn() -> String) -> Result<Decimal, ParseE
     let t = value.trim();
     let bad = || ParseError::BadNumber {
         path: path(),
-        value: value.chars().take(64).collect(),
+        shape: Shape::of(value),
     };
     let (negative, digits) = match t.strip_suffix('-') {
         Some(d) => (true, d.trim_end()),
@@ -67,7 +67,7 @@ pub fn date(
     if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::BadDate {
             path: path(),
-            value: v.chars().take(64).collect(),
+            shape: Shape::of(v),
         });
     }
     // The digits are checked: read them directly (a format string is parsed again per call).
@@ -75,7 +75,7 @@ pub fn date(
         .map(Some)
         .ok_or_else(|| ParseError::BadDate {
             path: path(),
-            value: v.to_string(),
+            shape: Shape::of(v),
         })
 }
 
@@ -100,7 +100,7 @@ pub fn time(
     if v.len() != 6 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::BadDate {
             path: path(),
-            value: v.chars().take(64).collect(),
+            shape: Shape::of(v),
         });
     }
     let (h, m, sec) = (digits(v, 0..2), digits(v, 2..4), digits(v, 4..6));
@@ -112,7 +112,7 @@ pub fn time(
     .map(Some)
     .ok_or_else(|| ParseError::BadDate {
         path: path(),
-        value: v.to_string(),
+        shape: Shape::of(v),
     })
 }
 

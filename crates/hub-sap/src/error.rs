@@ -6,8 +6,16 @@
 //!   they go to the bridge DLQ with the raw record.
 //! - **permanent**: well-formed input the hub does not handle (yet): an IDoc message type or a
 //!   CloudEvent type without a mapping. A later release can redrive them from the DLQ.
+//!
+//! **No field's value in a message.** An error is logged at WARN and its text goes into the
+//! bridge DLQ's `error_message`: it names the kind and the path, and of a bad value only its
+//! [`Shape`] (length and classes of characters), never the value, which can be personal data (a
+//! name in a number field, an e-mail address in a date). The raw bytes stay in the dead letter's
+//! body, where they belong. The few identifiers an error quotes (a message type, an event type, a
+//! spec version, an encoding label) are quoted only when they look like one ([`identifier`]).
 
 use hub_core::{Classify, ErrorClass};
+use std::fmt;
 use thiserror::Error;
 
 /// Why a Kafka record could not become change events.
@@ -91,20 +99,20 @@ pub enum ParseError {
         path: String,
     },
     /// A field that must be a number is not one.
-    #[error("{path}: {value:?} is not a number")]
+    #[error("{path}: not a number ({shape})")]
     BadNumber {
         /// The field.
         path: String,
-        /// Its value.
-        value: String,
+        /// What its value looks like (never the value).
+        shape: Shape,
     },
     /// A field that must be a date or time is not one.
-    #[error("{path}: {value:?} is not a valid date/time")]
+    #[error("{path}: not a valid date/time ({shape})")]
     BadDate {
         /// The field.
         path: String,
-        /// Its value.
-        value: String,
+        /// What its value looks like (never the value).
+        shape: Shape,
     },
     /// The JSON is malformed, or not an object where one is needed.
     #[error("{path}: not valid JSON: {reason}")]
@@ -123,6 +131,83 @@ pub enum ParseError {
     /// A CloudEvent type the hub does not map.
     #[error("unsupported CloudEvent type {0}")]
     UnsupportedEventType(String),
+}
+
+/// What a bad value looks like, without the value: its length and the classes of its
+/// characters (`12 characters: letters, digits, spaces`). Enough to tell a misaligned field from
+/// a wrong format; nothing personal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Characters in the value.
+    pub chars: usize,
+    digits: bool,
+    letters: bool,
+    spaces: bool,
+    punctuation: bool,
+    other: bool,
+}
+
+impl Shape {
+    /// The shape of `value`.
+    pub fn of(value: &str) -> Shape {
+        let mut s = Shape {
+            chars: 0,
+            digits: false,
+            letters: false,
+            spaces: false,
+            punctuation: false,
+            other: false,
+        };
+        for c in value.chars() {
+            s.chars += 1;
+            match c {
+                '0'..='9' => s.digits = true,
+                c if c.is_alphabetic() => s.letters = true,
+                c if c.is_whitespace() => s.spaces = true,
+                c if c.is_ascii_punctuation() => s.punctuation = true,
+                _ => s.other = true,
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.chars == 1 {
+            "character"
+        } else {
+            "characters"
+        };
+        write!(f, "{} {unit}", self.chars)?;
+        let classes = [
+            (self.digits, "digits"),
+            (self.letters, "letters"),
+            (self.spaces, "spaces"),
+            (self.punctuation, "punctuation"),
+            (self.other, "other"),
+        ];
+        let mut first = true;
+        for (_, name) in classes.iter().filter(|(present, _)| *present) {
+            f.write_str(if first { ": " } else { ", " })?;
+            f.write_str(name)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// An identifier from the input (a message type, an event type, a spec version, an encoding
+/// label) as an error may quote it: itself when it is made only of `[A-Za-z0-9._/:-]` and at
+/// most `max` characters long (as SAP's identifiers are), else only its [`Shape`] in angle
+/// brackets, so that a personal value sent where an identifier belongs is never quoted.
+pub fn identifier(value: &str, max: usize) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:-".contains(c);
+    if !value.is_empty() && value.len() <= max && value.chars().all(plain) {
+        value.to_string()
+    } else {
+        format!("<{}>", Shape::of(value))
+    }
 }
 
 impl ParseError {
@@ -175,5 +260,57 @@ impl Classify for ParseError {
             | ParseError::UnsupportedSpecVersion(_) => ErrorClass::Permanent,
             _ => ErrorClass::Poison,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_value_is_described_never_quoted() {
+        // Scenario: a name in a number field and an e-mail address in a date field give their
+        // path, kind and shape; the values are nowhere in the messages.
+        let e = ParseError::BadNumber {
+            path: "IDOC[0].E1KNA1M.PSTLZ".into(),
+            shape: Shape::of("Maria Souza"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "IDOC[0].E1KNA1M.PSTLZ: not a number (11 characters: letters, spaces)"
+        );
+        let e = ParseError::BadDate {
+            path: "data.BirthDate".into(),
+            shape: Shape::of("maria.souza@example.com"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "data.BirthDate: not a valid date/time (23 characters: letters, punctuation)"
+        );
+        assert_eq!(Shape::of("").to_string(), "0 characters");
+        assert_eq!(Shape::of("7").to_string(), "1 character: digits");
+        assert_eq!(
+            Shape::of("Zoë €").to_string(),
+            "5 characters: letters, spaces, other"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_quoted_only_when_they_look_like_one() {
+        // Scenario: a message type is quoted; a name or an e-mail address sent as one is not.
+        assert_eq!(identifier("ZCREMAS", 30), "ZCREMAS");
+        assert_eq!(
+            identifier("sap.s4.beh.x.v1.X.Changed.v1", 200),
+            "sap.s4.beh.x.v1.X.Changed.v1"
+        );
+        assert_eq!(
+            identifier("Maria Souza", 30),
+            "<11 characters: letters, spaces>"
+        );
+        assert_eq!(
+            identifier("m@example.com", 30),
+            "<13 characters: letters, punctuation>"
+        );
+        assert_eq!(identifier("ABCDEFGHIJ", 5), "<10 characters: letters>");
     }
 }

@@ -17,6 +17,7 @@
 //!   ORDERS mappings.
 //! - [`cloudevent`]: S/4HANA business events, structured and Kafka binary mode.
 //! - [`conv`]: SAP conventions (trailing minus, `YYYYMMDD`, flags, ISO languages and units).
+//! - [`time_zone`]: [`SenderTimeZones`], the zone each sending system writes CREDAT/CRETIM in.
 //! - [`error`]: the error type, [`ParseError`].
 //! - [`samples`]: the fixtures as Kafka records, for tests, seeding and benchmarks.
 //! - [`fuzzing`]: the entry points of the fuzz targets (`fuzz/`) and of their corpus replay.
@@ -33,12 +34,24 @@ pub mod idoc;
 mod json;
 pub mod record;
 pub mod samples;
+pub mod time_zone;
 
 pub use error::ParseError;
 pub use record::{Envelope, Limits, NeedsEnrichment, Outcome, OwnedRecord};
+pub use time_zone::SenderTimeZones;
 
-/// Turns one Kafka record into canonical change events.
+/// Turns one Kafka record into canonical change events, IDoc times taken as UTC.
 pub fn parse_record(env: &Envelope<'_>, limits: &Limits) -> Result<Vec<Outcome>, ParseError> {
+    parse_record_with(env, limits, &SenderTimeZones::utc())
+}
+
+/// Turns one Kafka record into canonical change events, an IDoc's CREDAT/CRETIM read in the
+/// time zone `zones` gives its sender (`SNDPRN`).
+pub fn parse_record_with(
+    env: &Envelope<'_>,
+    limits: &Limits,
+    zones: &SenderTimeZones,
+) -> Result<Vec<Outcome>, ParseError> {
     if env.value.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {
             size: env.value.len(),
@@ -56,20 +69,24 @@ pub fn parse_record(env: &Envelope<'_>, limits: &Limits) -> Result<Vec<Outcome>,
         .find(|b| !b.is_ascii_whitespace());
     match start {
         None => Err(ParseError::Empty),
-        Some(b'<') => parse_idoc(env, limits),
+        Some(b'<') => parse_idoc(env, limits, zones),
         Some(b'{') => cloudevent::parse_structured(env, limits.max_json_depth),
         // UTF-16 with a BOM is XML in practice.
-        Some(0xFE | 0xFF) => parse_idoc(env, limits),
+        Some(0xFE | 0xFF) => parse_idoc(env, limits, zones),
         Some(_) => Err(ParseError::Unrecognized(
             "neither XML nor JSON, and no ce_specversion header".into(),
         )),
     }
 }
 
-fn parse_idoc(env: &Envelope<'_>, limits: &Limits) -> Result<Vec<Outcome>, ParseError> {
+fn parse_idoc(
+    env: &Envelope<'_>,
+    limits: &Limits,
+    zones: &SenderTimeZones,
+) -> Result<Vec<Outcome>, ParseError> {
     let text = idoc::tree::decode(env.value)?;
     let idocs = idoc::tree::parse(&text, limits.tree)?;
-    idoc::to_outcomes(&idocs, env)
+    idoc::to_outcomes(&idocs, env, zones)
 }
 
 /// FNV-1a, 64 bits: a stable hash for tie-breakers (not for security).

@@ -283,7 +283,10 @@ fn s4_supplier_cloudevent_fixture() {
     );
     assert_eq!(e.occurred_at.to_rfc3339(), "2026-11-20T10:31:12+00:00");
     assert_eq!(e.schema, "supplier.v1");
-    assert_eq!(e.correlation_id, "2A54482A0300E60000756E6B6E6F7752");
+    assert_eq!(
+        e.correlation_id,
+        hub_sap::cloudevent::passport_correlation("2A54482A0300E60000756E6B6E6F7752")
+    );
     let s = supplier(&e);
     assert_eq!(s.name.as_deref(), Some("Fundição Atlântico, S.A."));
     assert_eq!(s.customer.as_deref(), Some("100789"));
@@ -367,10 +370,53 @@ fn business_partner_cloudevent_fixture() {
     assert_eq!(e.source.system, "S4PCLNT100");
     assert_eq!(e.source.client.as_deref(), Some("100"));
     assert_eq!(e.occurred_at.to_rfc3339(), "2026-11-20T10:21:07+00:00");
-    assert_eq!(
-        e.correlation_id, "2A54482A0300E60000756E6B6E6F776E",
-        "sappassport carries it"
+    // The passport is opaque SAP data (user, system): its digest correlates, never the text.
+    assert!(
+        e.correlation_id.starts_with("passport:") && e.correlation_id.len() == 25,
+        "{}",
+        e.correlation_id
     );
+    assert!(!e.correlation_id.contains("2A54482A"));
+    assert_eq!(one(BP).correlation_id, e.correlation_id, "stable");
+}
+
+#[test]
+fn the_passport_is_digested_alike_in_both_modes() {
+    // Scenario: the same passport as a structured attribute and as a binary-mode header gives
+    // the same correlation id; another passport another one; an explicit correlationid wins.
+    let structured = one(BP).correlation_id;
+    let headers = vec![
+        ("ce_specversion".to_string(), b"1.0".to_vec()),
+        (
+            "ce_type".to_string(),
+            b"sap.s4.beh.businesspartner.v1.BusinessPartner.Changed.v1".to_vec(),
+        ),
+        (
+            "ce_source".to_string(),
+            b"/default/sap.s4.beh/S4PCLNT100".to_vec(),
+        ),
+        ("ce_id".to_string(), b"1".to_vec()),
+        ("ce_time".to_string(), b"2026-11-20T10:21:07Z".to_vec()),
+        (
+            "ce_sappassport".to_string(),
+            b"2a54482a0300e60000756e6b6e6f776e".to_vec(),
+        ),
+    ];
+    let env = Envelope {
+        headers: &headers,
+        ..Envelope::value_only(br#"{"BusinessPartner": "100123", "BusinessPartnerFullName": "X"}"#)
+    };
+    let Outcome::Change(binary) = parse_record(&env, &Limits::default()).unwrap().remove(0) else {
+        panic!()
+    };
+    assert_eq!(binary.correlation_id, structured);
+    let other = BP.replace(
+        "2A54482A0300E60000756E6B6E6F776E",
+        "2A54482A0300E60000756E6B6E6F7700",
+    );
+    assert_ne!(one(&other).correlation_id, structured);
+    let explicit = BP.replace("\"sappassport\"", "\"correlationid\": \"c-1\", \"x\"");
+    assert_eq!(one(&explicit).correlation_id, "c-1");
 }
 
 #[test]
@@ -797,4 +843,81 @@ fn oversized_input_is_refused_before_parsing() {
     };
     let e = parse_record(&Envelope::value_only(MATMAS.as_bytes()), &limits).unwrap_err();
     assert!(matches!(e, ParseError::TooLarge { size, limit: 1024 } if size == MATMAS.len()));
+}
+
+#[test]
+fn idoc_times_are_read_in_the_senders_time_zone() {
+    // Scenario: the DEBMAS07 fixture (SNDPRN S4PCLNT100) configured as Europe/Berlin, created
+    // around both daylight-saving changes of 2026: the version is the UTC instant; the repeated
+    // autumn hour takes its first pass, the skipped spring hour is shifted forward; another
+    // sender, and no configuration, read the same text as UTC.
+    use hub_sap::{SenderTimeZones, parse_record_with};
+    let zones = SenderTimeZones::parse("S4PCLNT100=Europe/Berlin").unwrap();
+    let version_at = |credat: &str, cretim: &str, zones: &SenderTimeZones| {
+        let xml = DEBMAS
+            .replace(
+                "<CREDAT>20261120</CREDAT>",
+                &format!("<CREDAT>{credat}</CREDAT>"),
+            )
+            .replace(
+                "<CRETIM>101944</CRETIM>",
+                &format!("<CRETIM>{cretim}</CRETIM>"),
+            );
+        let out = parse_record_with(
+            &Envelope::value_only(xml.as_bytes()),
+            &Limits::default(),
+            zones,
+        )
+        .unwrap();
+        let Outcome::Change(e) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(e.occurred_at, e.version.at);
+        e.version
+            .at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    assert_eq!(
+        version_at("20261120", "101944", &zones),
+        "2026-11-20T09:19:44Z"
+    );
+    assert_eq!(
+        version_at("20260715", "101944", &zones),
+        "2026-07-15T08:19:44Z"
+    );
+    // Spring, 2026-03-29: 02:00–03:00 local does not exist.
+    assert_eq!(
+        version_at("20260329", "015959", &zones),
+        "2026-03-29T00:59:59Z"
+    );
+    assert_eq!(
+        version_at("20260329", "023000", &zones),
+        "2026-03-29T01:30:00Z"
+    );
+    assert_eq!(
+        version_at("20260329", "030000", &zones),
+        "2026-03-29T01:00:00Z"
+    );
+    // Autumn, 2026-10-25: 02:00–03:00 local happens twice.
+    assert_eq!(
+        version_at("20261025", "015959", &zones),
+        "2026-10-24T23:59:59Z"
+    );
+    assert_eq!(
+        version_at("20261025", "023000", &zones),
+        "2026-10-25T00:30:00Z"
+    );
+    assert_eq!(
+        version_at("20261025", "030000", &zones),
+        "2026-10-25T02:00:00Z"
+    );
+    let other = SenderTimeZones::parse("ECCCLNT800=America/New_York").unwrap();
+    assert_eq!(
+        version_at("20261120", "101944", &other),
+        "2026-11-20T10:19:44Z"
+    );
+    assert_eq!(
+        version_at("20261120", "101944", &SenderTimeZones::utc()),
+        "2026-11-20T10:19:44Z"
+    );
 }

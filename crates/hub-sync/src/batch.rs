@@ -230,11 +230,22 @@ fn decode(body: &str, entity: Entity) -> Result<ChangeEvent, String> {
     if event.schema != entity.schema() {
         return Err(format!(
             "schema {} is not {}",
-            event.schema,
+            schema_name(&event.schema),
             entity.schema()
         ));
     }
     Ok(event)
+}
+
+/// A body's schema as an error may quote it: itself when it looks like one (`customer.v1`),
+/// else only its length, since the body's text can be anything, a personal value too.
+fn schema_name(schema: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if !schema.is_empty() && schema.len() <= 64 && schema.chars().all(plain) {
+        schema.to_string()
+    } else {
+        format!("<{} characters>", schema.chars().count())
+    }
 }
 
 /// Why a body is not a change event, by kind and position only: serde's own message quotes the
@@ -313,5 +324,23 @@ fn dead_letter(m: &SqsMessage, class: ErrorClass, reason: &str, domain: &str) ->
             .unwrap_or(1),
         correlation_id,
         message_id: m.message_id.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_schema_is_quoted_only_when_it_looks_like_one() {
+        // Scenario: another version of the schema is named; a name sent as the schema is not.
+        let e = hub_store::testing::event(Entity::Customer, "1", 1, hub_model::Op::Upsert, 1);
+        let mut v = serde_json::to_value(&e).unwrap();
+        v["schema"] = serde_json::json!("customer.v2");
+        let err = decode(&v.to_string(), Entity::Customer).unwrap_err();
+        assert_eq!(err, "schema customer.v2 is not customer.v1");
+        v["schema"] = serde_json::json!("Maria Souza");
+        let err = decode(&v.to_string(), Entity::Customer).unwrap_err();
+        assert_eq!(err, "schema <11 characters> is not customer.v1");
     }
 }

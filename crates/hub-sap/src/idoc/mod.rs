@@ -11,6 +11,7 @@ pub mod tree;
 use crate::conv;
 use crate::error::ParseError;
 use crate::record::{Envelope, Outcome};
+use crate::time_zone::SenderTimeZones;
 use chrono::{NaiveDateTime, NaiveTime};
 use compact_str::format_compact;
 use hub_model::event::Format;
@@ -21,10 +22,15 @@ use std::collections::BTreeMap;
 use tree::{Document, Idoc, Segment};
 
 /// Turns each IDoc of a document into a change event.
-pub fn to_outcomes(doc: &Document<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, ParseError> {
+/// CREDAT/CRETIM are read in the zone `zones` gives the sender (`SNDPRN`).
+pub fn to_outcomes(
+    doc: &Document<'_>,
+    env: &Envelope<'_>,
+    zones: &SenderTimeZones,
+) -> Result<Vec<Outcome>, ParseError> {
     doc.idocs()
         .enumerate()
-        .map(|(i, idoc)| to_event(idoc, i, env).map(|e| Outcome::Change(Box::new(e))))
+        .map(|(i, idoc)| to_event(idoc, i, env, zones).map(|e| Outcome::Change(Box::new(e))))
         .collect()
 }
 
@@ -121,7 +127,12 @@ fn custom_children(seg: Segment<'_>, prefix: &str, out: &mut BTreeMap<Text, Text
     }
 }
 
-fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEvent, ParseError> {
+fn to_event(
+    idoc: Idoc<'_>,
+    index: usize,
+    env: &Envelope<'_>,
+    zones: &SenderTimeZones,
+) -> Result<ChangeEvent, ParseError> {
     let ctl = idoc.control();
     let cpath = || format!("IDOC[{index}].EDI_DC40");
     let idoc_type = ctl.field("IDOCTYP").unwrap_or_default();
@@ -146,7 +157,8 @@ fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEv
     })?;
     let cretim = conv::time(ctl.field("CRETIM"), || format!("{}.CRETIM", cpath()))?
         .unwrap_or(NaiveTime::MIN);
-    let occurred_at = NaiveDateTime::new(credat, cretim).and_utc();
+    // In the sender's time zone (UTC unless configured): the version is the UTC instant.
+    let occurred_at = zones.to_utc(system, NaiveDateTime::new(credat, cretim));
     let docnum_key = normalize(docnum);
     let seq = docnum_key
         .parse::<u64>()
@@ -175,8 +187,8 @@ fn to_event(idoc: Idoc<'_>, index: usize, env: &Envelope<'_>) -> Result<ChangeEv
         None => {
             return Err(ParseError::UnsupportedIdocType {
                 path: cpath(),
-                message_type,
-                idoc_type: idoc_type.to_string(),
+                message_type: crate::error::identifier(&message_type, 30),
+                idoc_type: crate::error::identifier(idoc_type, 30),
             });
         }
     };

@@ -14,7 +14,7 @@
 //! Memory stays bounded: the input size is capped by the caller, and nesting depth and segment
 //! count by [`TreeLimits`].
 
-use crate::error::ParseError;
+use crate::error::{ParseError, identifier};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::borrow::Cow;
@@ -322,7 +322,7 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
         Some(label) => {
             let enc = encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
                 ParseError::Encoding {
-                    encoding: label.clone(),
+                    encoding: identifier(&label, 40),
                     reason: "unknown encoding".into(),
                 }
             })?;
@@ -332,7 +332,7 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
             let (text, had_errors) = enc.decode_without_bom_handling(bytes);
             if had_errors {
                 return Err(ParseError::Encoding {
-                    encoding: label,
+                    encoding: enc.name().to_string(),
                     reason: "invalid byte sequence".into(),
                 });
             }
@@ -424,7 +424,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
         // 17% slower in criterion (the same logic, other code generated).
         let event = reader
             .read_event()
-            .map_err(|e| xml_err(&reader, e.to_string()))?;
+            .map_err(|e| xml_err(&reader, xml_reason(&e)))?;
         match event {
             Event::Start(e) => open(&mut state, &reader, text, &e, false)?,
             Event::Empty(e) => open(&mut state, &reader, text, &e, true)?,
@@ -449,34 +449,43 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
                 }
                 let raw = match borrowed(text, &t) {
                     Some(s) => Cow::Borrowed(s),
-                    None => t.decode().map_err(|e| xml_err(&reader, e.to_string()))?,
+                    None => t
+                        .decode()
+                        .map_err(|_| xml_err(&reader, UNDECODABLE.into()))?,
                 };
                 push_text(&mut state, &reader, raw)?;
             }
             Event::CData(t) => {
-                let raw = t.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
+                let raw = t
+                    .decode()
+                    .map_err(|_| xml_err(&reader, UNDECODABLE.into()))?;
                 state.top().push_text(raw);
             }
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => {
-                        let name = r.decode().map_err(|e| xml_err(&reader, e.to_string()))?;
+                        let name = r
+                            .decode()
+                            .map_err(|_| xml_err(&reader, UNDECODABLE.into()))?;
                         match name.as_ref() {
                             "amp" => "&".into(),
                             "lt" => "<".into(),
                             "gt" => ">".into(),
                             "quot" => "\"".into(),
                             "apos" => "'".into(),
-                            other => {
-                                return Err(xml_err(
-                                    &reader,
-                                    format!("undefined entity &{other};"),
-                                ));
+                            // Not its name: an entity reference can be a piece of a value.
+                            _ => {
+                                return Err(ParseError::Xml {
+                                    position: reader.buffer_position(),
+                                    reason: "undefined entity reference".into(),
+                                });
                             }
                         }
                     }
-                    Err(e) => return Err(xml_err(&reader, e.to_string())),
+                    Err(_) => {
+                        return Err(xml_err(&reader, "invalid character reference".into()));
+                    }
                 };
                 state.top().push_text(Cow::Owned(resolved));
             }
@@ -492,7 +501,7 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
         let open = state.top().name.to_string();
         return Err(ParseError::Xml {
             position: text.len() as u64,
-            reason: format!("document ends inside <{open}>"),
+            reason: format!("document ends inside <{}>", identifier(&open, 64)),
         });
     }
     if !state.nodes[0].is_segment() {
@@ -502,6 +511,43 @@ fn parse_nodes(text: &str, limits: TreeLimits) -> Result<Vec<Node<'_>>, ParseErr
         });
     }
     Ok(state.nodes)
+}
+
+/// What an error's message says of text that cannot be decoded (never the text).
+const UNDECODABLE: &str = "text that cannot be decoded";
+
+/// The reason of a reader error, for the error message: quick-xml's own words for syntax and
+/// well-formedness (they name markup: tags, `-->`, `?>`), a fixed sentence for the rest, whose
+/// quick-xml message can quote a piece of a field's value (an entity name, a code point).
+fn xml_reason(e: &quick_xml::Error) -> String {
+    match e {
+        quick_xml::Error::Syntax(e) => format!("syntax error: {e}"),
+        quick_xml::Error::IllFormed(e) => {
+            use quick_xml::errors::IllFormedError as Ill;
+            // Tag names are markup, yet whatever follows `</` is read as one: quoted only when
+            // it looks like a name.
+            let tag = |t: &str| identifier(t, 64);
+            match e {
+                Ill::MissingEndTag(t) => format!("ill-formed document: <{}> not closed", tag(t)),
+                Ill::UnmatchedEndTag(t) => {
+                    format!("ill-formed document: </{}> closes no open tag", tag(t))
+                }
+                Ill::MismatchedEndTag { expected, found } => format!(
+                    "ill-formed document: expected </{}>, found </{}>",
+                    tag(expected),
+                    tag(found)
+                ),
+                Ill::MissingDeclVersion(_) => {
+                    "ill-formed document: XML declaration without version".into()
+                }
+                other => format!("ill-formed document: {other}"),
+            }
+        }
+        quick_xml::Error::InvalidAttr(_) => "malformed attribute".into(),
+        quick_xml::Error::Escape(_) => "invalid character or entity reference".into(),
+        quick_xml::Error::Encoding(_) => UNDECODABLE.into(),
+        _ => "unreadable XML".into(),
+    }
 }
 
 /// The slice of `text` that `bytes` (part of an event of a reader over `text`) is, without

@@ -386,6 +386,8 @@ impl BridgeProcess {
             .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
             .env("KAFKA_TOPICS", topic)
             .env("KAFKA_GROUP_ID", group)
+            .env("KAFKA_AUTH", "none")
+            .env("BRIDGE_HEALTH_ADDR", "off")
             .env("KAFKA_PROP_SESSION_TIMEOUT_MS", "6000")
             .env("SNS_TOPIC_ARN", &stack.topic_arn)
             .env("BRIDGE_DLQ_URL", &stack.bridge_dlq)

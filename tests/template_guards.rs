@@ -210,7 +210,9 @@ fn kafka_authentication_is_required_and_reaches_every_event_source() {
     assert!(!ctx.is_active("KafkaBridge").unwrap());
     assert!(kafka_sources(t, &ctx).is_empty());
 
-    let cases: &[(&[(&str, &str)], &[(&str, &str)])] = &[
+    // (parameter overrides, the expected SourceAccessConfigurations as (type, URI))
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Pairs, Pairs)] = &[
         (&[bootstrap, ("KafkaAuth", "none")], &[]),
         (
             &[

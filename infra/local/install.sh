@@ -4,8 +4,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# fonts-dejavu-core: the font of the bench chart (hub-bench bench).
-APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev kcat bc curl fonts-dejavu-core)
+# fonts-dejavu-core: the font of the bench chart (hub-bench bench). libssl-dev: TLS for the bridge
+# (SASL_SSL, mTLS). buildah and ca-certificates: the bridge's container image (infra/container).
+APT_PACKAGES=(cmake pkg-config libcurl4-openssl-dev libssl-dev kcat bc curl fonts-dejavu-core buildah ca-certificates)
 
 install_apt() {
   local missing=()

@@ -22,6 +22,7 @@
 //!   and the pipeline wired over them.
 //! - `redrive` (the redrive functions): `redrive`, the DLQ, destination queue and object reader
 //!   on SQS and S3.
+//! - `secrets` (the long-running bridge): `secrets`, its Kafka credentials from Secrets Manager.
 
 #[cfg(feature = "bridge")]
 pub mod bridge;
@@ -33,6 +34,8 @@ pub mod error;
 pub mod redrive;
 #[cfg(any(feature = "sync", feature = "redrive"))]
 pub mod s3_payloads;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "bridge")]
 pub mod sns_publisher;
 #[cfg(any(feature = "sync", feature = "bridge"))]

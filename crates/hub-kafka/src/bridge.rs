@@ -14,9 +14,15 @@
 //! - On a rebalance, revoked partitions commit what is done (synchronously, before the new owner
 //!   starts) and their in-flight work is dropped from the books (the new owner reads it again).
 //! - `shutdown` resolving (SIGTERM/SIGINT in the binary) stops reading, lets in-flight work
-//!   finish within `drain_timeout`, commits, and returns.
+//!   finish within `drain_timeout`, then commits and leaves the group within `close_timeout`:
+//!   librdkafka's final commit and close block while the broker is unreachable, so they run on
+//!   a thread of their own and `run` returns when the bound passes (what was not committed is
+//!   read again after a restart; the version guard drops the duplicates).
+//! - [`ConsumerHealth`] is what the health endpoint reads: partitions assigned, the loop's last
+//!   turn (liveness), stopping.
 
 use crate::KafkaAdapterError;
+use crate::auth::{CREDENTIAL_PROPERTIES, Credentials};
 use hub_bridge::offsets::{Lease, OffsetTracker};
 use hub_bridge::{
     BreakerState, BridgeMetrics, ClaimStore, DeadLetters, KafkaRecord, Pipeline, Publisher,
@@ -30,7 +36,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -46,8 +52,11 @@ pub struct ConsumerConfig {
     pub group_id: String,
     /// Topics; an entry starting with `^` is a regular expression (librdkafka's convention).
     pub topics: Vec<String>,
-    /// Further librdkafka properties (SASL, TLS, timeouts), passed through as they are.
+    /// Further librdkafka properties (TLS, timeouts), passed through as they are.
     pub properties: Vec<(String, String)>,
+    /// Credentials (SASL, client certificate, CA), from Secrets Manager
+    /// ([`crate::auth::AuthConfig::credentials`]); applied after `properties`.
+    pub credentials: Credentials,
     /// Records per chunk at most.
     pub chunk_records: usize,
     /// How long a partial chunk waits for more records.
@@ -56,6 +65,8 @@ pub struct ConsumerConfig {
     pub max_in_flight: usize,
     /// How long shutdown waits for in-flight work.
     pub drain_timeout: Duration,
+    /// How long shutdown waits for the final commit and leaving the group.
+    pub close_timeout: Duration,
     /// How often an EMF metrics line is written (zero: never).
     pub metrics_interval: Duration,
 }
@@ -65,10 +76,11 @@ impl ConsumerConfig {
     ///
     /// `KAFKA_BOOTSTRAP_SERVERS` (required), `KAFKA_GROUP_ID` (default `sap-sync-hub-bridge`),
     /// `KAFKA_TOPICS` (required, comma-separated; `^…` entries are regexes), `KAFKA_PROP_<NAME>`
-    /// (any librdkafka property: `KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` sets
-    /// `security.protocol`), `BRIDGE_CHUNK_RECORDS` (500), `BRIDGE_LINGER_MS` (5),
+    /// (any librdkafka property: `KAFKA_PROP_SOCKET_TIMEOUT_MS=30000` sets
+    /// `socket.timeout.ms`), `BRIDGE_CHUNK_RECORDS` (500), `BRIDGE_LINGER_MS` (5),
     /// `BRIDGE_MAX_IN_FLIGHT` (8), `BRIDGE_DRAIN_TIMEOUT_MS` (20000),
-    /// `BRIDGE_METRICS_INTERVAL_MS` (10000; 0 disables).
+    /// `BRIDGE_CLOSE_TIMEOUT_MS` (5000), `BRIDGE_METRICS_INTERVAL_MS` (10000; 0 disables).
+    /// Credentials are not read here ([`crate::auth`]); a `KAFKA_PROP_` naming one is refused.
     pub fn from_env(env: &Env) -> Result<ConsumerConfig, ConfigError> {
         let topics: Vec<String> = env
             .required("KAFKA_TOPICS")?
@@ -86,6 +98,14 @@ impl ConsumerConfig {
         let mut properties = Vec::new();
         for (name, value) in env.with_prefix("KAFKA_PROP_") {
             let property = name.to_ascii_lowercase().replace('_', ".");
+            if CREDENTIAL_PROPERTIES.contains(&property.as_str()) {
+                return Err(ConfigError {
+                    variable: format!("KAFKA_PROP_{name}"),
+                    message: format!(
+                        "{property} is a credential: put it in the secret KAFKA_SECRET_ARN names"
+                    ),
+                });
+            }
             if RESERVED.contains(&property.as_str()) {
                 return Err(ConfigError {
                     variable: format!("KAFKA_PROP_{name}"),
@@ -103,10 +123,12 @@ impl ConsumerConfig {
                 .unwrap_or_else(|| "sap-sync-hub-bridge".into()),
             topics,
             properties,
+            credentials: Credentials::default(),
             chunk_records: env.number("BRIDGE_CHUNK_RECORDS", 500, 1..=100_000)?,
             linger: env.millis("BRIDGE_LINGER_MS", 5, 0..=10_000)?,
             max_in_flight: env.number("BRIDGE_MAX_IN_FLIGHT", 8, 1..=1024)?,
             drain_timeout: env.millis("BRIDGE_DRAIN_TIMEOUT_MS", 20_000, 0..=600_000)?,
+            close_timeout: env.millis("BRIDGE_CLOSE_TIMEOUT_MS", 5_000, 100..=600_000)?,
             metrics_interval: env.millis("BRIDGE_METRICS_INTERVAL_MS", 10_000, 0..=3_600_000)?,
         })
     }
@@ -127,10 +149,69 @@ impl ConsumerConfig {
             // (default 1 s). The bound drains in a fraction of that, so the consumer starved
             // for the rest: the bench ran at half speed, its CPU going to idle wake-ups.
             .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
-        for (k, v) in &self.properties {
+        for (k, v) in self.properties.iter().chain(self.credentials.properties()) {
             c.set(k, v);
         }
         c
+    }
+}
+
+/// What the consumer loop tells the health endpoint. Shared (`Arc`) between [`run_with_health`]
+/// and whoever serves `/health`.
+#[derive(Debug)]
+pub struct ConsumerHealth {
+    since: std::time::Instant,
+    /// Milliseconds from `since` to the loop's last turn; `u64::MAX` before the first.
+    last_turn_ms: AtomicU64,
+    assigned: AtomicUsize,
+    joined: AtomicBool,
+    stopping: AtomicBool,
+}
+
+impl Default for ConsumerHealth {
+    fn default() -> ConsumerHealth {
+        ConsumerHealth {
+            since: std::time::Instant::now(),
+            last_turn_ms: AtomicU64::new(u64::MAX),
+            assigned: AtomicUsize::new(0),
+            joined: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+        }
+    }
+}
+
+impl ConsumerHealth {
+    fn turned(&self) {
+        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_turn_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long ago the consumer loop last turned (it turns at least once a second while it
+    /// runs); `None` before its first turn.
+    pub fn since_last_turn(&self) -> Option<Duration> {
+        match self.last_turn_ms.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(
+                self.since
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(ms)),
+            ),
+        }
+    }
+
+    /// Partitions assigned to this member now.
+    pub fn assigned_partitions(&self) -> usize {
+        self.assigned.load(Ordering::Relaxed)
+    }
+
+    /// Whether the consumer has been through at least one rebalance (joined its group).
+    pub fn joined(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
+    }
+
+    /// Whether shutdown has begun.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 }
 
@@ -145,6 +226,7 @@ const RESERVED: &[&str] = &["enable.auto.offset.store", "group.id", "bootstrap.s
 struct BridgeContext {
     tracker: Arc<Mutex<OffsetTracker>>,
     metrics: Arc<BridgeMetrics>,
+    health: Arc<ConsumerHealth>,
     assignment_changed: AtomicBool,
 }
 
@@ -193,7 +275,10 @@ impl ConsumerContext for BridgeContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let now = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+        self.health.assigned.store(now, Ordering::Relaxed);
+        self.health.joined.store(true, Ordering::Relaxed);
         if let Rebalance::Assign(assigned) = rebalance {
             let mut tracker = lock(&self.tracker);
             for e in assigned.elements() {
@@ -216,6 +301,10 @@ pub struct RunSummary {
     pub received: u64,
     /// Records left unfinished at shutdown (Kafka delivers them again).
     pub abandoned: usize,
+    /// Whether the final commit and leaving the group finished within `close_timeout`. When
+    /// not (the broker unreachable), what was done since the last periodic commit is read again
+    /// after a restart.
+    pub closed: bool,
 }
 
 type Chunk = Vec<(Lease, KafkaRecord)>;
@@ -231,12 +320,28 @@ where
     D: DeadLetters + 'static,
     C: ClaimStore + 'static,
 {
+    run_with_health(config, pipeline, shutdown, Arc::default()).await
+}
+
+/// [`run`], reporting to `health` as it goes (the long-running bridge's `/health`).
+pub async fn run_with_health<P, D, C>(
+    config: &ConsumerConfig,
+    pipeline: Arc<Pipeline<P, D, C>>,
+    shutdown: impl Future<Output = ()>,
+    health: Arc<ConsumerHealth>,
+) -> Result<RunSummary, KafkaAdapterError>
+where
+    P: Publisher + 'static,
+    D: DeadLetters + 'static,
+    C: ClaimStore + 'static,
+{
     /// Records taken from librdkafka per wake-up of the loop, at most.
     const DRAIN_PER_WAKE: usize = 256;
     let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
     let context = BridgeContext {
         tracker: tracker.clone(),
         metrics: pipeline.metrics().clone(),
+        health: health.clone(),
         assignment_changed: AtomicBool::new(false),
     };
     let consumer: StreamConsumer<BridgeContext> = config
@@ -275,8 +380,12 @@ where
         config.metrics_interval
     });
     metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The loop turns at least this often, so that liveness sees it alive when nothing arrives.
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
+        health.turned();
         state.apply_pause(*breaker.borrow() != BreakerState::Closed);
         let linger = state.linger_until;
         tokio::select! {
@@ -315,8 +424,10 @@ where
             _ = metrics_tick.tick(), if !config.metrics_interval.is_zero() => {
                 pipeline.metrics().print_emf();
             }
+            _ = heartbeat.tick() => {}
         }
     }
+    health.stopping.store(true, Ordering::Relaxed);
 
     // Drain: dispatch what was received, let in-flight work finish within the bound, commit.
     info!(
@@ -326,6 +437,7 @@ where
     state.flush();
     let deadline = Instant::now() + config.drain_timeout;
     while !state.in_flight.is_empty() || !state.waiting.is_empty() {
+        health.turned();
         match tokio::time::timeout_at(deadline, state.in_flight.join_next()).await {
             Ok(Some(done)) => state.finished(done),
             Ok(None) => state.dispatch_waiting(),
@@ -341,19 +453,55 @@ where
     }
     state.in_flight.abort_all();
     state.store_offsets();
-    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-        // Nothing stored since the last commit is reported as an error by librdkafka too.
-        debug!(error = %e, "Final commit.");
-    }
     pipeline.metrics().print_emf();
     let received = state.received;
     drop(state);
-    consumer.unsubscribe();
-    info!(records = received, "Bridge stopped.");
+    let closed = close(consumer, config.close_timeout).await;
+    info!(records = received, closed, "Bridge stopped.");
     Ok(RunSummary {
         received,
         abandoned,
+        closed,
     })
+}
+
+/// The final commit and leaving the group, within `bound`. Both block inside librdkafka while
+/// the coordinator is unreachable (a synchronous commit waits for it; closing waits for the
+/// leave), so they run on a thread of their own, which is left behind when the bound passes.
+async fn close(consumer: StreamConsumer<BridgeContext>, bound: Duration) -> bool {
+    use rdkafka::types::RDKafkaErrorCode;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("kafka-close".into())
+        .spawn(move || {
+            let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) => true,
+                // Nothing stored since the last commit: nothing to do.
+                Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => true,
+                Err(e) => {
+                    warn!(error = %e, "Final commit failed; records since the last commit will be read again.");
+                    false
+                }
+            };
+            consumer.unsubscribe();
+            drop(consumer);
+            let _ = done.send(committed);
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "No thread for closing the consumer; leaving without the final commit.");
+        return false;
+    }
+    match tokio::time::timeout(bound, finished).await {
+        Ok(Ok(committed)) => committed,
+        _ => {
+            warn!(
+                timeout_ms = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX),
+                "The final commit and leaving the group did not finish in time (broker \
+                 unreachable?); stopping anyway: records since the last commit will be read again."
+            );
+            false
+        }
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -1,8 +1,9 @@
 //! Kafka adapters of SAP Sync Hub.
 //!
-//! **Its room:** hub-core, hub-bridge, hub-sap (the records it produces) and rdkafka
-//! (librdkafka). The long-running bridge, the CLI, the bench and the tests depend on it; the
-//! bridge Lambda does not (Lambda's event source reads Kafka for it).
+//! **Its room:** hub-core, hub-bridge, hub-sap (the records it produces), rdkafka
+//! (librdkafka) and serde (the secrets' JSON). The long-running bridge, the CLI, the bench and
+//! the tests depend on it; the bridge Lambda does not (Lambda's event source reads Kafka for
+//! it).
 //!
 //! # Layout
 //! - [`embedded`]: [`EmbeddedKafka`], librdkafka's in-process mock cluster, which speaks the
@@ -10,11 +11,14 @@
 //!   of the local stack.
 //! - [`bridge`]: the bridge's long-running consumer: at-least-once offsets, pause while the SNS
 //!   breaker is open, rebalances, graceful shutdown.
+//! - [`auth`]: SASL/SCRAM, mTLS or none, with the credentials from Secrets Manager in Lambda's
+//!   secret formats; no credential in a plain environment variable.
 //! - [`bootstrap`]: where the broker is: `KAFKA_BOOTSTRAP_SERVERS`, else the bootstrap file
 //!   written by the embedded broker.
 //! - [`produce`]: producing SAP records as an SAP system would (acknowledged, idempotent).
 //! - [`KafkaAdapterError`]: errors of this crate, classified.
 
+pub mod auth;
 pub mod bootstrap;
 pub mod bridge;
 pub mod embedded;

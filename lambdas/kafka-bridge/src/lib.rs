@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //! - [`handler`]: the Lambda handler, [`handler::handle`].
+//! - `health` (feature `consumer`): the long-running bridge's `/health/live` and `/health/ready`.
 //! - The configuration ([`Config`]) and the pipeline over the AWS adapters ([`build`]) live in
 //!   `hub_aws::bridge`, where the redrive of the bridge DLQ builds them too (no Lambda crate
 //!   depends on another); they are re-exported here.
@@ -19,6 +20,8 @@
 //!   `template.yaml`, for running it locally.
 
 pub mod handler;
+#[cfg(feature = "consumer")]
+pub mod health;
 #[cfg(feature = "local")]
 pub mod local;
 

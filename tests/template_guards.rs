@@ -726,3 +726,93 @@ fn every_checkov_suppression_is_listed_and_its_reason_holds() {
         println!("{check} on {n} × {kind}");
     }
 }
+
+/// Every `Action` under `v`, however nested (statements inside `Fn::If`).
+fn actions(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("Action", Value::String(a)) => {
+                        out.insert(a.clone());
+                    }
+                    ("Action", Value::Array(a)) => {
+                        out.extend(a.iter().filter_map(Value::as_str).map(str::to_string));
+                    }
+                    _ => actions(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| actions(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_service_examples_agree_with_the_bridge_lambda_and_the_stop_bounds() {
+    // Scenario: the long-running bridge's examples in infra/container. Its task role allows
+    // exactly what the bridge Lambda's role allows on the hub's resources (the Lambda-only
+    // parts aside: its log group, X-Ray, MSK discovery and the pollers' network interfaces). The
+    // ECS task and the systemd unit wait longer than the bridge's stop bound (drain 20 s +
+    // close 5 s + the 5 s watchdog) before killing it, run it as the image's non-root user,
+    // check liveness only, and put no credential in the environment.
+    let root = hub_integration_tests::repo_root().join("infra/container");
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap();
+    let t = project_template();
+    let mut lambda = BTreeSet::new();
+    actions(
+        &Value::Object(t.resource("KafkaBridgeRole").unwrap().properties.clone()),
+        &mut lambda,
+    );
+    let lambda_only = ["logs:", "xray:", "kafka:", "ec2:", "sts:"];
+    lambda.retain(|a| !lambda_only.iter().any(|p| a.starts_with(p)));
+    let mut task = BTreeSet::new();
+    actions(
+        &serde_json::from_str(&read("task-role-policy.json")).unwrap(),
+        &mut task,
+    );
+    assert_eq!(task, lambda, "task-role-policy.json against KafkaBridgeRole");
+
+    let ecs: Value = serde_json::from_str(&read("ecs-task-definition.json")).unwrap();
+    let c = &ecs["containerDefinitions"][0];
+    let stop_bound_s = 20 + 5 + 5;
+    assert!(c["stopTimeout"].as_u64().unwrap() > stop_bound_s);
+    assert_eq!(c["user"], "65532:65532");
+    assert_eq!(c["readonlyRootFilesystem"], true);
+    assert_eq!(
+        c["healthCheck"]["command"],
+        json!(["CMD", "/kafka-bridge", "health", "live"])
+    );
+    let names: Vec<&str> = c["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"KAFKA_AUTH") && names.contains(&"KAFKA_SECRET_ARN"));
+    let unit = read("kafka-bridge.service");
+    let env_file = read("kafka-bridge.env.example");
+    for name in names.iter().copied().chain(
+        env_file
+            .lines()
+            .filter_map(|l| l.trim_start_matches('#').split_once('='))
+            .map(|(k, _)| k.trim()),
+    ) {
+        assert!(
+            !["PASSWORD", "SASL_", "PRIVATE", "SSL_KEY"]
+                .iter()
+                .any(|s| name.contains(s)),
+            "a credential in the environment: {name}"
+        );
+    }
+    let timeout_stop: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(timeout_stop > stop_bound_s);
+    assert!(unit.contains("KillSignal=SIGTERM") && unit.contains("RestartPreventExitStatus=2"));
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("FROM scratch") && dockerfile.contains("USER 65532:65532"));
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command: sets up whatever is missing, starts the local stack (embedded Kafka, moto,
 # DynamoDB Local) if it is not running, then runs every check and test:
-#   formatting, clippy (-D warnings), the SDK-free check of the domain crates, the template
-#   checks (sam validate --lint, cfn-lint, checkov), the links of the docs (README.md, docs/),
-#   unit tests, doctests and the integration tests against the stack.
+#   the bridge's container image, formatting, clippy (-D warnings), the SDK-free check of the
+#   domain crates, the template checks (sam validate --lint, cfn-lint, checkov), the links of the
+#   docs (README.md, docs/), unit tests, doctests and the integration tests against the stack.
 # Stops at the end whatever it started. `.ci/run` calls this and nothing else.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +32,10 @@ trap cleanup EXIT
 timed install infra/local/install.sh
 
 timed build cargo build --locked --workspace --all-targets
+
+# The long-running bridge's container image (FROM scratch, non-root), from the binary just built;
+# prints its size. The shipping build is `infra/container/build.sh` (profile `container`).
+timed container infra/container/build.sh --profile dev
 
 stack_running() {
   http_up "$MOTO_PORT" && http_up "$DYNAMODB_PORT" && [ -s "$HUB_RUN/kafka.bootstrap" ]

@@ -104,12 +104,17 @@ impl Service {
         what: &str,
         accept: impl Fn(u16, &Value) -> bool,
     ) -> Value {
-        eventually(what, Duration::from_secs(60), Duration::from_millis(100), || async {
-            self.health(check)
-                .await
-                .filter(|(s, b)| accept(*s, b))
-                .map(|(_, b)| b)
-        })
+        eventually(
+            what,
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || async {
+                self.health(check)
+                    .await
+                    .filter(|(s, b)| accept(*s, b))
+                    .map(|(_, b)| b)
+            },
+        )
         .await
     }
 
@@ -141,10 +146,15 @@ impl Service {
 
     /// Waits until a line of output contains `text`.
     async fn printed(&self, text: &str) {
-        eventually(text, Duration::from_secs(30), Duration::from_millis(20), || {
-            let found = self.output().contains(text);
-            async move { found.then_some(()) }
-        })
+        eventually(
+            text,
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || {
+                let found = self.output().contains(text);
+                async move { found.then_some(()) }
+            },
+        )
         .await;
     }
 }

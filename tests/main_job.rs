@@ -75,3 +75,45 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
     let status = job.terminate(Duration::from_secs(40)).await;
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_job_stops_within_its_bound_when_the_broker_is_gone() {
+    // Scenario: `hubctl run --seed` on a Kafka of the test's own; once the bridge has published
+    // the fixtures, the broker goes away. SIGTERM: the bridge's final commit and leaving the
+    // group cannot reach it, and the job still exits 0 within the bridge's close bound (5 s)
+    // and a margin, instead of hanging after "Bridge stopped".
+    let stack = unique("main-gone");
+    let kafka = hub_kafka::EmbeddedKafka::start(1, &[]).unwrap();
+    let params: Vec<String> = hub_model::object::sap_topics()
+        .map(|t| format!("{}={stack}.{}", t.parameter, t.name))
+        .chain([format!("KafkaConsumerGroupPrefix={stack}")])
+        .collect();
+    let mut args: Vec<String> = ["--seed", "--status-interval", "1", "--stack-name", &stack]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for p in &params {
+        args.extend(["--parameter".to_string(), p.clone()]);
+    }
+    let mut job = MainJob::start(
+        &args,
+        &[("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers())],
+    );
+    eventually(
+        "the bridge to publish the fixtures",
+        Duration::from_secs(120),
+        Duration::from_millis(200),
+        || {
+            let seen = job.printed(|l| l.contains("bridge consumed 7 published 7"));
+            async move { seen.then_some(()) }
+        },
+    )
+    .await;
+    drop(kafka);
+    let started = std::time::Instant::now();
+    let status = job.terminate(Duration::from_secs(30)).await;
+    let took = started.elapsed();
+    eprintln!("hubctl run, SIGTERM with the broker gone: {status:?} after {took:?}");
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5 + 3), "{took:?}");
+}

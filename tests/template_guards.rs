@@ -771,7 +771,10 @@ fn the_service_examples_agree_with_the_bridge_lambda_and_the_stop_bounds() {
         &serde_json::from_str(&read("task-role-policy.json")).unwrap(),
         &mut task,
     );
-    assert_eq!(task, lambda, "task-role-policy.json against KafkaBridgeRole");
+    assert_eq!(
+        task, lambda,
+        "task-role-policy.json against KafkaBridgeRole"
+    );
 
     let ecs: Value = serde_json::from_str(&read("ecs-task-definition.json")).unwrap();
     let c = &ecs["containerDefinitions"][0];

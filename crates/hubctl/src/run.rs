@@ -100,11 +100,15 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     println!(
         "Hub running: Kafka bootstrap {bootstrap} (produce: target/debug/hubctl publish FILE --topic sap.idoc.matmas, or kcat -b {bootstrap} -t sap.idoc.matmas -P FILE); Ctrl-C to stop."
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Both registered once, before the loop: a `ctrl_c()` future made per turn misses a
+    // Ctrl-C that arrives while a status line is being collected.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(args.status_interval.max(1)));
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             _ = term.recv() => break,
             _ = tick.tick() => {
                 match status::collect(&clients, &report).await {
@@ -124,7 +128,18 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    info!("Stopping: draining the bridge, letting running invocations finish.");
+    info!(
+        "Stopping: draining the bridge, letting running invocations finish (Ctrl-C again to exit now)."
+    );
+    // A second signal exits at once, whatever the stop is waiting for.
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        };
+        eprintln!("hubctl run: second signal, exiting now");
+        std::process::exit(code);
+    });
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
     std::fs::remove_file(status::LIVE_FILE).ok();

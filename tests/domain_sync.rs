@@ -20,12 +20,28 @@ use tokio_util::sync::CancellationToken;
 #[test]
 fn every_domain_function_reports_batch_item_failures() {
     // Scenario: each function of the template with an SQS event has ReportBatchItemFailures,
-    // and builds one of the domain binaries; the function on the Kafka event source builds the
-    // bridge Lambda; functions without events are the redrive functions.
+    // and builds one of the domain binaries; the function that the Kafka event source mappings
+    // (`AWS::Lambda::EventSourceMapping` with `Topics`, one per topic) invoke builds the bridge
+    // Lambda; the other functions without events are the redrive functions.
     let t = project_template();
+    let kafka_targets: Vec<&Value> = t
+        .resources_of_type("AWS::Lambda::EventSourceMapping")
+        .filter(|m| m.properties.contains_key("Topics"))
+        .map(|m| &m.properties["FunctionName"]["Ref"])
+        .collect();
+    assert!(!kafka_targets.is_empty(), "no Kafka event source mapping");
     let mut binaries = Vec::new();
     for f in t.resources_of_type("AWS::Serverless::Function") {
         let binary = f.metadata["BuildProperties"]["Binary"].as_str().unwrap();
+        if kafka_targets.iter().any(|r| *r == f.logical_id.as_str()) {
+            assert_eq!(binary, "kafka-bridge-lambda", "{}", f.logical_id);
+            assert!(
+                f.properties.get("Events").is_none(),
+                "{}: its Kafka sources are the mappings, one per topic",
+                f.logical_id
+            );
+            continue;
+        }
         let Some(events) = f.properties.get("Events").and_then(|e| e.as_object()) else {
             // Invoked from the console, not by an event source.
             assert_eq!(binary, "dlq-redrive", "{} has no events", f.logical_id);

@@ -29,9 +29,10 @@ fn linked(package: &str) -> BTreeSet<String> {
 
 const LAMBDAS: [&str; 3] = ["domain-sync", "kafka-bridge", "dlq-redrive"];
 
-/// Development tooling: no Lambda links it.
-const TOOLING: [&str; 6] = [
+/// Development and operator tooling: no Lambda links it.
+const TOOLING: [&str; 7] = [
     "hub-template",
+    "hub-reconcile",
     "serde_norway",
     "hub-local",
     "hub-bench",

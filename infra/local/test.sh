@@ -12,7 +12,7 @@ cd "$HUB_ROOT"
 # Crates that must stay free of AWS SDK, Kafka client and Lambda runtime dependencies (STYLE §1):
 # every crate but the adapters (hub-aws, hub-kafka), the local stack (hub-local), the binaries
 # and the Lambdas. hub-sync included.
-DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-sync hub-bridge hub-redrive hub-telemetry)
+DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-sync hub-bridge hub-redrive hub-reconcile hub-telemetry)
 # What they may not depend on, by exact crate name. The decision on Lambda's event types:
 # `aws_lambda_events` is allowed. It holds plain serde structs of the events Lambda passes (an
 # SQS batch, its partial-batch response), makes no call and pulls in no SDK; hub-sync reads and

@@ -5,7 +5,7 @@
 //! This is the only crate of the foundation that touches `aws-sdk-*`; domain crates stay free of
 //! it. **Its room:** only what runs in production. It may depend on `hub-core`, `hub-model` and,
 //! each behind the feature of its adapters, the port crates (`hub-store` and `hub-sync`,
-//! `hub-bridge`, `hub-redrive`); never on the template reader or the local tooling (`hub-local`
+//! `hub-bridge`, `hub-redrive`, `hub-reconcile`); never on the template reader or the local tooling (`hub-local`
 //! provisions the stand-ins).
 //!
 //! # Layout
@@ -23,6 +23,8 @@
 //! - `redrive` (the redrive functions): `redrive`, the DLQ, destination queue and object reader
 //!   on SQS and S3.
 //! - `secrets` (the long-running bridge): `secrets`, its Kafka credentials from Secrets Manager.
+//! - `reconcile` (`hubctl reconcile`): `table_versions::DynamoVersions`, the table's versions
+//!   read with `BatchGetItem`.
 
 #[cfg(feature = "bridge")]
 pub mod bridge;
@@ -40,6 +42,8 @@ pub mod secrets;
 pub mod sns_publisher;
 #[cfg(any(feature = "sync", feature = "bridge"))]
 pub mod sqs_dlq;
+#[cfg(feature = "reconcile")]
+pub mod table_versions;
 
 pub use clients::AwsClients;
 pub use error::{AwsError, classify};

@@ -25,6 +25,7 @@ mod fake_sns;
 mod local_http;
 mod profile;
 mod proxy;
+mod reconcile;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ enum Command {
     /// Measure: the bridge alone (events/s per core, CPU per 100k events) into a fast local
     /// SNS endpoint; prints a table and writes JSON.
     Bench(bench::Args),
+    /// Measure `hubctl reconcile`'s accounting against DynamoDB Local (changes/s, requests,
+    /// read units), beside a competent GetItem peer and a naive one; prints a table and writes
+    /// JSON.
+    Reconcile(reconcile::Args),
     /// Where the bridge's CPU goes: shares by part, innermost frame and function, from `perf
     /// script` of a profiled `hub-bench bench --bridge-only` (infra/local/profile-bridge.sh).
     ProfileReport(profile::Args),
@@ -78,7 +83,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // The bench's output is its table; the components it runs log warnings only.
-        Command::Bench(_) => hub_telemetry::init_at("warn"),
+        Command::Bench(_) | Command::Reconcile(_) => hub_telemetry::init_at("warn"),
         _ => hub_telemetry::init(),
     }
     let result = match cli.command {
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
             runtime.block_on(async move {
                 match other {
                     Command::Bench(args) => bench::run_bench(args).await,
+                    Command::Reconcile(args) => reconcile::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::CountProxy { moto, dynamodb } => proxy::serve(&moto, &dynamodb).await,
                     Command::EmbeddedKafka(_) | Command::ProfileReport(_) => {

@@ -151,6 +151,39 @@ fn bridge_only_prints_the_bridge_s_table_and_writes_bridge_json() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+#[test]
+fn the_reconcile_bench_reads_each_key_once_in_batches_and_compares_with_its_peers() {
+    // Scenario: 1,000 changes over 250 keys against DynamoDB Local: the hub reads each key
+    // once, 100 per request (3 requests), the competent peer once per key (250 GetItem), the
+    // naive one once per sampled change; every change is found applied (the bench fails
+    // otherwise); read units are DynamoDB's own.
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile_dir("reconcile");
+    let json_path = out.join("reconcile.json");
+    let (code, stdout, stderr) = common::hub_bench(&[
+        "reconcile",
+        "--changes",
+        "1000",
+        "--keys",
+        "250",
+        "--naive-sample",
+        "50",
+        "--out",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("hub (BatchGetItem 100 keys"), "{stdout}");
+    let json: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(json["hub"]["requests"], 3);
+    assert_eq!(json["peer"]["requests"], 250);
+    assert_eq!(json["naive"]["requests"], 50);
+    // Eventually consistent reads of small items: half a unit per key, for hub and peer alike.
+    assert_eq!(json["hub"]["read_units"], json["peer"]["read_units"]);
+    assert!(json["hub"]["read_units"].as_f64().unwrap() > 0.0);
+    assert!(json["hub_vs_peer"].as_f64().unwrap() > 0.0);
+    std::fs::remove_dir_all(&out).ok();
+}
+
 fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("hub-bench-test-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();

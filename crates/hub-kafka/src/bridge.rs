@@ -31,7 +31,7 @@ use hub_core::config::{ConfigError, Env};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::message::{Headers, Message as _};
+use rdkafka::message::Message as _;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::collections::{HashMap, VecDeque};
@@ -544,28 +544,7 @@ where
         let Some(lease) = lock(self.tracker).start(&topic, m.partition(), m.offset()) else {
             return;
         };
-        let headers = m
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_string(),
-                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let record = KafkaRecord {
-            topic,
-            partition: m.partition(),
-            offset: m.offset(),
-            timestamp_ms: m.timestamp().to_millis(),
-            key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-            headers,
-        };
+        let record = crate::record_of(m, topic);
         self.chunk.push((lease, record));
         if self.chunk.len() >= self.config.chunk_records {
             self.flush();

@@ -16,6 +16,8 @@
 //! - [`bootstrap`]: where the broker is: `KAFKA_BOOTSTRAP_SERVERS`, else the bootstrap file
 //!   written by the embedded broker.
 //! - [`produce`]: producing SAP records as an SAP system would (acknowledged, idempotent).
+//! - [`window`]: a time or offset window of topics read again without a consumer group
+//!   (`hubctl reconcile`).
 //! - [`KafkaAdapterError`]: errors of this crate, classified.
 
 pub mod auth;
@@ -23,11 +25,41 @@ pub mod bootstrap;
 pub mod bridge;
 pub mod embedded;
 pub mod produce;
+pub mod window;
 
 pub use bootstrap::{BOOTSTRAP_ENV, resolve_bootstrap};
 pub use embedded::EmbeddedKafka;
 
 use hub_core::{Classify, ErrorClass};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use std::sync::Arc;
+
+/// A consumed message as the bridge's pipeline and the SAP parsers take it (`topic`: the
+/// message's topic, shared between the records of a topic).
+pub(crate) fn record_of(m: &BorrowedMessage<'_>, topic: Arc<str>) -> hub_bridge::KafkaRecord {
+    let headers = m
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    hub_bridge::KafkaRecord {
+        topic,
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp_ms: m.timestamp().to_millis(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
+    }
+}
 use thiserror::Error;
 
 /// Errors of the Kafka adapters.

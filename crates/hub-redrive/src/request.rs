@@ -114,6 +114,9 @@ impl RedriveRequest {
 /// Error classes a DLQ message can carry.
 pub const KNOWN_CLASSES: &[&str] = &["permanent", "transient", "poison", "needs_enrichment"];
 
+/// The oldest age `When` takes, in days.
+pub const MAX_AGE_DAYS: i64 = 36_500;
+
 /// A point in time, given as an age (`2h` ago) or a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum When {
@@ -127,7 +130,9 @@ impl When {
     /// The time it designates for a run at `now`.
     pub fn at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            When::Ago(d) => now - *d,
+            When::Ago(d) => now
+                .checked_sub_signed(*d)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
             When::At(t) => *t,
         }
     }
@@ -143,13 +148,21 @@ impl When {
             format!("{s:?} is neither a duration (30m, 2h, 7d) nor an RFC 3339 time")
         })?;
         let d = match unit {
-            "s" => Age::seconds(n),
-            "m" => Age::minutes(n),
-            "h" => Age::hours(n),
-            "d" => Age::days(n),
+            "s" => Age::try_seconds(n),
+            "m" => Age::try_minutes(n),
+            "h" => Age::try_hours(n),
+            "d" => Age::try_days(n),
             _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
         };
-        Ok(When::Ago(d))
+        // Nothing in a DLQ is older than its retention (14 days at most); a century is a
+        // generous bound that keeps `now - age` a valid time.
+        match d {
+            Some(d) if d <= Age::days(MAX_AGE_DAYS) => Ok(When::Ago(d)),
+            _ => Err(format!(
+                "{:?}: at most {MAX_AGE_DAYS} days ago",
+                s.chars().take(40).collect::<String>()
+            )),
+        }
     }
 }
 
@@ -240,6 +253,40 @@ mod tests {
             assert!(r.dry_run);
             assert_eq!(r.max_messages, DEFAULT_MAX_MESSAGES);
             assert_eq!(r.max_redrives, DEFAULT_MAX_REDRIVES);
+        }
+    }
+
+    #[test]
+    fn an_age_beyond_any_time_is_refused_not_a_panic() {
+        // Scenario: `{"older_than":"99999999999999d"}` from the console panicked (chrono's
+        // days() out of range); every unit at its extremes is now an error or a valid time.
+        for age in [
+            "99999999999999d",
+            "9223372036854775807s",
+            "999999999999h",
+            "36501d",
+        ] {
+            let e = RedriveRequest::from_json(json!({ "older_than": age })).unwrap_err();
+            assert!(e.0.contains("at most 36500 days ago"), "{age}: {e}");
+        }
+        let r = RedriveRequest::from_json(json!({ "newer_than": "36500d" })).unwrap();
+        let now = Utc::now();
+        let at = r.newer_than.unwrap().at(now);
+        assert!(at < now);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_console_input_panics(input in "\\PC{0,40}", n in proptest::num::i64::ANY, unit in "[smhdx]?") {
+            // Any text as a time, and any number with any unit, in any field that takes one.
+            for v in [input.clone(), format!("{n}{unit}")] {
+                for field in ["older_than", "newer_than", "max_messages", "error_class", "key"] {
+                    let _ = RedriveRequest::from_json(json!({ field: v }));
+                }
+                if let Ok(w) = When::parse(&v) {
+                    let _ = w.at(Utc::now());
+                }
+            }
         }
     }
 

@@ -15,6 +15,8 @@
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `publish`: produce SAP payload files to Kafka, one record per file.
 //! - `redrive`: put a DLQ's messages back where they came from.
+//! - `reconcile`: account for every change of a Kafka window or an SAP extract: applied,
+//!   stale, missing, dead-lettered or in flight.
 //!
 //! Commands that only read (`status`, `get`, `query`, `parse`) log warnings only and print just
 //! their answer; the global `-v` (INFO) and `-vv` (the hub's DEBUG lines) raise any command's
@@ -25,6 +27,7 @@ mod parse;
 mod provision;
 mod publish;
 mod read;
+mod reconcile;
 mod redrive;
 mod run;
 mod stack;
@@ -77,6 +80,10 @@ enum Command {
     /// Put the messages of a DLQ back where they came from (the dlq-redrive Lambda's logic,
     /// configured as in template.yaml), with filters, a rate limit and a loop guard.
     Redrive(redrive::Args),
+    /// Account for every change of a Kafka window or an SAP-side extract against the table,
+    /// the DLQs and the domain queues: applied, stale, missing, dead-lettered, in flight. Exit
+    /// status 0 only when nothing is missing or stale (1), 2 when it could not reconcile.
+    Reconcile(reconcile::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,7 +92,11 @@ fn main() -> ExitCode {
     // Commands whose output is the point (an answer) log warnings only.
     let quiet = matches!(
         cli.command,
-        Command::Status(_) | Command::Get(_) | Command::Query(_) | Command::Parse(_)
+        Command::Status(_)
+            | Command::Get(_)
+            | Command::Query(_)
+            | Command::Parse(_)
+            | Command::Reconcile(_)
     );
     let default = if quiet {
         hub_telemetry::LevelFilter::WARN
@@ -116,6 +127,7 @@ fn main() -> ExitCode {
                     Command::Get(args) => read::get(args).await,
                     Command::Query(args) => read::query(args).await,
                     Command::Redrive(args) => redrive::run(args).await,
+                    Command::Reconcile(args) => reconcile::run(args).await,
                     Command::Publish(args) => publish::run(args).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }

@@ -254,6 +254,41 @@ async fn every_fixture_lands_typed_and_bad_records_land_in_the_bridge_dlq() {
     assert!(job.terminate(Duration::from_secs(40)).await.success());
 }
 
+/// `hubctl reconcile` over every topic of the chain, as the oracle that counts every change
+/// produced (before, during and after a fault): each of the `changes` must be applied (the
+/// table at its version or newer), none missing, stale, dead-lettered or still in flight.
+fn reconciled(chain: &Chain, changes: u64) {
+    let topics: Vec<&str> = chain.topics.values().map(String::as_str).collect();
+    let out = std::process::Command::new(workspace_binary("hubctl"))
+        .args([
+            "reconcile",
+            "--json",
+            "--stack-name",
+            &chain.stack,
+            "--topics",
+        ])
+        .arg(topics.join(","))
+        .current_dir(repo_root())
+        .output()
+        .expect("hubctl runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "reconcile printed no report ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let total = &report["total"];
+    assert_eq!(
+        total["changes"], changes,
+        "every change produced is accounted: {report}"
+    );
+    assert_eq!(total["applied"], changes, "{report}");
+    for status in ["missing", "stale", "dead_lettered", "in_flight"] {
+        assert_eq!(total[status], 0, "{status}: {report}");
+    }
+    assert_eq!(out.status.code(), Some(0), "{report}");
+}
+
 /// `n` synthetic IDocs over `keys` keys per entity (several versions per key), in order.
 fn load(from: u64, n: u64, keys: u64) -> Vec<(&'static str, OwnedRecord)> {
     (from..from + n)
@@ -267,8 +302,9 @@ fn load(from: u64, n: u64, keys: u64) -> Vec<(&'static str, OwnedRecord)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_job_killed_mid_stream_loses_nothing() {
     // Scenario: 300 IDocs (30 keys per entity, several versions each) are produced while the
-    // main job runs; it is killed with SIGKILL once some reached the table, then restarted:
-    // the table converges to the newest version of every key.
+    // main job runs; it is killed with SIGKILL once some reached the table, then the other
+    // 150 are produced and it is restarted: the table converges to the newest version of every
+    // key, and `hubctl reconcile` accounts for all 300 changes as applied.
     let clients = clients().await;
     let chain = Chain::new("e2e-kill", &[]);
     let records = load(0, 300, 30);
@@ -295,6 +331,8 @@ async fn the_main_job_killed_mid_stream_loses_nothing() {
     chain.produce(&records[150..]).await;
     let mut job = MainJob::start(&chain.args, &[]);
     converges(&chain.store(&clients), &want, Duration::from_secs(180)).await;
+    // Half the changes were produced while the job was dead, each key's newest among them.
+    reconciled(&chain, records.len() as u64);
     assert!(job.terminate(Duration::from_secs(40)).await.success());
 }
 
@@ -303,7 +341,8 @@ async fn sns_sqs_and_dynamodb_each_down_for_30_s_lose_nothing() {
     // Scenario: the main job reaches SNS, SQS and DynamoDB through proxies; mid-stream each is
     // cut for 30 s in turn (a new batch of records produced during each outage). Retries, the
     // breaker and SQS redelivery recover everything: the table converges to the newest version
-    // of every key, and the DLQs are empty.
+    // of every key, `hubctl reconcile` accounts for every change as applied, and the DLQs are
+    // empty.
     let clients = clients().await;
     // Redelivery after a failed batch waits the visibility timeout: keep it short (it must
     // stay at least the function timeout, 30 s).
@@ -336,6 +375,8 @@ async fn sns_sqs_and_dynamodb_each_down_for_30_s_lose_nothing() {
         proxy.set_up(true);
     }
     converges(&store, &expected(&records), Duration::from_secs(240)).await;
+    // Every change counted, those produced during each outage included.
+    reconciled(&chain, records.len() as u64);
     for dlq in [
         "bridge-dlq",
         "customers-dlq",
@@ -349,4 +390,88 @@ async fn sns_sqs_and_dynamodb_each_down_for_30_s_lose_nothing() {
         );
     }
     assert!(job.terminate(Duration::from_secs(60)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_between_good_records_is_dead_lettered_exactly_and_blocks_nothing() {
+    // Scenario: the poison drill, small: 140 bad records (20 of each kind: truncated, wrong
+    // encoding, a bad number, a bad date, an unknown IDoc type, an unknown event type, binary)
+    // interleaved one for one with 140 good IDocs. Every good change is applied (reconcile
+    // counts each), exactly the 140 bad ones are in the bridge DLQ, each with its kind, and
+    // the domain DLQs stay empty.
+    let clients = clients().await;
+    let chain = Chain::new("e2e-poison", &[]);
+    let mut records = Vec::new();
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in 0..140 {
+        let good = hub_sap::samples::synthetic(i, 20);
+        records.push((good.topic, good.record));
+        let (kind, bad) = hub_sap::samples::poison(i);
+        *kinds.entry(kind).or_default() += 1;
+        records.push((bad.topic, bad.record));
+    }
+    assert_eq!(kinds.len(), 7);
+    let mut job = MainJob::start(&chain.args, &[]);
+    chain.produce(&records).await;
+    converges(
+        &chain.store(&clients),
+        &expected(&records),
+        Duration::from_secs(180),
+    )
+    .await;
+    let bridge_dlq = chain.queue(&clients, "bridge-dlq").await;
+    eventually(
+        "the bad records in the bridge DLQ",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || async { (depth(&clients, &bridge_dlq).await.0 >= 140).then_some(()) },
+    )
+    .await;
+    // Reconcile counts every record: 140 changes applied, 140 unparsed records dead-lettered.
+    let topics: Vec<&str> = chain.topics.values().map(String::as_str).collect();
+    let out = std::process::Command::new(workspace_binary("hubctl"))
+        .args([
+            "reconcile",
+            "--json",
+            "--stack-name",
+            &chain.stack,
+            "--topics",
+        ])
+        .arg(topics.join(","))
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["entities"]["unparsed"]["changes"], 140, "{report}");
+    assert_eq!(
+        report["entities"]["unparsed"]["dead_lettered"], 140,
+        "{report}"
+    );
+    let total = &report["total"];
+    assert_eq!(total["changes"], 280, "{report}");
+    assert_eq!(total["applied"], 140, "{report}");
+    assert_eq!(total["missing"], 0, "{report}");
+    // Exactly the bad ones, each with its kind.
+    let letters = drain_queue(&clients, &bridge_dlq, Duration::from_secs(60), |m| {
+        m.len() >= 140
+    })
+    .await;
+    assert_eq!(letters.len(), 140);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &letters {
+        let letter = hub_bridge::BridgeDeadLetter::from_body(m.body().unwrap()).unwrap();
+        *seen.entry(letter.error.kind.clone()).or_default() += 1;
+    }
+    let want: BTreeMap<String, usize> = kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+    assert_eq!(seen, want);
+    assert_eq!(depth(&clients, &bridge_dlq).await, (0, 0), "nothing more");
+    for dlq in ["customers-dlq", "materials-dlq", "sales-orders-dlq"] {
+        assert_eq!(
+            depth(&clients, &chain.queue(&clients, dlq).await).await,
+            (0, 0),
+            "{dlq}"
+        );
+    }
+    assert!(job.terminate(Duration::from_secs(40)).await.success());
 }

@@ -148,7 +148,15 @@ impl ConsumerConfig {
             // When that bound is reached, librdkafka stops fetching a partition for this long
             // (default 1 s). The bound drains in a fraction of that, so the consumer starved
             // for the rest: the bench ran at half speed, its CPU going to idle wake-ups.
-            .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+            .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+            // A member that dies without leaving (SIGKILL, a lost host) holds its partitions
+            // until its session expires: librdkafka's 45 s left a restarted bridge waiting
+            // that long. A rebalance costs the hub little (in-flight chunks read again, dropped
+            // by the version guard), so the session is the brokers' usual minimum, with a
+            // heartbeat every second (six missed before the member is evicted).
+            // `KAFKA_PROP_SESSION_TIMEOUT_MS` overrides it, e.g. with static membership.
+            .set("session.timeout.ms", SESSION_TIMEOUT_MS)
+            .set("heartbeat.interval.ms", HEARTBEAT_INTERVAL_MS);
         for (k, v) in self.properties.iter().chain(self.credentials.properties()) {
             c.set(k, v);
         }
@@ -220,6 +228,11 @@ impl ConsumerHealth {
 const FETCH_QUEUE_BACKOFF_MS: &str = "50";
 
 /// librdkafka properties the bridge owns.
+/// The consumer's session: how long a member that died without leaving keeps its partitions.
+pub const SESSION_TIMEOUT_MS: &str = "6000";
+/// How often the consumer tells the group coordinator it is alive.
+pub const HEARTBEAT_INTERVAL_MS: &str = "1000";
+
 const RESERVED: &[&str] = &["enable.auto.offset.store", "group.id", "bootstrap.servers"];
 
 /// The consumer's callbacks: rebalances and statistics.

@@ -240,6 +240,30 @@ impl Filter {
     }
 }
 
+/// The cargo-fuzz target's entry point (`fuzz/fuzz_targets/redrive_request.rs`), replayed on
+/// stable Rust by `tests/fuzz_corpus.rs`: bytes as the console's JSON input, read, validated and,
+/// when accepted, turned into a filter that is matched against a dead letter's facts. Whatever the
+/// bytes, it returns; it never panics.
+pub fn fuzz(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let Ok(r) = RedriveRequest::from_json(v) else {
+        return;
+    };
+    let now = Utc::now();
+    let filter = r.filter(now);
+    let facts = crate::letter::Facts {
+        error_class: "permanent".into(),
+        entity: Some("customer".into()),
+        key: Some("100001".into()),
+        failed_at: Some(now),
+        redrive_count: 0,
+    };
+    let _ = filter.matches(&facts);
+    let _ = r.older_than.map(|w| w.to_string());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

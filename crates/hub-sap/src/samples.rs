@@ -276,6 +276,114 @@ pub fn mixed(i: u64, keys: u64) -> Sample {
     }
 }
 
+/// The kinds of bad record [`poison`] makes, in turn, with the parse error kind each must give.
+pub const POISON_KINDS: [(&str, &str); 7] = [
+    ("truncated", "bad_xml"),
+    ("wrong_encoding", "bad_encoding"),
+    ("bad_number", "bad_number"),
+    ("bad_date", "bad_date"),
+    ("unknown_idoc_type", "unsupported_idoc_type"),
+    ("unknown_event_type", "unsupported_event_type"),
+    ("binary", "unrecognized"),
+];
+
+/// Bad record `i` of a poison load (for drills): the kind `POISON_KINDS[i % 7]`, built from
+/// record `i` of [`synthetic`] (so on its topic, with its key) or, for an unknown event type, a
+/// CloudEvent on `sap.s4.events`. Returns the parse error kind it must give.
+pub fn poison(i: u64) -> (&'static str, Sample) {
+    let (kind, expected) = POISON_KINDS[(i % POISON_KINDS.len() as u64) as usize];
+    // Decimals are in MATMAS: a bad number is made from the MATMAS record of `i`'s three.
+    let good = synthetic(if kind == "bad_number" { i - i % 3 } else { i }, 1_000);
+    let text = String::from_utf8(good.record.value.clone()).expect("the fixtures are UTF-8");
+    let bytes: Vec<u8> = match kind {
+        "truncated" => text.as_bytes()[..text.len() / 2].to_vec(),
+        "wrong_encoding" => {
+            // Latin-1 bytes in a document that says UTF-8.
+            let mut b = text.clone().into_bytes();
+            let at = text.find("</IDOC>").unwrap_or(text.len() / 2);
+            b.splice(at..at, *b"<ZTEXT>Stra\xdfe M\xfcller</ZTEXT>");
+            b
+        }
+        "bad_number" => replace_field(&text, &["BRGEW"], "12,5kg"),
+        "bad_date" => replace_field(&text, &["CREDAT"], "20261340"),
+        "unknown_idoc_type" => {
+            let mut t = replace_field(&text, &["MESTYP"], "ZUNKNOWN");
+            if text.contains("<IDOCTP>") {
+                t = replace_field(
+                    &String::from_utf8(t).unwrap_or_default(),
+                    &["IDOCTP"],
+                    "ZUNK01",
+                );
+            }
+            t
+        }
+        "unknown_event_type" => BUSINESS_PARTNER
+            .replace(
+                "sap.s4.beh.businesspartner.v1.BusinessPartner.Changed.v1",
+                "sap.s4.beh.unknownobject.v1.UnknownObject.Changed.v1",
+            )
+            .replace(
+                "0f6b2c1e-8d7a-4c2b-9a51-3e0f1d2c4b77",
+                &format!("poison-{i}"),
+            )
+            .into_bytes(),
+        _ => {
+            // Seeded noise that starts like neither XML nor JSON.
+            let mut rng = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut b = vec![0x00u8];
+            for _ in 0..64 + (i % 64) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                b.push((rng >> 24) as u8);
+            }
+            b
+        }
+    };
+    let topic = if kind == "unknown_event_type" {
+        "sap.s4.events"
+    } else {
+        good.topic
+    };
+    (
+        expected,
+        Sample {
+            name: kind,
+            topic,
+            record: OwnedRecord {
+                key: good.record.key,
+                value: bytes,
+                ..OwnedRecord::default()
+            },
+        },
+    )
+}
+
+/// `<TAG>…</TAG>` of the first tag of `tags` present in `text`, with its value replaced.
+fn replace_field(text: &str, tags: &[&str], value: &str) -> Vec<u8> {
+    for tag in tags {
+        let open = format!("<{tag}>");
+        if text.contains(&open) {
+            let old = between(text, &open, &format!("</{tag}>"));
+            return text
+                .replacen(&old, &format!("<{tag}>{value}</{tag}>"), 1)
+                .into_bytes();
+        }
+    }
+    text.as_bytes().to_vec()
+}
+
+/// The first `open…close` of `text`, both included (empty when absent).
+fn between(text: &str, open: &str, close: &str) -> String {
+    let Some(start) = text.find(open) else {
+        return String::new();
+    };
+    match text[start..].find(close) {
+        Some(end) => text[start..start + end + close.len()].to_string(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,5 +495,20 @@ mod tests {
         assert_eq!(ids.len(), 20);
         assert_eq!(versions.len(), 3, "{versions:?}");
         assert!(versions.values().all(|v| v.windows(2).all(|w| w[0] < w[1])));
+    }
+
+    #[test]
+    fn each_poison_record_gives_its_typed_error() {
+        // Scenario: two rounds of every poison kind: each record fails to parse with the
+        // kind it promises, never panics, and lands on an SAP topic.
+        for i in 0..(2 * POISON_KINDS.len() as u64) {
+            let (kind, sample) = poison(i);
+            let env = sample
+                .record
+                .envelope(Some(sample.topic), Some(0), Some(i as i64));
+            let err = crate::parse_record(&env, &crate::Limits::default()).expect_err(sample.name);
+            assert_eq!(err.kind(), kind, "poison {i} ({})", sample.name);
+            assert!(sample.topic.starts_with("sap."));
+        }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each cargo-fuzz target of fuzz/ for a number of executions and prints, per target, the
 # executions, the time, the corpus size and whether it crashed; writes the same as JSON to
-# fuzz/runs/latest.json. Installs what is missing: the nightly toolchain (rustup) and cargo-fuzz
+# fuzz/runs/<target>.json and, for the whole run, fuzz/runs/latest.json. Installs what is missing: the nightly toolchain (rustup) and cargo-fuzz
 # (crates.io). Not part of the test command: CI replays the corpus on stable instead
 # (crates/hub-sap/tests/fuzz_corpus.rs, crates/hub-redrive/tests/fuzz_corpus.rs).
 #
@@ -60,7 +60,9 @@ for t in "${targets[@]}"; do
   if [ "$rc" -ne 0 ]; then crashed=true; failed=1; fi
   printf '%-16s %12s executions in %5s s, corpus %s seeds + %s found, crashed: %s\n' \
     "$t" "${execs:-?}" "$secs" "$seeds" "$found" "$crashed"
-  results+=("{\"target\":\"$t\",\"executions\":${execs:-0},\"seconds\":$secs,\"seed_corpus\":$seeds,\"found_corpus\":$found,\"crashed\":$crashed}")
+  result="{\"target\":\"$t\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"executions\":${execs:-0},\"seconds\":$secs,\"seed_corpus\":$seeds,\"found_corpus\":$found,\"crashed\":$crashed}"
+  printf '%s\n' "$result" > "fuzz/runs/$t.json"
+  results+=("$result")
 done
 {
   printf '{"date":"%s","runs_asked":%s,"targets":[' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$runs"

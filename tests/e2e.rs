@@ -254,10 +254,8 @@ async fn every_fixture_lands_typed_and_bad_records_land_in_the_bridge_dlq() {
     assert!(job.terminate(Duration::from_secs(40)).await.success());
 }
 
-/// `hubctl reconcile` over every topic of the chain, as the oracle that counts every change
-/// produced (before, during and after a fault): each of the `changes` must be applied (the
-/// table at its version or newer), none missing, stale, dead-lettered or still in flight.
-fn reconciled(chain: &Chain, changes: u64) {
+/// `hubctl reconcile --json` over every topic of the chain: its exit status and report.
+fn reconcile(chain: &Chain) -> (Option<i32>, serde_json::Value) {
     let topics: Vec<&str> = chain.topics.values().map(String::as_str).collect();
     let out = std::process::Command::new(workspace_binary("hubctl"))
         .args([
@@ -271,12 +269,20 @@ fn reconciled(chain: &Chain, changes: u64) {
         .current_dir(repo_root())
         .output()
         .expect("hubctl runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "reconcile printed no report ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    (out.status.code(), report)
+}
+
+/// `hubctl reconcile` as the oracle that counts every change produced (before, during and
+/// after a fault): each of the `changes` must be applied (the table at its version or newer),
+/// none missing, stale, dead-lettered or still in flight.
+fn reconciled(chain: &Chain, changes: u64) {
+    let (code, report) = reconcile(chain);
     let total = &report["total"];
     assert_eq!(
         total["changes"], changes,
@@ -286,7 +292,7 @@ fn reconciled(chain: &Chain, changes: u64) {
     for status in ["missing", "stale", "dead_lettered", "in_flight"] {
         assert_eq!(total[status], 0, "{status}: {report}");
     }
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(code, Some(0), "{report}");
 }
 
 /// `n` synthetic IDocs over `keys` keys per entity (several versions per key), in order.
@@ -428,21 +434,8 @@ async fn poison_between_good_records_is_dead_lettered_exactly_and_blocks_nothing
     )
     .await;
     // Reconcile counts every record: 140 changes applied, 140 unparsed records dead-lettered.
-    let topics: Vec<&str> = chain.topics.values().map(String::as_str).collect();
-    let out = std::process::Command::new(workspace_binary("hubctl"))
-        .args([
-            "reconcile",
-            "--json",
-            "--stack-name",
-            &chain.stack,
-            "--topics",
-        ])
-        .arg(topics.join(","))
-        .current_dir(repo_root())
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    let (code, report) = reconcile(&chain);
+    assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["entities"]["unparsed"]["changes"], 140, "{report}");
     assert_eq!(
         report["entities"]["unparsed"]["dead_lettered"], 140,

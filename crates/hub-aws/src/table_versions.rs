@@ -74,7 +74,7 @@ impl TableVersions for DynamoVersions {
         let mut found: HashMap<(String, String), Stored> = HashMap::new();
         let mut pending: Vec<HashMap<String, AttributeValue>> =
             asked.iter().map(|(e, id)| key_attrs(*e, id)).collect();
-        pending.sort_by(|a, b| text(a, "pk").cmp(&text(b, "pk")));
+        pending.sort_by(|a, b| (text(a, "pk"), text(a, "sk")).cmp(&(text(b, "pk"), text(b, "sk"))));
         pending.dedup();
         let mut retry = 0u32;
         while !pending.is_empty() {

@@ -84,8 +84,6 @@ pub struct Window {
 /// What was read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WindowStats {
-    /// Partitions read.
-    pub partitions: usize,
     /// Records handed over.
     pub records: u64,
     /// Records read but outside the time range.
@@ -202,7 +200,6 @@ pub fn read_window(
             .map_err(kafka("assigning the partitions"))?;
         open.insert(key, (start, end));
     }
-    stats.partitions = stats.ranges.len();
     if open.is_empty() {
         return Ok(stats);
     }

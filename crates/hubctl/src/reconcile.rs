@@ -260,7 +260,6 @@ async fn reconcile(args: &Args) -> anyhow::Result<ExitCode> {
     let objects = S3Objects::new(clients.s3.clone());
     let mut found = Found::new();
     let mut not_visible: BTreeMap<String, u64> = BTreeMap::new();
-    let mut depths: BTreeMap<String, u64> = BTreeMap::new();
     for r in &report.resources {
         let Some(url) = &r.physical_id else { continue };
         if r.kind != "AWS::SQS::Queue" {
@@ -275,28 +274,9 @@ async fn reconcile(args: &Args) -> anyhow::Result<ExitCode> {
         };
         let name = queue_name(url);
         let queue = SqsDlq::new(clients.sqs.clone(), url.clone());
-        let attrs = clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(
-                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            )
-            .send()
+        let (visible, hidden) = crate::status::queue_depth(&clients, url)
             .await
             .with_context(|| format!("reading the depth of {name}"))?;
-        let get = |k: aws_sdk_sqs::types::QueueAttributeName| -> u64 {
-            attrs
-                .attributes()
-                .and_then(|a| a.get(&k))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        let visible = get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages);
-        let hidden =
-            get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
-        depths.insert(name.clone(), visible);
         if hidden > 0 {
             not_visible.insert(name.clone(), hidden);
         }

@@ -63,6 +63,28 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A queue's approximate (visible, in flight) message counts.
+pub async fn queue_depth(clients: &AwsClients, url: &str) -> anyhow::Result<(u64, u64)> {
+    let out = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await?;
+    let get = |k: QueueAttributeName| {
+        out.attributes()
+            .and_then(|a| a.get(&k))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((
+        get(QueueAttributeName::ApproximateNumberOfMessages),
+        get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    ))
+}
+
 /// Reads queue depths and table item counts of the resources in `report`.
 pub async fn collect(clients: &AwsClients, report: &Report) -> anyhow::Result<Status> {
     let kafka = hub_kafka::resolve_bootstrap(Path::new(".local/run/kafka.bootstrap"))
@@ -73,25 +95,13 @@ pub async fn collect(clients: &AwsClients, report: &Report) -> anyhow::Result<St
         let Some(id) = &r.physical_id else { continue };
         match r.kind.as_str() {
             "AWS::SQS::Queue" => {
-                let out = clients
-                    .sqs
-                    .get_queue_attributes()
-                    .queue_url(id)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                    .send()
+                let (visible, in_flight) = queue_depth(clients, id)
                     .await
                     .with_context(|| format!("reading the depth of {}", r.logical_id))?;
-                let get = |k: QueueAttributeName| {
-                    out.attributes()
-                        .and_then(|a| a.get(&k))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0)
-                };
                 queues.push(QueueDepth {
                     logical_id: r.logical_id.clone(),
-                    visible: get(QueueAttributeName::ApproximateNumberOfMessages),
-                    in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+                    visible,
+                    in_flight,
                 });
             }
             "AWS::DynamoDB::Table" => {

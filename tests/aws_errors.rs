@@ -53,6 +53,7 @@ async fn an_unreachable_endpoint_is_transient() {
         sns: "http://127.0.0.1:9".into(),
         sqs: "http://127.0.0.1:9".into(),
         dynamodb: "http://127.0.0.1:9".into(),
+        s3: "http://127.0.0.1:9".into(),
     };
     let clients = hub_aws::AwsClients::local(&dead).await;
     let err = clients

@@ -256,26 +256,8 @@ async fn every_fixture_lands_typed_and_bad_records_land_in_the_bridge_dlq() {
 
 /// `hubctl reconcile --json` over every topic of the chain: its exit status and report.
 fn reconcile(chain: &Chain) -> (Option<i32>, serde_json::Value) {
-    let topics: Vec<&str> = chain.topics.values().map(String::as_str).collect();
-    let out = std::process::Command::new(workspace_binary("hubctl"))
-        .args([
-            "reconcile",
-            "--json",
-            "--stack-name",
-            &chain.stack,
-            "--topics",
-        ])
-        .arg(topics.join(","))
-        .current_dir(repo_root())
-        .output()
-        .expect("hubctl runs");
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "reconcile printed no report ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), report)
+    let topics: Vec<String> = chain.topics.values().cloned().collect();
+    hub_integration_tests::drills::reconcile(&chain.stack, &topics, None)
 }
 
 /// `hubctl reconcile` as the oracle that counts every change produced (before, during and

@@ -14,6 +14,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub mod drills;
+pub mod fault;
+
+pub use fault::{Fault, Proxy};
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -234,74 +239,6 @@ pub async fn depth(clients: &AwsClients, queue_url: &str) -> (u64, u64) {
     )
 }
 
-/// A TCP proxy in front of a stand-in that can be cut: while down it refuses new connections
-/// and has severed the open ones, as an unreachable service would look to the SDK.
-pub struct Proxy {
-    /// `http://127.0.0.1:<port>`.
-    pub endpoint: String,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    cut: tokio::sync::watch::Sender<u64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Proxy {
-    /// Starts a proxy to `target` (`host:port`), up.
-    pub async fn start(target: &str) -> Proxy {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let (cut, _) = tokio::sync::watch::channel(0u64);
-        let target = target.to_string();
-        let task = tokio::spawn({
-            let up = up.clone();
-            let cut = cut.clone();
-            async move {
-                loop {
-                    let Ok((mut inbound, _)) = listener.accept().await else {
-                        return;
-                    };
-                    if !up.load(Ordering::SeqCst) {
-                        drop(inbound);
-                        continue;
-                    }
-                    let target = target.clone();
-                    let mut severed = cut.subscribe();
-                    tokio::spawn(async move {
-                        let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
-                            return;
-                        };
-                        tokio::select! {
-                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                            _ = severed.changed() => {}
-                        }
-                    });
-                }
-            }
-        });
-        Proxy {
-            endpoint,
-            up,
-            cut,
-            task,
-        }
-    }
-
-    /// Cuts (`false`) or restores (`true`) the service.
-    pub fn set_up(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-        if !up {
-            self.cut.send_modify(|n| *n += 1);
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Produces records (key, value, headers) to `topic`, waiting for every acknowledgement; to
 /// `partition` when given, else as the key (or the partitioner) decides.
 pub async fn produce(
@@ -425,8 +362,12 @@ pub async fn drain_queue(
 /// A binary of the workspace, built next to the test binaries (`cargo build --workspace
 /// --all-targets` builds them before `cargo test`).
 pub fn workspace_binary(name: &str) -> PathBuf {
+    // Test binaries are in target/<profile>/deps, other binaries in target/<profile>.
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap();
+    }
     let bin = dir.join(name);
     assert!(
         bin.exists(),

@@ -1,7 +1,27 @@
 //! SDK clients, built once per process.
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use std::time::Duration;
+
+/// How long a connection may take to open (the SDK's own default).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// How long one attempt of an SNS, DynamoDB or S3 call may take, answer included. Without it a
+/// connection that stays open with no answer (a half-dead load balancer, a partition) holds a
+/// call, and the batch behind it, forever; with it the attempt fails as transient and is
+/// retried, or counted by the breaker. Ten seconds is two orders of magnitude above these
+/// calls' normal latency and a third of the functions' 30 s timeout.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same for SQS, whose `ReceiveMessage` long-polls for up to 20 s.
+pub const SQS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(25);
+
+fn timeouts(attempt: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .build()
+}
 
 /// The SDK clients the hub uses. Cheap to clone (each client is an `Arc` inside).
 #[derive(Debug, Clone)]
@@ -30,11 +50,13 @@ pub struct LocalEndpoints {
     pub sqs: String,
     /// DynamoDB endpoint, e.g. `http://127.0.0.1:8000`.
     pub dynamodb: String,
+    /// S3 endpoint (claim checks); moto serves it on the SNS/SQS port.
+    pub s3: String,
 }
 
 impl LocalEndpoints {
-    /// The endpoints from `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`, defaulting to the ports
-    /// `infra/local/stack.sh` uses.
+    /// The endpoints from `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB` and `_S3`, defaulting to
+    /// the ports `infra/local/stack.sh` uses (S3 to the SNS endpoint: moto serves both).
     pub fn from_env() -> LocalEndpoints {
         let var = |name: &str, default: &str| {
             std::env::var(name)
@@ -42,8 +64,10 @@ impl LocalEndpoints {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_string())
         };
+        let sns = var("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:4566");
         LocalEndpoints {
-            sns: var("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:4566"),
+            s3: var("AWS_ENDPOINT_URL_S3", &sns),
+            sns,
             sqs: var("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:4566"),
             dynamodb: var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
         }
@@ -65,6 +89,7 @@ impl AwsClients {
         if path_style {
             let s3 = aws_sdk_s3::config::Builder::from(&clients.config)
                 .force_path_style(true)
+                .timeout_config(timeouts(ATTEMPT_TIMEOUT))
                 .build();
             clients.s3 = aws_sdk_s3::Client::from_conf(s3);
         }
@@ -82,17 +107,21 @@ impl AwsClients {
             .await;
         let sns = aws_sdk_sns::config::Builder::from(&config)
             .endpoint_url(&endpoints.sns)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
             .build();
         let sqs = aws_sdk_sqs::config::Builder::from(&config)
             .endpoint_url(&endpoints.sqs)
+            .timeout_config(timeouts(SQS_ATTEMPT_TIMEOUT))
             .build();
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
             .endpoint_url(&endpoints.dynamodb)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
             .build();
-        // moto serves S3 on the SNS/SQS port; path-style addressing, as local stand-ins need.
+        // Path-style addressing, as local stand-ins need.
         let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .endpoint_url(&endpoints.sns)
+            .endpoint_url(&endpoints.s3)
             .force_path_style(true)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
             .build();
         AwsClients {
             sns: aws_sdk_sns::Client::from_conf(sns),
@@ -120,11 +149,23 @@ impl AwsClients {
                 )
             })
             .or_else(|| config.endpoint_url().map(str::to_string));
+        let sns = aws_sdk_sns::config::Builder::from(&config)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(&config)
+            .timeout_config(timeouts(SQS_ATTEMPT_TIMEOUT))
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
+            .build();
         AwsClients {
-            sns: aws_sdk_sns::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            s3: aws_sdk_s3::Client::new(&config),
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            s3: aws_sdk_s3::Client::from_conf(s3),
             config,
             sns_endpoint_url,
         }
@@ -135,6 +176,7 @@ impl AwsClients {
     pub fn with_sns_endpoint(mut self, endpoint: &str) -> AwsClients {
         let conf = aws_sdk_sns::config::Builder::from(&self.config)
             .endpoint_url(endpoint)
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
             .build();
         self.sns = aws_sdk_sns::Client::from_conf(conf);
         self.sns_endpoint_url = Some(endpoint.to_string());

@@ -508,17 +508,30 @@ impl Publisher for SnsPublisher {
         instructions.apply_to_request_http1x(&mut request);
 
         let transient = |message: String| PortError::new(OPERATION, ErrorClass::Transient, message);
-        let response = http
-            .request(request)
+        // One attempt, answer included, is bounded as the SDK clients' are: a connection that
+        // stays open with no answer fails the attempt as transient instead of holding it.
+        let exchange = async {
+            let response = http
+                .request(request)
+                .await
+                .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?;
+            let status = response.status().as_u16();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?
+                .to_bytes();
+            Ok::<_, PortError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(crate::clients::ATTEMPT_TIMEOUT, exchange)
             .await
-            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| PortError::caused_by(OPERATION, ErrorClass::Transient, e))?
-            .to_bytes();
+            .map_err(|_| {
+                transient(format!(
+                    "no answer within {:?}",
+                    crate::clients::ATTEMPT_TIMEOUT
+                ))
+            })??;
         if !(200..300).contains(&status) {
             return Err(call_error(status, &body));
         }

@@ -143,8 +143,12 @@ impl ConsumerConfig {
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
             .set("statistics.interval.ms", "5000")
-            // Bound what is prefetched (it is what may still arrive after a pause).
-            .set("queued.max.messages.kbytes", "16384")
+            // Bound what is prefetched (it is what may still arrive after a pause). The bound
+            // must hold the largest record a topic can carry: librdkafka never fetches a
+            // record bigger than it, so one such record stopped its partition for good (the
+            // poison drill's 16 MiB records did, with a 16 MiB bound) instead of reaching
+            // the parser and the DLQ as `too_large`.
+            .set("queued.max.messages.kbytes", QUEUED_MAX_KBYTES)
             // When that bound is reached, librdkafka stops fetching a partition for this long
             // (default 1 s). The bound drains in a fraction of that, so the consumer starved
             // for the rest: the bench ran at half speed, its CPU going to idle wake-ups.
@@ -230,6 +234,11 @@ const FETCH_QUEUE_BACKOFF_MS: &str = "50";
 /// librdkafka properties the bridge owns.
 /// The consumer's session: how long a member that died without leaving keeps its partitions.
 pub const SESSION_TIMEOUT_MS: &str = "6000";
+
+/// The prefetch bound, in KiB: 64 MiB, four times the parser's record limit (16 MiB), so a
+/// record over that limit still reaches the parser and the DLQ. Topics must not allow records
+/// larger than this (`max.message.bytes`; Kafka's default is 1 MB, MSK's largest 8 MB).
+pub const QUEUED_MAX_KBYTES: &str = "65536";
 /// How often the consumer tells the group coordinator it is alive.
 pub const HEARTBEAT_INTERVAL_MS: &str = "1000";
 
@@ -682,7 +691,12 @@ mod tests {
         // Scenario: the consumer bounds its prefetch, fetches again 50 ms (not librdkafka's
         // 1 s) after reaching the bound, and an operator's KAFKA_PROP_ value wins over both.
         let c = config(&[]);
-        assert_eq!(c.get("queued.max.messages.kbytes"), Some("16384"));
+        assert_eq!(c.get("queued.max.messages.kbytes"), Some(QUEUED_MAX_KBYTES));
+        let bound: usize = QUEUED_MAX_KBYTES.parse::<usize>().unwrap() * 1024;
+        assert!(
+            bound > hub_sap::Limits::default().max_bytes,
+            "a record over the parser's limit must still be fetched, to be dead-lettered"
+        );
         assert_eq!(c.get("fetch.queue.backoff.ms"), Some("50"));
         assert_eq!(c.get("enable.auto.offset.store"), Some("false"));
         let c = config(&[("KAFKA_PROP_FETCH_QUEUE_BACKOFF_MS", "200")]);

@@ -26,6 +26,21 @@ pub struct Args {
     /// business partner, a product, a supplier and its S/4 change) to their Kafka topics.
     #[arg(long)]
     seed: bool,
+    /// Run one part of the hub only: `bridge` (Kafka to SNS) or `domains` (the domain queues'
+    /// event source mappings and functions, to the table). Several processes can then share
+    /// the work as the cloud splits it: bridges in one consumer group, domains apart from
+    /// them, each restarted or scaled on its own. Default: both.
+    #[arg(long, value_enum)]
+    only: Option<Part>,
+}
+
+/// A part of the hub that `hubctl run --only` runs alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The Kafka bridge.
+    Bridge,
+    /// The domain functions under their event source mappings.
+    Domains,
 }
 
 /// Publishes the sample fixtures to the topics the template's bridge reads.
@@ -67,7 +82,13 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     }
     let shutdown = CancellationToken::new();
     let mut tasks: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
-    for config in EsmConfig::from_template(&ctx)? {
+    let domains = args.only != Some(Part::Bridge);
+    let configs = if domains {
+        EsmConfig::from_template(&ctx)?
+    } else {
+        Vec::new()
+    };
+    for config in configs {
         let Some(function) = domain_sync::local::function_of(&ctx, &config.function, &clients)?
         else {
             warn!(function = %config.function, "No local handler for this function; its queue is not drained.");
@@ -85,10 +106,30 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
         );
     }
     let mut bridge = None;
-    if ctx.is_active(kafka_bridge::local::FUNCTION)? {
+    if args.only != Some(Part::Domains) && ctx.is_active(kafka_bridge::local::FUNCTION)? {
         let (config, consumer) = kafka_bridge::local::from_template(&ctx, &bootstrap)?;
+        println!(
+            "Bridge consuming {} as consumer group {}.",
+            consumer.topics.join(","),
+            consumer.group_id
+        );
         let pipeline = Arc::new(kafka_bridge::build(&clients, &config));
         bridge = Some(pipeline.clone());
+        // Each change of the breaker as it happens, with its time and count (the status line
+        // shows the state only every interval, and not while the stand-ins are unreachable).
+        let breaker = pipeline.breaker().clone();
+        let mut changes = breaker.subscribe();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let state = *changes.borrow_and_update();
+                println!(
+                    "{} bridge breaker {} (transitions {})",
+                    chrono::Utc::now().format("%H:%M:%S%.3f"),
+                    state.as_str(),
+                    breaker.transitions()
+                );
+            }
+        });
         let token = shutdown.clone();
         tasks.spawn(async move {
             let summary =

@@ -91,6 +91,7 @@ async fn hub_once(rig: &Rig, records: u64, group: &str) -> anyhow::Result<Bridge
         sns: rig.sns.clone(),
         sqs: rig.sns.clone(),
         dynamodb: rig.sns.clone(),
+        s3: rig.sns.clone(),
     };
     let clients = AwsClients::local(&endpoints).await;
     let (config, consumer) = hub_configs(rig, group)?;

@@ -428,6 +428,7 @@ impl Stand {
         let proxied = AwsClients::local(&LocalEndpoints {
             sns: p.clone(),
             sqs: p.clone(),
+            s3: p.clone(),
             dynamodb: p,
         })
         .await;

@@ -91,10 +91,15 @@ impl ResourceKind for Table<'_> {
     }
 
     async fn create(&self, id: &str, d: &TableDesired) -> Result<(), ProvisionError> {
-        d.spec
-            .create(self.0, &d.name)
-            .await
-            .map_err(|e| AwsError::sdk("dynamodb:CreateTable", e))?;
+        match d.spec.create(self.0, &d.name).await {
+            Ok(()) => {}
+            // Another process provisioning the same stack (a bridge and a domains process
+            // started together) created it since it was read: the same table, wait for it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+            Err(e) => return Err(AwsError::sdk("dynamodb:CreateTable", e).into()),
+        }
         self.wait_active(&d.name).await?;
         let ttl = self.ttl(&d.name).await?;
         self.set_ttl(id, d, ttl.as_deref()).await?;

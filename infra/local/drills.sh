@@ -5,7 +5,7 @@
 # drives) and on the stand-ins behind fault proxies, and counts every change it produced with
 # `hubctl reconcile`. Prints one summary table (Markdown) and writes the reports as JSON.
 #
-#   infra/local/drills.sh                          # every drill, full size (about 45 minutes)
+#   infra/local/drills.sh                          # every drill, full size (over an hour)
 #   infra/local/drills.sh --only poison,failover   # some of them
 #   infra/local/drills.sh --quick                  # small sizes (a few minutes): a smoke test
 #   infra/local/drills.sh --json FILE              # where the JSON goes (default below)

@@ -34,14 +34,22 @@ async fn main() -> ExitCode {
     let q = args.quick;
     let rig = Rig::start().await;
     let mut reports: Vec<Report> = Vec::new();
+    let json_path = args.json.clone();
     let mut run = |r: Report| {
         eprintln!(
-            "hub-drills: {} {} in {:.0} s",
+            "hub-drills: {} {} in {:.0} s{}",
             r.drill,
             if r.passed() { "holds" } else { "FAILS" },
-            r.seconds
+            r.seconds,
+            if r.passed() {
+                String::new()
+            } else {
+                format!(": {}", r.failures.join("; "))
+            }
         );
         reports.push(r);
+        // After each drill, so a long run interrupted keeps what it measured.
+        write(&json_path, &reports, q);
     };
     if want("bridge-crash") {
         eprintln!("hub-drills: bridge crash…");
@@ -81,19 +89,8 @@ async fn main() -> ExitCode {
         eprintln!("hub-drills: failover…");
         run(drills::failover(&rig, 3, 2, 20, 100).await);
     }
-    let table = Report::table(&reports);
-    println!("{table}");
-    let json = serde_json::json!({
-        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "quick": q,
-        "drills": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
-        "table": table,
-    });
-    if let Some(dir) = args.json.parent() {
-        std::fs::create_dir_all(dir).ok();
-    }
-    if let Err(e) = std::fs::write(&args.json, serde_json::to_vec_pretty(&json).unwrap()) {
-        eprintln!("hub-drills: cannot write {}: {e}", args.json.display());
+    println!("{}", Report::table(&reports));
+    if !write(&args.json, &reports, q) {
         return ExitCode::from(2);
     }
     eprintln!("hub-drills: report written to {}", args.json.display());
@@ -101,5 +98,25 @@ async fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Writes the reports so far as JSON; whether it could.
+fn write(path: &std::path::Path, reports: &[Report], quick: bool) -> bool {
+    let json = serde_json::json!({
+        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "quick": quick,
+        "drills": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
+        "table": Report::table(reports),
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    match std::fs::write(path, serde_json::to_vec_pretty(&json).expect("JSON")) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("hub-drills: cannot write {}: {e}", path.display());
+            false
+        }
     }
 }

@@ -19,6 +19,9 @@ struct Args {
     /// Drills to run (bridge-crash, domain-crash, outages, poison, failover); default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The services the outage drill takes down (kafka, sns, sqs, dynamodb, s3); default all.
+    #[arg(long, value_delimiter = ',')]
+    services: Vec<String>,
     /// Small sizes (a few minutes in all), as a smoke test of the drills themselves.
     #[arg(long)]
     quick: bool,
@@ -72,7 +75,17 @@ async fn main() -> ExitCode {
                 Duration::from_secs(5),
             )
         } else {
-            (drills::full_plan(), Duration::from_secs(30))
+            let plan = drills::full_plan()
+                .into_iter()
+                .filter(|(s, _)| {
+                    args.services.is_empty()
+                        || args
+                            .services
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(s.as_str()))
+                })
+                .collect();
+            (plan, Duration::from_secs(30))
         };
         run(drills::outages(&rig, &plan, outage, 10, 50).await);
     }

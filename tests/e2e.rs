@@ -76,15 +76,7 @@ impl Chain {
 
     /// The URL of this chain's queue `suffix` (`bridge-dlq`, `customers-dlq`…).
     async fn queue(&self, clients: &hub_aws::AwsClients, suffix: &str) -> String {
-        clients
-            .sqs
-            .get_queue_url()
-            .queue_name(format!("{}-{suffix}", self.stack))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap()
+        hub_integration_tests::stack_queue(clients, &self.stack, suffix).await
     }
 
     fn store(&self, clients: &hub_aws::AwsClients) -> DynamoStore {

@@ -274,15 +274,7 @@ impl Chain {
 
     /// The URL of this chain's queue `suffix` (`bridge-dlq`, `customers-dlq`…).
     pub async fn queue(&self, clients: &AwsClients, suffix: &str) -> String {
-        clients
-            .sqs
-            .get_queue_url()
-            .queue_name(format!("{}-{suffix}", self.stack))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap()
+        crate::stack_queue(clients, &self.stack, suffix).await
     }
 
     /// The domain queues and DLQs of the stack.
@@ -513,6 +505,21 @@ impl Offsets {
         Some(out)
     }
 
+    /// The end offsets, waiting for Kafka to answer (it may be recovering from a fault).
+    pub async fn ends_eventually(&self) -> BTreeMap<(String, i32), i64> {
+        loop {
+            if let Some(e) = self.ends() {
+                return e;
+            }
+            tokio::time::sleep(Steady::TICK).await;
+        }
+    }
+
+    /// Whether every partition's committed offset reached `target`'s now.
+    pub fn caught_up(&self, target: &BTreeMap<(String, i32), i64>) -> bool {
+        self.committed().is_some_and(|c| covers(&c, target))
+    }
+
     /// Polls until every partition's committed offset reached `target`'s (or `timeout`
     /// passes); the time it took.
     pub async fn reached(
@@ -520,19 +527,33 @@ impl Offsets {
         target: &BTreeMap<(String, i32), i64>,
         timeout: Duration,
     ) -> Option<Duration> {
+        self.reached_while(target, timeout, || {}).await
+    }
+
+    /// [`Offsets::reached`], calling `each` before every poll (a steady load goes on).
+    pub async fn reached_while(
+        &self,
+        target: &BTreeMap<(String, i32), i64>,
+        timeout: Duration,
+        mut each: impl FnMut(),
+    ) -> Option<Duration> {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if let Some(c) = self.committed()
-                && target
-                    .iter()
-                    .all(|(k, end)| c.get(k).copied().unwrap_or(0) >= *end)
-            {
+            each();
+            if self.caught_up(target) {
                 return Some(start.elapsed());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Steady::TICK).await;
         }
         None
     }
+}
+
+/// Whether `committed` offsets reach `target`'s on every partition of `target`.
+fn covers(committed: &BTreeMap<(String, i32), i64>, target: &BTreeMap<(String, i32), i64>) -> bool {
+    target
+        .iter()
+        .all(|(k, end)| committed.get(k).copied().unwrap_or(0) >= *end)
 }
 
 /// The consumer group a bridge process printed it joins.
@@ -923,21 +944,14 @@ pub async fn bridge_crash(rig: &Rig, records: u64, kills: u32, keys: u64) -> Rep
         bridge = chain.start("bridge", &env);
         let restarted = Instant::now();
         let mut running = None;
-        let mut resumed = None;
-        while restarted.elapsed() < Duration::from_secs(90) {
-            if running.is_none() && bridge.printed(|l| l.starts_with("Hub running")) {
-                running = Some(restarted.elapsed().as_secs_f64());
-            }
-            if let Some(c) = offsets.committed()
-                && ends
-                    .iter()
-                    .all(|(p, e)| c.get(p).copied().unwrap_or(0) >= *e)
-            {
-                resumed = Some(restarted.elapsed().as_secs_f64());
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let resumed = offsets
+            .reached_while(&ends, Duration::from_secs(90), || {
+                if running.is_none() && bridge.printed(|l| l.starts_with("Hub running")) {
+                    running = Some(restarted.elapsed().as_secs_f64());
+                }
+            })
+            .await
+            .map(|t| t.as_secs_f64());
         match resumed {
             Some(t) => resumes.push(t),
             None => report
@@ -1073,7 +1087,6 @@ pub async fn outages(
     let group = bridge_group(&bridge).await;
     let offsets = Offsets::new(&rig.bootstrap(), &group, chain.kafka_topics());
     let mut steady = Steady::new(rate, keys);
-    let tick = Steady::TICK;
     let mut rows = Vec::new();
     for (service, form) in plan {
         {
@@ -1083,26 +1096,11 @@ pub async fn outages(
             rig.set(*service, Fault::None, outage);
             // What was produced before the outage ended, committed by the bridge: Kafka's
             // own answer is needed, so this waits for it too.
-            let back = Instant::now();
-            let ends = loop {
-                if let Some(e) = offsets.ends() {
-                    break e;
-                }
-                tokio::time::sleep(tick).await;
-            };
-            let mut recovered = None;
-            while back.elapsed() < Duration::from_secs(180) {
-                steady.tick(&mut chain);
-                if let Some(c) = offsets.committed()
-                    && ends
-                        .iter()
-                        .all(|(k, end)| c.get(k).copied().unwrap_or(0) >= *end)
-                {
-                    recovered = Some(back.elapsed().as_secs_f64());
-                    break;
-                }
-                tokio::time::sleep(tick).await;
-            }
+            let ends = offsets.ends_eventually().await;
+            let recovered = offsets
+                .reached_while(&ends, Duration::from_secs(180), || steady.tick(&mut chain))
+                .await
+                .map(|t| t.as_secs_f64());
             let transitions = breaker_transitions(&bridge) - before;
             let name = format!("{} {}", service.as_str(), form.as_str());
             match recovered {
@@ -1205,10 +1203,7 @@ pub async fn poison(rig: &Rig, bad: u64, good: u64, oversized_n: u64, keys: u64)
             if first.is_none() && c.values().any(|o| *o > 0) {
                 first = Some((Instant::now(), c.values().sum::<i64>()));
             }
-            if ends
-                .iter()
-                .all(|(k, e)| c.get(k).copied().unwrap_or(0) >= *e)
-            {
+            if covers(&c, &ends) {
                 done = Some(Instant::now());
                 break;
             }
@@ -1304,34 +1299,18 @@ pub async fn failover(rig: &Rig, bridges: usize, kills: usize, rate: u64, keys: 
     let group = bridge_group(&jobs[0]).await;
     let offsets = Offsets::new(&rig.bootstrap(), &group, chain.kafka_topics());
     let mut steady = Steady::new(rate, keys);
-    let tick = Steady::TICK;
     // Every bridge holding partitions and bridging.
     steady.run_for(&mut chain, Duration::from_secs(15)).await;
     let mut takeovers = Vec::new();
     for k in 0..kills.min(bridges - 1) {
         steady.tick(&mut chain);
-        let ends = loop {
-            if let Some(e) = offsets.ends() {
-                break e;
-            }
-            tokio::time::sleep(tick).await;
-        };
+        let ends = offsets.ends_eventually().await;
         let mut victim = jobs.remove(0);
         victim.kill9();
-        let killed = Instant::now();
-        let mut took = None;
-        while killed.elapsed() < Duration::from_secs(120) {
-            steady.tick(&mut chain);
-            if let Some(c) = offsets.committed()
-                && ends
-                    .iter()
-                    .all(|(p, end)| c.get(p).copied().unwrap_or(0) >= *end)
-            {
-                took = Some(killed.elapsed().as_secs_f64());
-                break;
-            }
-            tokio::time::sleep(tick).await;
-        }
+        let took = offsets
+            .reached_while(&ends, Duration::from_secs(120), || steady.tick(&mut chain))
+            .await
+            .map(|t| t.as_secs_f64());
         match took {
             Some(t) => takeovers.push(t),
             None => report.failures.push(format!(

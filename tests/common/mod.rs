@@ -215,6 +215,19 @@ pub async fn send_all(clients: &AwsClients, queue_url: &str, bodies: &[String]) 
     }
 }
 
+/// The URL of stack `stack`'s queue `suffix` (`bridge-dlq`, `customers-dlq`…).
+pub async fn stack_queue(clients: &AwsClients, stack: &str, suffix: &str) -> String {
+    clients
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{stack}-{suffix}"))
+        .send()
+        .await
+        .expect("GetQueueUrl")
+        .queue_url
+        .expect("a queue URL")
+}
+
 /// Approximate (visible, in flight) counts of a queue.
 pub async fn depth(clients: &AwsClients, queue_url: &str) -> (u64, u64) {
     use aws_sdk_sqs::types::QueueAttributeName as A;

@@ -246,3 +246,41 @@ async fn a_kafka_window_is_read_again_without_the_bridges_group() {
         "reconcile committed an offset: {committed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_retention_removed_are_reported_not_silently_skipped() {
+    // Scenario: six records of 1.2 MiB on one partition of a topic of the test's own; the
+    // embedded Kafka keeps 5 MiB a partition, so retention removes the oldest. Reconcile over
+    // the whole topic and over offsets 0-6 reads what is left and reports the rest as trimmed
+    // (offsets, count, and a warning on stderr), so an operator knows what it could not judge.
+    let clients = clients().await;
+    let stack = unique("recon-trim");
+    provision(&clients, project_template(), &stack, &[]).await;
+    let bootstrap = kafka_bootstrap();
+    let topic = unique("sap.recon.trim");
+    let big = OwnedRecord {
+        value: vec![b'x'; 1_200 * 1024],
+        ..OwnedRecord::default()
+    };
+    produce(&bootstrap, &topic, Some(0), &vec![big; 6]).await;
+    let range = format!("{topic}:0:0-6");
+    for args in [["--topics", topic.as_str()], ["--offsets", range.as_str()]] {
+        let (_, r, stderr) = hubctl(&stack, &args);
+        let trimmed = &r["input"]["kafka"]["trimmed"];
+        let gone = trimmed[0]["records"].as_i64().unwrap_or(0);
+        assert!(gone >= 1, "{args:?}: nothing reported trimmed: {r}");
+        assert_eq!(trimmed[0]["from"], 0, "{r}");
+        assert_eq!(trimmed[0]["to"], gone, "{r}");
+        assert_eq!(
+            r["input"]["kafka"]["records"].as_i64().unwrap() + gone,
+            6,
+            "{args:?}: read and trimmed do not add up: {r}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "{gone} records of the window are no longer in Kafka"
+            )),
+            "{stderr}"
+        );
+    }
+}

@@ -90,6 +90,10 @@ pub struct WindowStats {
     pub outside: u64,
     /// Per partition, the offsets read (`from..to`).
     pub ranges: BTreeMap<(String, i32), (i64, i64)>,
+    /// Per partition, offsets of the window no longer in Kafka (`from..to`): retention (or
+    /// deletion) removed them before they could be read. Only known for offset windows and
+    /// whole topics; a time window's lookup cannot tell.
+    pub trimmed: BTreeMap<(String, i32), (i64, i64)>,
 }
 
 fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> KafkaAdapterError {
@@ -184,6 +188,15 @@ pub fn read_window(
             .fetch_watermarks(&topic, partition, timeout)
             .map_err(kafka("reading the partitions' offsets"))?;
         let key = (topic.clone(), partition);
+        // What the window asked for that Kafka no longer holds.
+        let wanted = match (from, window.from) {
+            (Some(f), _) => Some(f),
+            (None, None) => Some(0),
+            (None, Some(_)) => None,
+        };
+        if let Some(w) = wanted.filter(|w| *w < low) {
+            stats.trimmed.insert(key.clone(), (w, low));
+        }
         let start = from
             .or_else(|| starts.get(&key).copied())
             .unwrap_or(low)

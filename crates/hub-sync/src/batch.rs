@@ -83,7 +83,19 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
     let mut fates: Vec<Fate> = Vec::with_capacity(records.len());
     let mut decoded: Vec<(usize, ChangeEvent)> = Vec::new();
     // Claim-checked events are fetched first (concurrently); the DLQ keeps the pointer.
-    let bodies = futures::future::join_all(records.iter().map(|m| body_of(m, payloads))).await;
+    // Bounded by the deadline like every call (an S3 that never answers): such a message is
+    // left to SQS to redeliver.
+    let bodies = futures::future::join_all(records.iter().map(|m| async move {
+        tokio::time::timeout_at(answer_by(deadline, config), body_of(m, payloads))
+            .await
+            .unwrap_or_else(|_| {
+                Err((
+                    ErrorClass::Transient,
+                    "the claim check's object: no answer before the invocation's deadline".into(),
+                ))
+            })
+    }))
+    .await;
     for (i, body) in bodies.into_iter().enumerate() {
         match body.and_then(|b| decode(&b, config.entity).map_err(|r| (ErrorClass::Permanent, r))) {
             Ok(e) => {
@@ -160,7 +172,19 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
             }
             Fate::DeadLetter(class, reason) => {
                 let letter = dead_letter(m, class, &reason, &config.domain);
-                match dlq.send(letter).await {
+                // Bounded like the writes: a DLQ that never answers must not time the
+                // invocation out.
+                let sent =
+                    match tokio::time::timeout_at(answer_by(deadline, config), dlq.send(letter))
+                        .await
+                    {
+                        Ok(sent) => sent,
+                        Err(_) => Err(PortError::transient(
+                            "dlq send",
+                            "no answer before the invocation's deadline",
+                        )),
+                    };
+                match sent {
                     Ok(()) => {
                         counters.dead_lettered += 1;
                         warn!(message_id = %id, error_class = %class, error = %reason, "Dead-lettered.");
@@ -287,12 +311,35 @@ async fn write<S: EntityStore>(
         }
         retry
     };
-    let out = retry(policy, transient, || store.apply(&plan)).await;
+    // Every attempt ends by half the margin before the deadline, whatever the SDK's own
+    // timeouts and retries would allow (a store that accepts connections and never answers):
+    // the invocation then answers with the message in batchItemFailures instead of timing out,
+    // which would count a receive for the whole batch and return it only after the visibility
+    // timeout.
+    let answer_by = answer_by(deadline, config);
+    let out = retry(policy, transient, || async {
+        match tokio::time::timeout_at(answer_by, store.apply(&plan)).await {
+            Ok(result) => result,
+            Err(_) => Err(PortError::transient(
+                "store write",
+                "no answer before the invocation's deadline; left to SQS to redeliver",
+            )),
+        }
+    })
+    .await;
     let retries = u64::from(out.retries);
     match out.result {
         Ok(applied) => Ok((applied, plan.tombstone, retries)),
         Err(e) => Err((e, retries)),
     }
+}
+
+/// When every call to the store or the DLQ must have answered: half the safety margin before the
+/// invocation's deadline, leaving the other half to answer the invocation.
+fn answer_by(deadline: Instant, config: &SyncConfig) -> Instant {
+    deadline
+        .checked_sub(config.safety_margin / 2)
+        .unwrap_or(deadline)
 }
 
 fn dead_letter(m: &SqsMessage, class: ErrorClass, reason: &str, domain: &str) -> DeadLetter {

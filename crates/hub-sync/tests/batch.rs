@@ -324,3 +324,77 @@ async fn a_supplier_domain_writes_suppliers_and_dead_letters_the_rest() {
     assert_eq!(letters[0].stage, "suppliers-sync");
     assert!(!letters[0].error_message.contains("00000000010"));
 }
+
+/// A store, and a DLQ, that accept the call and never answer (a connection that hangs).
+#[derive(Debug)]
+struct Silent;
+
+impl EntityStore for Silent {
+    async fn apply(
+        &self,
+        _: &hub_store::WritePlan,
+    ) -> Result<hub_store::Applied, hub_core::PortError> {
+        std::future::pending().await
+    }
+    async fn get(
+        &self,
+        _: &hub_store::Key,
+    ) -> Result<Option<hub_store::Item>, hub_core::PortError> {
+        std::future::pending().await
+    }
+    async fn query(&self, _: &str) -> Result<Vec<hub_store::Item>, hub_core::PortError> {
+        std::future::pending().await
+    }
+    async fn query_gsi1(
+        &self,
+        _: &str,
+        _: &str,
+        _: bool,
+    ) -> Result<Vec<hub_store::Item>, hub_core::PortError> {
+        std::future::pending().await
+    }
+}
+
+impl DeadLetterSink for Silent {
+    async fn send(&self, _: DeadLetter) -> Result<(), hub_core::PortError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_and_a_dlq_that_never_answer_give_the_batch_back_before_the_deadline() {
+    // Scenario: the table and the DLQ hang (accept, never answer). A batch of a customer and a
+    // misrouted material, 30 s before the deadline: the invocation answers before the deadline
+    // (half the 2 s margin before it), with both messages in batchItemFailures, so SQS
+    // redelivers them after the visibility timeout; nothing dead-lettered, nothing lost.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(30);
+    let r = process_batch(
+        sqs_event(
+            "customer",
+            [
+                (
+                    "customer",
+                    body(&event(Entity::Customer, "1", 1, Op::Upsert, 1)),
+                ),
+                (
+                    "misrouted",
+                    body(&event(Entity::Material, "2", 1, Op::Upsert, 1)),
+                ),
+            ],
+        ),
+        &Silent,
+        &Silent,
+        &hub_sync::NoPayloads,
+        &config(),
+        deadline,
+    )
+    .await;
+    let answered = start.elapsed();
+    assert_eq!(failed_ids(&r), vec!["customer", "misrouted"]);
+    assert_eq!((r.counters.failed, r.counters.dead_lettered), (2, 0));
+    assert!(
+        answered < Duration::from_secs(30) && answered >= Duration::from_secs(28),
+        "answered after {answered:?}"
+    );
+}

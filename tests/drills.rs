@@ -28,16 +28,17 @@ fn max(report: &Report, what: &str) -> f64 {
 async fn the_bridge_killed_three_times_loses_nothing_and_resumes_quickly() {
     // Scenario: 150 records in three bursts; in each the bridge process is SIGKILLed at a
     // random point and restarted. Every change is applied (reconcile), no dead letter, the
-    // duplicates counted on an audit subscription, and each restart resumes within 25 s: the
+    // duplicates counted on an audit subscription, and each restart resumes within 30 s: the
     // dead member's 6 s session, up to two of the embedded Kafka's 5 s rebalance rounds, the
-    // catch-up, with the other drills sharing the machine (12 s median alone; 17.8 s seen in
-    // CI). The drill script reports the figures; see docs/reliability.md.
+    // catch-up, with the other drills sharing the machine (17.8 s seen in CI, 26.7 s the
+    // longest of the full drill's 20). librdkafka's default 45 s session took about 35 s and
+    // fails it. The drill script reports the figures; see docs/reliability.md.
     let rig = Rig::start().await;
     let report = drills::bridge_crash(&rig, 150, 3, 20).await;
     holds(&report);
     assert!(report.duplicates.is_some());
     assert!(
-        max(&report, "restart→resumed") < 25.0,
+        max(&report, "restart→resumed") < 30.0,
         "{:#}",
         report.to_json()
     );
@@ -74,7 +75,7 @@ async fn outages_in_three_forms_lose_nothing_and_dead_letter_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_of_three_bridges_killed_the_survivor_takes_over() {
     // Scenario: three bridges in one consumer group under a steady load; one is SIGKILLed,
-    // later a second. The survivors commit everything produced before each kill within 25 s
+    // later a second. The survivors commit everything produced before each kill within 30 s
     // (the 6 s session, then up to two 5 s rebalance rounds and the catch-up, under CI's
     // load), and every change is applied.
     let rig = Rig::start().await;
@@ -82,7 +83,7 @@ async fn two_of_three_bridges_killed_the_survivor_takes_over() {
     holds(&report);
     assert_eq!(report.recovery["kill→survivors resumed"].len(), 2);
     assert!(
-        max(&report, "kill→survivors resumed") < 25.0,
+        max(&report, "kill→survivors resumed") < 30.0,
         "{:#}",
         report.to_json()
     );

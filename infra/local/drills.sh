@@ -9,6 +9,7 @@
 #   infra/local/drills.sh --only poison,failover   # some of them
 #   infra/local/drills.sh --quick                  # small sizes (a few minutes): a smoke test
 #   infra/local/drills.sh --only outages --services kafka,sns   # some services' outages only
+#   infra/local/drills.sh --only poison --poison-records 3000   # the poison drill at another size
 #   infra/local/drills.sh --json FILE              # where the JSON goes (default below)
 #
 # JSON: .local/drills/latest.json (and a copy named by date). The processes' logs (warnings of

@@ -763,12 +763,13 @@ impl Report {
                     } else if s.is_empty() {
                         format!("{what} —")
                     } else {
-                        format!(
-                            "{what} median {:.1} s, max {:.1} s (n={})",
-                            s[s.len() / 2],
-                            s[s.len() - 1],
-                            s.len()
-                        )
+                        let n = s.len();
+                        let median = if n % 2 == 1 {
+                            s[n / 2]
+                        } else {
+                            (s[n / 2 - 1] + s[n / 2]) / 2.0
+                        };
+                        format!("{what} median {median:.1} s, max {:.1} s (n={n})", s[n - 1])
                     }
                 })
                 .collect();
@@ -1000,15 +1001,14 @@ pub async fn bridge_crash(rig: &Rig, records: u64, kills: u32, keys: u64) -> Rep
         let ends = offsets.ends().expect("Kafka answers");
         bridge = chain.start("bridge", &env);
         let restarted = Instant::now();
-        let mut running = None;
         let resumed = offsets
-            .reached_while(&ends, Duration::from_secs(90), || {
-                if running.is_none() && bridge.printed(|l| l.starts_with("Hub running")) {
-                    running = Some(restarted.elapsed().as_secs_f64());
-                }
-            })
+            .reached(&ends, Duration::from_secs(90))
             .await
-            .map(|t| t.as_secs_f64());
+            .map(|_| restarted.elapsed().as_secs_f64());
+        // When the process printed it was up (timed as the line was read, not as polled).
+        let running = bridge
+            .printed_at(|l| l.starts_with("Hub running"))
+            .map(|t| (t - restarted).as_secs_f64());
         match resumed {
             Some(t) => resumes.push(t),
             None => report

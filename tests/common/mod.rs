@@ -393,7 +393,8 @@ pub fn workspace_binary(name: &str) -> PathBuf {
 /// The main job, `hubctl run`, as a child process, with its stdout lines collected.
 pub struct MainJob {
     child: std::process::Child,
-    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Each line with when it was read.
+    lines: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>>,
 }
 
 impl MainJob {
@@ -420,7 +421,7 @@ impl MainJob {
                     .lines()
                     .map_while(Result::ok)
                 {
-                    lines.lock().unwrap().push(l);
+                    lines.lock().unwrap().push((std::time::Instant::now(), l));
                 }
             }
         });
@@ -429,12 +430,27 @@ impl MainJob {
 
     /// Whether a line printed so far satisfies `f`.
     pub fn printed(&self, f: impl Fn(&str) -> bool) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| f(l))
+        self.printed_at(f).is_some()
+    }
+
+    /// When the first line satisfying `f` was printed (read from its output), if one was.
+    pub fn printed_at(&self, f: impl Fn(&str) -> bool) -> Option<std::time::Instant> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, l)| f(l))
+            .map(|(t, _)| *t)
     }
 
     /// The lines printed so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
     }
 
     /// Its process id.

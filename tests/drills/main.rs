@@ -25,6 +25,10 @@ struct Args {
     /// Small sizes (a few minutes in all), as a smoke test of the drills themselves.
     #[arg(long)]
     quick: bool,
+    /// Bad records of the poison drill, and as many good ones (default 10,000; 700 with
+    /// `--quick`).
+    #[arg(long)]
+    poison_records: Option<u64>,
     /// Where to write the JSON report.
     #[arg(long, default_value = ".local/drills/latest.json")]
     json: PathBuf,
@@ -91,11 +95,8 @@ async fn main() -> ExitCode {
     }
     if want("poison") {
         eprintln!("hub-drills: poison…");
-        let (bad, good, oversized) = if q {
-            (700, 700, 1)
-        } else {
-            (10_000, 10_000, 1)
-        };
+        let n = args.poison_records.unwrap_or(if q { 700 } else { 10_000 });
+        let (bad, good, oversized) = (n, n, 1);
         run(drills::poison(&rig, bad, good, oversized, 500).await);
     }
     if want("failover") {

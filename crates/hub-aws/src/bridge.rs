@@ -181,6 +181,58 @@ impl hub_bridge::DeadLetters for SqsBridgeDeadLetters {
             .map_err(|e| PortError::from(AwsError::sdk("sqs:SendMessage", e)))?;
         Ok(())
     }
+
+    /// One `SendMessageBatch` (a tenth of the requests a letter each would cost, and a tenth of
+    /// the load on the queue during a flood of bad records). Entries SQS failed are returned:
+    /// its sender faults as permanent, the rest as transient.
+    async fn send_batch(
+        &self,
+        letters: &[&hub_bridge::BridgeDeadLetter],
+    ) -> Result<Vec<(usize, PortError)>, PortError> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        const OPERATION: &str = "sqs:SendMessageBatch";
+        let entries = letters
+            .iter()
+            .enumerate()
+            .map(|(i, letter)| {
+                let attributes = letter
+                    .attributes()
+                    .into_iter()
+                    .filter_map(|(k, v)| string(&v).map(|a| (k.to_string(), a)))
+                    .collect();
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(letter.body())
+                    .set_message_attributes(Some(attributes))
+                    .build()
+                    .map_err(|e| {
+                        PortError::caused_by(OPERATION, hub_core::ErrorClass::Permanent, e)
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| PortError::from(AwsError::sdk(OPERATION, e)))?;
+        Ok(out
+            .failed()
+            .iter()
+            .filter_map(|f| {
+                let index: usize = f.id().parse().ok()?;
+                let class = if f.sender_fault() {
+                    hub_core::ErrorClass::Permanent
+                } else {
+                    hub_core::ErrorClass::Transient
+                };
+                let message = format!("{}: {}", f.code(), f.message().unwrap_or_default());
+                Some((index, PortError::new(OPERATION, class, message)))
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -172,6 +172,17 @@ impl BridgeDeadLetter {
         }
     }
 
+    /// Its size as SQS counts it toward a batch's 256 KiB: the body, and each attribute's name,
+    /// type and value.
+    pub fn sqs_bytes(&self) -> usize {
+        self.body().len()
+            + self
+                .attributes()
+                .iter()
+                .map(|(k, v)| k.len() + "String".len() + v.len())
+                .sum::<usize>()
+    }
+
     /// Whether the value must move to the claim-check store to fit SQS's limit.
     pub fn value_too_large(&self) -> bool {
         self.value_b64

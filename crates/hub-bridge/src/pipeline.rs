@@ -190,17 +190,80 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
             letters.push(d);
         }
 
-        let sent = futures::stream::iter(letters)
-            .map(|d| self.send_dead_letter(d))
-            .buffer_unordered(self.settings.publish_concurrency)
-            .count()
-            .await;
-        report.dead_lettered = sent;
+        report.dead_lettered = self.send_dead_letters(letters).await;
         self.metrics.add_records_done(records.len() as u64);
         report
     }
 
-    async fn send_dead_letter(&self, mut d: BridgeDeadLetter) {
+    /// Sends `letters` to the DLQ in batches of up to ten (within 256 KiB), until every one is
+    /// sent; returns how many. Values too large to travel inline go to the claim store first.
+    async fn send_dead_letters(&self, letters: Vec<BridgeDeadLetter>) -> usize {
+        if letters.is_empty() {
+            return 0;
+        }
+        let letters: Vec<BridgeDeadLetter> = futures::stream::iter(letters)
+            .map(|d| self.claim_check_value(d))
+            .buffered(self.settings.publish_concurrency)
+            .collect()
+            .await;
+        let batches = pack_by(letters, |d| d.sqs_bytes());
+        futures::stream::iter(batches)
+            .map(|b| self.send_letter_batch(b))
+            .buffer_unordered(self.settings.publish_concurrency)
+            .collect::<Vec<usize>>()
+            .await
+            .into_iter()
+            .sum()
+    }
+
+    /// One batch of dead letters, sent until every letter is: only the ones not sent are sent
+    /// again. The pending letters are copied into each attempt, so an attempt cut short by the
+    /// call timeout loses none of them.
+    async fn send_letter_batch(&self, batch: Vec<BridgeDeadLetter>) -> usize {
+        let n = batch.len();
+        let pending = Mutex::new(batch);
+        self.until_done("dlq:send", || self.send_letters_once(&pending))
+            .await;
+        n
+    }
+
+    async fn send_letters_once(
+        &self,
+        pending: &Mutex<Vec<BridgeDeadLetter>>,
+    ) -> Result<(), PortError> {
+        let lock = || pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let batch = lock().clone();
+        let refs: Vec<&BridgeDeadLetter> = batch.iter().collect();
+        let failed = self.dead_letters.send_batch(&refs).await?;
+        let again: std::collections::BTreeSet<usize> = failed.iter().map(|(i, _)| *i).collect();
+        for (i, d) in batch.iter().enumerate() {
+            if !again.contains(&i) {
+                self.metrics.add_dead_lettered(1);
+                if d.error.class == DeadLetterClass::NeedsEnrichment {
+                    self.metrics.add_needs_enrichment(1);
+                }
+            }
+        }
+        let Some((_, first)) = failed.into_iter().next() else {
+            lock().clear();
+            return Ok(());
+        };
+        let total = batch.len();
+        *lock() = batch
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| again.contains(i))
+            .map(|(_, d)| d)
+            .collect();
+        Err(PortError::new(
+            first.operation,
+            first.class,
+            format!("{} of {total} dead letters not sent: {first}", again.len()),
+        ))
+    }
+
+    /// `d` with its value in the claim store when it is too large to travel inline.
+    async fn claim_check_value(&self, mut d: BridgeDeadLetter) -> BridgeDeadLetter {
         if d.value_too_large() {
             let key = d.value_object_key(&self.settings.claim_prefix);
             let value = d.to_record(None).map(|r| r.value).unwrap_or_default();
@@ -211,12 +274,7 @@ impl<P: Publisher, D: DeadLetters, C: ClaimStore> Pipeline<P, D, C> {
             d.value_b64 = None;
             d.value_claim_check = Some(hub_model::claim_check::ClaimCheck { uri, bytes: len });
         }
-        self.until_done("dlq:send", || self.dead_letters.send(&d))
-            .await;
-        self.metrics.add_dead_lettered(1);
-        if d.error.class == DeadLetterClass::NeedsEnrichment {
-            self.metrics.add_needs_enrichment(1);
-        }
+        d
     }
 
     /// Calls `op` until it succeeds, waiting with full-jitter backoff between attempts. A

@@ -44,6 +44,25 @@ pub trait DeadLetters: Send + Sync {
     /// Sends one dead letter.
     fn send(&self, letter: &BridgeDeadLetter)
     -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Sends up to ten dead letters (within 256 KiB together) in as few calls as the sink
+    /// allows: SQS `SendMessageBatch` takes them in one. `Ok` lists the letters not sent (their
+    /// index in `letters`, and why); `Err` means the call as a whole failed. The default sends
+    /// them one at a time.
+    fn send_batch(
+        &self,
+        letters: &[&BridgeDeadLetter],
+    ) -> impl Future<Output = Result<Vec<(usize, PortError)>, PortError>> + Send {
+        async move {
+            let mut failed = Vec::new();
+            for (i, l) in letters.iter().enumerate() {
+                if let Err(e) = self.send(l).await {
+                    failed.push((i, e));
+                }
+            }
+            Ok(failed)
+        }
+    }
 }
 
 /// Keeps bodies too large for SNS or SQS (S3 in the cloud).
@@ -184,11 +203,24 @@ impl Publisher for MemoryPublisher {
 #[derive(Debug, Default)]
 pub struct MemoryDeadLetters {
     letters: Mutex<Vec<BridgeDeadLetter>>,
+    calls: Mutex<Vec<usize>>,
+    entry_failures: Mutex<usize>,
     down: AtomicBool,
     missing: AtomicBool,
 }
 
 impl MemoryDeadLetters {
+    /// Every call so far, by the number of letters it carried.
+    pub fn calls(&self) -> Vec<usize> {
+        self.calls.lock().expect("not poisoned").clone()
+    }
+
+    /// The next `n` letters sent fail as entries of their batch (a transient failure), as SQS
+    /// answers part of a `SendMessageBatch`.
+    pub fn fail_entries(&self, n: usize) {
+        *self.entry_failures.lock().expect("not poisoned") = n;
+    }
+
     /// Every dead letter so far.
     pub fn letters(&self) -> Vec<BridgeDeadLetter> {
         self.letters.lock().expect("not poisoned").clone()
@@ -208,6 +240,17 @@ impl MemoryDeadLetters {
 
 impl DeadLetters for MemoryDeadLetters {
     async fn send(&self, letter: &BridgeDeadLetter) -> Result<(), PortError> {
+        self.send_batch(&[letter])
+            .await?
+            .pop()
+            .map_or(Ok(()), |(_, e)| Err(e))
+    }
+
+    async fn send_batch(
+        &self,
+        letters: &[&BridgeDeadLetter],
+    ) -> Result<Vec<(usize, PortError)>, PortError> {
+        self.calls.lock().expect("not poisoned").push(letters.len());
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::new(
                 "memory:SendMessage",
@@ -221,11 +264,27 @@ impl DeadLetters for MemoryDeadLetters {
                 "AWS.SimpleQueueService.NonExistentQueue: the queue does not exist",
             ));
         }
-        self.letters
-            .lock()
-            .expect("not poisoned")
-            .push(letter.clone());
-        Ok(())
+        let mut failing = self.entry_failures.lock().expect("not poisoned");
+        let mut failed = Vec::new();
+        for (i, l) in letters.iter().enumerate() {
+            if *failing > 0 {
+                *failing -= 1;
+                failed.push((
+                    i,
+                    PortError::new(
+                        "memory:SendMessageBatch",
+                        ErrorClass::Transient,
+                        "InternalError: try again",
+                    ),
+                ));
+            } else {
+                self.letters
+                    .lock()
+                    .expect("not poisoned")
+                    .push((*l).clone());
+            }
+        }
+        Ok(failed)
     }
 }
 

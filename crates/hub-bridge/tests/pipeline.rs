@@ -449,3 +449,60 @@ async fn idoc_times_of_a_configured_sender_are_published_in_utc() {
         .unwrap();
     assert_eq!(bp.version.at.to_rfc3339(), "2026-11-20T10:21:07+00:00");
 }
+
+#[tokio::test]
+async fn dead_letters_travel_ten_to_a_batch_within_256_kib() {
+    // Scenario: 25 bad records, five of them 60 KiB: the DLQ gets every one exactly once, in
+    // calls of at most ten letters and 256 KiB (SQS SendMessageBatch's limits), so a flood of
+    // bad records costs a tenth of the requests.
+    let p = pipeline(settings());
+    let records: Vec<_> = (0..25)
+        .map(|i| {
+            let value = if i % 5 == 0 {
+                vec![b'#'; 60 * 1024]
+            } else {
+                format!("garbage {i}").into_bytes()
+            };
+            record("t", i, &value)
+        })
+        .collect();
+    let report = p.process(&records).await;
+    assert_eq!(report.dead_lettered, 25);
+    let letters = p.dead_letters().letters();
+    let mut offsets: Vec<i64> = letters.iter().map(|d| d.kafka.offset).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..25).collect::<Vec<i64>>());
+    let calls = p.dead_letters().calls();
+    assert_eq!(calls.iter().sum::<usize>(), 25);
+    assert!(calls.iter().all(|n| *n <= 10), "{calls:?}");
+    assert!(calls.len() <= 4, "{calls:?}");
+    let bytes: usize = letters.iter().map(|d| d.sqs_bytes()).sum();
+    assert!(
+        bytes / calls.len() <= 256 * 1024,
+        "{bytes} bytes in {calls:?}"
+    );
+    assert_eq!(p.metrics().snapshot().dead_lettered, 25);
+}
+
+#[tokio::test]
+async fn only_the_dead_letters_sqs_failed_are_sent_again() {
+    // Scenario: SQS fails 3 entries of a batch of 10 (a partial SendMessageBatch answer): only
+    // those 3 are sent again, and each letter reaches the DLQ exactly once.
+    let p = pipeline(settings());
+    p.dead_letters().fail_entries(3);
+    let records: Vec<_> = (0..10)
+        .map(|i| record("t", i, format!("garbage {i}").as_bytes()))
+        .collect();
+    let report = p.process(&records).await;
+    assert_eq!(report.dead_lettered, 10);
+    assert_eq!(p.dead_letters().calls(), vec![10, 3]);
+    let mut offsets: Vec<i64> = p
+        .dead_letters()
+        .letters()
+        .iter()
+        .map(|d| d.kafka.offset)
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..10).collect::<Vec<i64>>());
+    assert_eq!(p.metrics().snapshot().dead_lettered, 10);
+}

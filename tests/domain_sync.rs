@@ -22,7 +22,8 @@ fn every_domain_function_reports_batch_item_failures() {
     // Scenario: each function of the template with an SQS event has ReportBatchItemFailures,
     // and builds one of the domain binaries; the function that the Kafka event source mappings
     // (`AWS::Lambda::EventSourceMapping` with `Topics`, one per topic) invoke builds the bridge
-    // Lambda; the other functions without events are the redrive functions.
+    // Lambda; the table's stream invokes the change stream; the other functions without events
+    // are the redrive functions.
     let t = project_template();
     let kafka_targets: Vec<&Value> = t
         .resources_of_type("AWS::Lambda::EventSourceMapping")
@@ -44,9 +45,22 @@ fn every_domain_function_reports_batch_item_failures() {
         }
         let Some(events) = f.properties.get("Events").and_then(|e| e.as_object()) else {
             // Invoked from the console, not by an event source.
-            assert_eq!(binary, "dlq-redrive", "{} has no events", f.logical_id);
+            assert!(
+                ["dlq-redrive", "change-stream-redrive"].contains(&binary),
+                "{} has no events",
+                f.logical_id
+            );
             continue;
         };
+        if events.values().any(|e| e["Type"] == "DynamoDB") {
+            // The table's stream: the change stream, with partial batch responses too.
+            assert_eq!(binary, "change-stream", "{}", f.logical_id);
+            for e in events.values() {
+                let types = e["Properties"]["FunctionResponseTypes"].as_array().unwrap();
+                assert!(types.iter().any(|t| t == "ReportBatchItemFailures"));
+            }
+            continue;
+        }
         if events
             .values()
             .any(|e| e["Type"] == "SelfManagedKafka" || e["Type"] == "MSK")

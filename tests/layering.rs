@@ -27,7 +27,12 @@ fn linked(package: &str) -> BTreeSet<String> {
         .collect()
 }
 
-const LAMBDAS: [&str; 3] = ["domain-sync", "kafka-bridge", "dlq-redrive"];
+const LAMBDAS: [&str; 4] = [
+    "domain-sync",
+    "kafka-bridge",
+    "dlq-redrive",
+    "change-stream",
+];
 
 /// Development and operator tooling: no Lambda links it.
 const TOOLING: [&str; 7] = [

@@ -40,8 +40,8 @@ async fn provisioned_resources_match_the_template() {
     let queues: Vec<_> = template.resources_of_type("AWS::SQS::Queue").collect();
     assert_eq!(
         queues.len(),
-        2 * objects.len() + 1,
-        "a queue and a DLQ per object, and the bridge DLQ"
+        2 * objects.len() + 2,
+        "a queue and a DLQ per object, the bridge DLQ and the change-stream DLQ"
     );
     for q in queues {
         let props = ctx.resolve_properties(&q.logical_id).unwrap();
@@ -361,9 +361,10 @@ async fn resolve_finds_what_provisioning_made_and_writes_nothing() {
         .resolve(&mut context(&absent))
         .await
         .unwrap();
-    // The shared resources the stand-ins hold (topics, bridge DLQ, policies, bucket, table) and
-    // each object's queue, DLQ and subscription.
-    let expected = 7 + 3 * hub_model::OBJECTS.len();
+    // The shared resources the stand-ins hold (the changes, consolidated and alarm topics and
+    // their policies, the bridge and change-stream DLQs, the domain queues' policy, the bucket,
+    // the table) and each object's queue, DLQ and subscription.
+    let expected = 10 + 3 * hub_model::OBJECTS.len();
     assert_eq!(
         resolved.missing().len(),
         expected,

@@ -68,6 +68,11 @@ fn emf_names_of_the_code_are_the_templates() {
                 .iter()
                 .map(|(name, _)| (*name, ("component", BTreeSet::from(["kafka-bridge"])))),
         )
+        .chain(
+            change_stream::handler::METRICS
+                .iter()
+                .map(|(name, _)| (*name, ("function", BTreeSet::from(["change-stream"])))),
+        )
         .collect();
     let mut used = BTreeSet::new();
     for [ns, metric, dim, value] in dashboard_metrics(&dashboard_body()) {
@@ -229,7 +234,9 @@ fn iam_statements_name_actions_and_resources_exactly() {
             assert!(!r.ends_with(":*") || !allow, "wildcard resource {r} in {s}");
             if r.contains(":s3:::") && allow {
                 assert!(
-                    r.ends_with("/events/*") || r.ends_with("/dead-letters/*"),
+                    r.ends_with("/events/*")
+                        || r.ends_with("/dead-letters/*")
+                        || r.ends_with("/consolidated/*"),
                     "S3 access outside the claim-check prefixes: {r}"
                 );
             }

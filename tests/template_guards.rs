@@ -616,7 +616,21 @@ fn every_checkov_suppression_is_listed_and_its_reason_holds() {
                 let kafka_driven = t
                     .resources_of_type("AWS::Lambda::EventSourceMapping")
                     .any(|m| m.properties["FunctionName"] == json!({"Ref": id}));
-                assert!(sqs_bounded || kafka_driven, "{id}: concurrency unbounded");
+                // One invocation per shard and ParallelizationFactor.
+                let stream_bounded = r
+                    .properties
+                    .get("Events")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, e)| {
+                        e["Type"] == "DynamoDB"
+                            && e["Properties"]["ParallelizationFactor"].is_number()
+                    });
+                assert!(
+                    sqs_bounded || kafka_driven || stream_bounded,
+                    "{id}: concurrency unbounded"
+                );
             }
             // "Invoked synchronously (an event source mapping or the console)."
             ("AWS::Serverless::Function", "CKV_AWS_116") => {
@@ -627,7 +641,11 @@ fn every_checkov_suppression_is_listed_and_its_reason_holds() {
                     .into_iter()
                     .flatten()
                 {
-                    assert_eq!(e["Type"], "SQS", "{id}: an asynchronous event source");
+                    // Both are polled by an event source mapping, which invokes synchronously.
+                    assert!(
+                        e["Type"] == "SQS" || e["Type"] == "DynamoDB",
+                        "{id}: an asynchronous event source"
+                    );
                 }
                 assert!(!r.properties.contains_key("EventInvokeConfig"), "{id}");
                 let permissions = t.resources_of_type("AWS::Lambda::Permission").count();

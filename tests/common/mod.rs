@@ -489,3 +489,82 @@ impl Drop for MainJob {
         let _ = self.child.wait();
     }
 }
+
+/// A new queue `name` subscribed to `topic_arn` with raw delivery and, if given, a filter
+/// policy; returns its URL.
+pub async fn subscribed_queue(
+    clients: &AwsClients,
+    topic_arn: &str,
+    name: &str,
+    filter_policy: Option<&str>,
+) -> String {
+    let url = clients
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url
+        .expect("url");
+    let arn = queue_arn(clients, &url).await;
+    let mut s = clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true");
+    if let Some(p) = filter_policy {
+        s = s.attributes("FilterPolicy", p);
+    }
+    s.send().await.expect("Subscribe");
+    url
+}
+
+/// Receives and deletes messages of `queue_url` until `n` were taken (or `timeout`, then
+/// panics), then checks that nothing more is there; returns the bodies with their attributes.
+pub async fn take_exactly(
+    clients: &AwsClients,
+    queue_url: &str,
+    n: usize,
+    timeout: Duration,
+) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while out.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} with {} of {n} messages",
+            out.len()
+        );
+        for m in receive(clients, queue_url).await {
+            let attributes = m
+                .message_attributes
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.string_value.unwrap_or_default()))
+                .collect();
+            out.push((m.body.clone().unwrap_or_default(), attributes));
+            if let Some(h) = m.receipt_handle {
+                clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(h)
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    }
+    let extra = receive(clients, queue_url).await;
+    assert!(
+        extra.is_empty(),
+        "{} messages more than the {n} expected: {:?}",
+        extra.len(),
+        extra.iter().map(|m| m.body.clone()).collect::<Vec<_>>()
+    );
+    out
+}

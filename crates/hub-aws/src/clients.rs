@@ -39,6 +39,9 @@ pub struct AwsClients {
     /// The SNS endpoint override the SNS client was built with (`AWS_ENDPOINT_URL_SNS`,
     /// `AWS_ENDPOINT_URL`, or a stand-in's), for the bridge's own `PublishBatch` path.
     pub sns_endpoint_url: Option<String>,
+    /// The DynamoDB endpoint of local stand-ins (DynamoDB Local serves the Streams API there
+    /// too); `None` in AWS, where each service resolves its own.
+    pub dynamodb_endpoint_url: Option<String>,
 }
 
 /// Explicit endpoints of local stand-ins.
@@ -130,6 +133,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             config,
             sns_endpoint_url: Some(endpoints.sns.clone()),
+            dynamodb_endpoint_url: Some(endpoints.dynamodb.clone()),
         }
     }
 
@@ -168,6 +172,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             config,
             sns_endpoint_url,
+            dynamodb_endpoint_url: None,
         }
     }
 

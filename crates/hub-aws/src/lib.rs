@@ -22,6 +22,9 @@
 //!   and the pipeline wired over them.
 //! - `redrive` (the redrive functions): `redrive`, the DLQ, destination queue and object reader
 //!   on SQS and S3.
+//! - `stream` (the change stream and the backfill): `consolidated::SnsConsolidated`, the
+//!   `consolidated` topic's publisher (with the single table's store, as `sync`);
+//!   `stream_records`, the table's stream records as a Lambda event and its client.
 //! - `secrets` (the long-running bridge): `secrets`, its Kafka credentials from Secrets Manager.
 //! - `reconcile` (`hubctl reconcile`): `table_versions::DynamoVersions`, the table's versions
 //!   read with `BatchGetItem`.
@@ -29,6 +32,8 @@
 #[cfg(feature = "bridge")]
 pub mod bridge;
 pub mod clients;
+#[cfg(feature = "stream")]
+pub mod consolidated;
 #[cfg(feature = "sync")]
 pub mod dynamo_store;
 pub mod error;
@@ -42,6 +47,8 @@ pub mod secrets;
 pub mod sns_publisher;
 #[cfg(any(feature = "sync", feature = "bridge"))]
 pub mod sqs_dlq;
+#[cfg(feature = "stream")]
+pub mod stream_records;
 #[cfg(feature = "reconcile")]
 pub mod table_versions;
 

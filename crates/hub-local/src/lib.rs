@@ -22,12 +22,17 @@
 //!   `template.yaml` (`Type: SQS`), validated against AWS's limits.
 //! - [`esm`]: [`SqsEventSourceMapping`], the poller: batch size and batching window, function
 //!   timeout, partial batch responses, maximum concurrency, and the queue's own redrive policy.
+//! - [`stream`]: [`StreamEsmConfig`] (`Type: DynamoDB` events) and
+//!   [`StreamEventSourceMapping`], the table's stream poller: batch size and window, bisection on
+//!   function error, retry limit, partial batch responses and the on-failure destination.
 
 pub mod config;
 pub mod esm;
 pub mod function;
 pub mod provision;
+pub mod stream;
 
 pub use config::{EsmConfig, EsmConfigError};
 pub use esm::{EsmError, EsmStats, SqsEventSourceMapping};
 pub use function::{FunctionError, LocalFunction, handler_fn};
+pub use stream::{StreamEsmConfig, StreamEventSourceMapping, StreamStats};

@@ -1,7 +1,7 @@
 //! The canonical change event (DESIGN §2): what the bridge publishes for every SAP change and
 //! what every consumer reads.
 
-use crate::records::{Customer, Material, Record, SalesOrder, Supplier};
+use crate::records::Record;
 use crate::time_text::{ascii, put_date_time, put_digits};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -12,13 +12,13 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
-    /// A customer ([`Customer`]).
+    /// A customer ([`Customer`](crate::Customer)).
     Customer,
-    /// A material ([`Material`]).
+    /// A material ([`Material`](crate::Material)).
     Material,
-    /// A sales order with its items ([`SalesOrder`]).
+    /// A sales order with its items ([`SalesOrder`](crate::SalesOrder)).
     SalesOrder,
-    /// A supplier, the vendor master ([`Supplier`]).
+    /// A supplier, the vendor master ([`Supplier`](crate::Supplier)).
     Supplier,
 }
 
@@ -250,20 +250,7 @@ impl<'de> Deserialize<'de> for ChangeEvent {
         let raw = RawEvent::deserialize(d)?;
         let data = match raw.data {
             None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(match raw.entity {
-                Entity::Customer => Record::Customer(
-                    serde_json::from_value::<Customer>(v).map_err(D::Error::custom)?,
-                ),
-                Entity::Material => Record::Material(
-                    serde_json::from_value::<Material>(v).map_err(D::Error::custom)?,
-                ),
-                Entity::SalesOrder => Record::SalesOrder(
-                    serde_json::from_value::<SalesOrder>(v).map_err(D::Error::custom)?,
-                ),
-                Entity::Supplier => Record::Supplier(
-                    serde_json::from_value::<Supplier>(v).map_err(D::Error::custom)?,
-                ),
-            }),
+            Some(v) => Some(Record::from_value(raw.entity, v).map_err(D::Error::custom)?),
         };
         Ok(ChangeEvent {
             event_id: raw.event_id,

@@ -14,9 +14,12 @@
 //! - [`object`]: the registry of SAP objects ([`object::OBJECTS`]): per entity its routing name,
 //!   schema, table key, domain, sync function, IDoc types and topic, S/4 objects.
 //! - [`claim_check`]: the pointer that carries events over SNS's 256 KiB limit.
+//! - [`consolidated`]: [`consolidated::ConsolidatedMessage`], an applied change as the
+//!   `consolidated` topic publishes it (and a backfill sends it).
 //! - [`key`]: business keys: SAP ALPHA conversion handled once ([`key::normalize`]).
 
 pub mod claim_check;
+pub mod consolidated;
 pub mod event;
 pub mod key;
 pub mod object;

@@ -494,6 +494,27 @@ pub enum Record {
 }
 
 impl Record {
+    /// The record of `entity` in `value` (its fields as JSON), as an event's `data` is read.
+    ///
+    /// ```
+    /// use hub_model::{Customer, Entity, Record};
+    /// let c = Customer { customer: "0000100123".into(), ..Customer::default() };
+    /// let r = Record::from_value(Entity::Customer, serde_json::to_value(&c).unwrap()).unwrap();
+    /// assert_eq!(r.key(), "0000100123");
+    /// assert!(Record::from_value(Entity::Customer, serde_json::json!({"customer": 7})).is_err());
+    /// ```
+    pub fn from_value(
+        entity: crate::Entity,
+        value: serde_json::Value,
+    ) -> Result<Record, serde_json::Error> {
+        Ok(match entity {
+            crate::Entity::Customer => Record::Customer(serde_json::from_value(value)?),
+            crate::Entity::Material => Record::Material(serde_json::from_value(value)?),
+            crate::Entity::SalesOrder => Record::SalesOrder(serde_json::from_value(value)?),
+            crate::Entity::Supplier => Record::Supplier(serde_json::from_value(value)?),
+        })
+    }
+
     /// The entity this record is of.
     pub fn entity(&self) -> crate::Entity {
         match self {

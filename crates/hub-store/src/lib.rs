@@ -12,11 +12,14 @@
 //!   orders, the material index rows; [`coalesce`] keeps the newest change per key of a batch.
 //! - [`store`]: the [`EntityStore`] port, [`Applied`] (failures are `hub_core::PortError`).
 //! - [`memory`]: [`MemoryStore`], the in-memory adapter with the same semantics.
+//! - [`consolidated`]: an item of the table as a consolidated change message (the change
+//!   stream and the backfill): which rows are changes of their own, and the record as it stands.
 //!
 //! The rule every adapter implements: a plan applies only if its item does not exist or holds an
 //! older `version`; otherwise it is a no-op reported as [`Applied::Stale`]. Deletes write a
 //! tombstone (with its version and a TTL) so that a late upsert cannot resurrect the record.
 
+pub mod consolidated;
 pub mod keys;
 pub mod memory;
 pub mod plan;

@@ -101,6 +101,11 @@ pub fn plan(
         ),
     );
     attrs.insert("schema".into(), Value::from(event.schema.clone()));
+    // The consolidated stream's `source_system` attribute (DESIGN §7), as the raw event routed.
+    attrs.insert(
+        "source_system".into(),
+        Value::from(event.routing().source_system),
+    );
     if event.op == Op::Delete {
         attrs.insert("deleted".into(), Value::Bool(true));
         let expires = now.timestamp() + tombstone_ttl.as_secs() as i64;

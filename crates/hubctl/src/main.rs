@@ -10,11 +10,12 @@
 //! - `kafka`: host the embedded Kafka broker.
 //! - `parse`: print the canonical change events of one Kafka record (or its typed error).
 //! - `run`: the main job: provision, then run every function of the template under the local
-//!   SQS event source mapping, with a live status, until interrupted.
+//!   SQS and DynamoDB stream event source mappings, with a live status, until interrupted.
 //! - `status`: queue depths and table size of the stack.
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `publish`: produce SAP payload files to Kafka, one record per file.
 //! - `redrive`: put a DLQ's messages back where they came from.
+//! - `tail`: watch the consolidated (or the raw changes) topic through a queue of its own.
 //! - `reconcile`: account for every change of a Kafka window or an SAP extract: applied,
 //!   stale, missing, dead-lettered or in flight.
 //!
@@ -32,6 +33,7 @@ mod redrive;
 mod run;
 mod stack;
 mod status;
+mod tail;
 
 use clap::{Parser, Subcommand};
 
@@ -80,6 +82,9 @@ enum Command {
     /// Put the messages of a DLQ back where they came from (the dlq-redrive Lambda's logic,
     /// configured as in template.yaml), with filters, a rate limit and a loop guard.
     Redrive(redrive::Args),
+    /// Watch a topic as a domain would: `consolidated` (every applied change, the record as it
+    /// now stands) or `changes` (the bridge's raw events), one JSON line per message.
+    Tail(tail::Args),
     /// Account for every change of a Kafka window or an SAP-side extract against the table,
     /// the DLQs and the domain queues: applied, stale, missing, dead-lettered, in flight. Exit
     /// status 0 only when nothing is missing or stale (1), 2 when it could not reconcile.
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
                     Command::Redrive(args) => redrive::run(args).await,
                     Command::Reconcile(args) => reconcile::run(args).await,
                     Command::Publish(args) => publish::run(args).await,
+                    Command::Tail(args) => tail::run(args).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

@@ -5,7 +5,7 @@ use crate::stack::{StackArgs, local_clients};
 use crate::status;
 use anyhow::bail;
 use hub_local::provision::Provisioner;
-use hub_local::{EsmConfig, SqsEventSourceMapping};
+use hub_local::{EsmConfig, SqsEventSourceMapping, StreamEsmConfig, StreamEventSourceMapping};
 use hub_template::Context;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -98,6 +98,33 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
         let token = shutdown.clone();
         tasks.spawn(async move { Ok(esm.run(token).await?) });
     }
+    // The table's stream mappings (the change stream to the consolidated topic), beside the
+    // domain functions: they follow what those write.
+    let mut streams = Vec::new();
+    if domains {
+        for config in StreamEsmConfig::from_template(&ctx)? {
+            let Some(function) =
+                change_stream::local::function_of(&ctx, &config.function, &clients)?
+            else {
+                warn!(function = %config.function, "No local handler for this function; its stream is not read.");
+                continue;
+            };
+            let checkpoints = std::path::PathBuf::from(format!(
+                ".local/run/{}-{}.checkpoints.json",
+                args.stack.stack_name, config.function
+            ));
+            let esm = StreamEventSourceMapping::new(
+                config,
+                hub_aws::stream_records::streams_client(&clients),
+                clients.sqs.clone(),
+                function,
+            )
+            .with_checkpoints(checkpoints);
+            streams.push(esm.stats());
+            let token = shutdown.clone();
+            tasks.spawn(async move { Ok(esm.run(token).await?) });
+        }
+    }
     if args.seed {
         // Before the bridge subscribes: producing creates the topics if they do not exist.
         let n = seed(&ctx, &bootstrap).await?;
@@ -154,7 +181,8 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
             _ = tick.tick() => {
                 match status::collect(&clients, &report).await {
                     Ok(s) => {
-                        let live = status::Live::now(&s, bridge.as_deref().map(|p| (p.metrics().as_ref(), p.breaker().state())));
+                        let mut live = status::Live::now(&s, bridge.as_deref().map(|p| (p.metrics().as_ref(), p.breaker().state())));
+                        live.consolidated = (!streams.is_empty()).then(|| status::ConsolidatedLive::now(&streams));
                         println!("{}", live.line());
                         live.save(std::path::Path::new(status::LIVE_FILE));
                     }

@@ -59,6 +59,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 t.received, t.applied, t.stale, t.tombstoned, t.dead_lettered, t.failed
             );
         }
+        if let Some(c) = &live.consolidated {
+            println!(
+                "{:<24} {:>9} {:>10} {:>8} {:>7} {:>10}",
+                "CONSOLIDATED", "RECORDS", "PUBLISHED", "SKIPPED", "FAILED", "DISCARDED"
+            );
+            println!(
+                "{:<24} {:>9} {:>10} {:>8} {:>7} {:>10}",
+                "change-stream", c.records, c.published, c.skipped, c.failed, c.discarded_records
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -157,6 +167,41 @@ pub struct BridgeLive {
     pub lag: i64,
 }
 
+/// Counters of the consolidated change stream in the main job.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ConsolidatedLive {
+    /// Stream records read.
+    pub records: u64,
+    /// Messages published to the consolidated topic.
+    pub published: u64,
+    /// Records that were not changes of their own (index rows, chunks, TTL removals).
+    pub skipped: u64,
+    /// Invocations of the change-stream function that failed (a record retried).
+    pub failed: u64,
+    /// Records of batches discarded after their retries (their coordinates in the DLQ).
+    pub discarded_records: u64,
+}
+
+impl ConsolidatedLive {
+    /// The counters now, from the mappings' and the handler's.
+    pub fn now(mappings: &[std::sync::Arc<hub_local::StreamStats>]) -> ConsolidatedLive {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = change_stream::handler::totals();
+        let mut out = ConsolidatedLive {
+            published: t.published.load(Relaxed),
+            skipped: t.skipped.load(Relaxed),
+            failed: t.failed.load(Relaxed),
+            ..ConsolidatedLive::default()
+        };
+        for m in mappings {
+            let s = m.snapshot();
+            out.records += s.records;
+            out.discarded_records += s.discarded_records;
+        }
+        out
+    }
+}
+
 /// The main job's status: the bridge's and the domain functions' counters, the depth of every
 /// queue and DLQ, the table size.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -169,6 +214,9 @@ pub struct Live {
     pub bridge: Option<BridgeLive>,
     /// Per domain: applied, stale, dead-lettered… since the main job started.
     pub domains: std::collections::BTreeMap<String, hub_sync::metrics::Totals>,
+    /// The consolidated change stream, when its mapping runs.
+    #[serde(default)]
+    pub consolidated: Option<ConsolidatedLive>,
     /// Queue logical id → (visible, in flight).
     pub queues: Vec<(String, u64, u64)>,
     /// Table logical id → items (DynamoDB's estimate).
@@ -195,6 +243,7 @@ impl Live {
                 }
             }),
             domains: hub_sync::metrics::totals(),
+            consolidated: None,
             queues: s
                 .queues
                 .iter()
@@ -215,6 +264,12 @@ impl Live {
         }
         for (d, t) in &self.domains {
             parts.push(format!("{d} applied {} stale {}", t.applied, t.stale));
+        }
+        if let Some(c) = &self.consolidated {
+            parts.push(format!(
+                "consolidated published {} skipped {} discarded {}",
+                c.published, c.skipped, c.discarded_records
+            ));
         }
         let dlqs: Vec<String> = self
             .queues

@@ -1,0 +1,432 @@
+//! The consolidated change stream on the local stack: the table's DynamoDB stream (DynamoDB
+//! Local) read by the local stream event source mapping configured from `template.yaml`, the
+//! change-stream function, and the consolidated SNS topic (moto) with a domain's queue on it.
+//!
+//! - every applied change is published once, the record as it stands; stale and duplicate
+//!   changes, index rows and chunks never are;
+//! - a poison item is isolated by bisection and only its coordinates reach the DLQ;
+//! - a batch discarded after its retries is published by the redrive, from the stream again.
+
+use change_stream::handler::State;
+use hub_aws::AwsClients;
+use hub_aws::consolidated::SnsConsolidated;
+use hub_aws::dynamo_store::DynamoStore;
+use hub_integration_tests::*;
+use hub_local::{
+    LocalFunction, StreamEsmConfig, StreamEventSourceMapping, StreamStats, handler_fn,
+};
+use hub_model::consolidated::ConsolidatedMessage;
+use hub_model::{ChangeEvent, Entity, Op};
+use hub_store::testing::{event, now};
+use hub_store::{Applied, EntityStore, plan};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+struct Rig {
+    clients: AwsClients,
+    ctx: hub_template::Context<'static>,
+    store: DynamoStore,
+    topic: String,
+    dlq: String,
+    stack: String,
+}
+
+async fn rig(prefix: &str) -> Rig {
+    let clients = clients().await;
+    let stack = unique(prefix);
+    let (report, ctx) = provision(&clients, project_template(), &stack, &[]).await;
+    let id = |logical: &str| report.physical_id(logical).unwrap().to_string();
+    Rig {
+        store: DynamoStore::new(clients.dynamodb.clone(), id("HubTable")),
+        topic: id("ConsolidatedTopic"),
+        dlq: id("ChangeStreamDLQ"),
+        clients,
+        ctx,
+        stack,
+    }
+}
+
+impl Rig {
+    /// The template's stream mapping of the change-stream function.
+    fn config(&self) -> StreamEsmConfig {
+        let configs = StreamEsmConfig::from_template(&self.ctx).unwrap();
+        assert_eq!(configs.len(), 1, "one stream mapping in the template");
+        let mut c = configs.into_iter().next().unwrap();
+        assert_eq!(c.function, "ChangeStream");
+        // The mapping starts where the table's stream starts: every write of this test.
+        c.starting_position = hub_local::stream::StartingPosition::TrimHorizon;
+        c.poll_interval = Duration::from_millis(100);
+        c
+    }
+
+    fn function(&self) -> Arc<dyn LocalFunction> {
+        change_stream::local::function_of(&self.ctx, "ChangeStream", &self.clients)
+            .unwrap()
+            .expect("ChangeStream builds the change-stream binary")
+    }
+
+    fn start(
+        &self,
+        config: StreamEsmConfig,
+        function: Arc<dyn LocalFunction>,
+    ) -> (Arc<StreamStats>, CancellationToken) {
+        let esm = StreamEventSourceMapping::new(
+            config,
+            hub_aws::stream_records::streams_client(&self.clients),
+            self.clients.sqs.clone(),
+            function,
+        );
+        let stats = esm.stats();
+        let token = CancellationToken::new();
+        let t = token.clone();
+        tokio::spawn(async move { esm.run(t).await.unwrap() });
+        (stats, token)
+    }
+
+    /// Applies `e` as a domain function would; returns the stream records it makes.
+    async fn apply(&self, e: &ChangeEvent) -> (Applied, u64) {
+        let p = plan(e, now(), Duration::from_secs(3600)).unwrap();
+        let applied = self.store.apply(&p).await.unwrap();
+        let records = match applied {
+            Applied::Written => 1 + p.index_rows.len() as u64,
+            Applied::Stale => 0,
+        };
+        (applied, records)
+    }
+}
+
+/// Waits until the mapping has handled `n` stream records.
+async fn handled(stats: &StreamStats, n: u64) {
+    eventually(
+        &format!("{n} stream records handled"),
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let s = stats.snapshot();
+            (s.succeeded + s.discarded_records >= n).then_some(())
+        },
+    )
+    .await;
+}
+
+fn messages(
+    taken: &[(String, std::collections::BTreeMap<String, String>)],
+) -> Vec<ConsolidatedMessage> {
+    taken
+        .iter()
+        .map(|(b, _)| serde_json::from_str(b).expect("a consolidated message"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_applied_change_is_published_once_as_the_record_now_stands() {
+    // Scenario: a customer written at v1 and v3, then v2 (stale) and v3 again (duplicate); a
+    // supplier; an order with its material index rows; a material and a customer deleted.
+    // Exactly six messages: one per applied change, with the record, the version it replaced,
+    // the event's ids and the routing attributes; no stale, duplicate or index-row message.
+    let rig = rig("stream").await;
+    let audit = subscribed_queue(
+        &rig.clients,
+        &rig.topic,
+        &format!("{}-domain", rig.stack),
+        None,
+    )
+    .await;
+    let (stats, stop) = rig.start(rig.config(), rig.function());
+    let c = |seq, op| event(Entity::Customer, "0000000001", seq, op, seq as u8);
+    let changes = vec![
+        c(1, Op::Upsert),
+        c(9, Op::Upsert),
+        c(5, Op::Upsert),
+        c(9, Op::Upsert),
+        event(Entity::Supplier, "0000300001", 2, Op::Upsert, 1),
+        event(Entity::SalesOrder, "0000004711", 3, Op::Upsert, 2),
+        event(Entity::Material, "MAT-1", 4, Op::Delete, 0),
+        event(Entity::Customer, "0000000002", 6, Op::Delete, 0),
+    ];
+    let mut records = 0;
+    let mut applied = Vec::new();
+    for e in &changes {
+        let (a, n) = rig.apply(e).await;
+        records += n;
+        if a == Applied::Written {
+            applied.push(e.clone());
+        }
+    }
+    assert_eq!(
+        applied.len(),
+        6,
+        "v5 is stale and the second v9 a duplicate"
+    );
+    handled(&stats, records).await;
+    let taken = take_exactly(&rig.clients, &audit, applied.len(), Duration::from_secs(30)).await;
+    let got = messages(&taken);
+    for (e, (m, (_, attributes))) in applied.iter().zip(got.iter().zip(&taken)) {
+        assert_eq!(
+            (m.entity, m.key.as_str(), m.version),
+            (e.entity, e.key.as_str(), e.version),
+            "in the table's order"
+        );
+        assert_eq!(m.op, e.op);
+        assert_eq!(m.event_id, e.event_id);
+        assert_eq!(m.correlation_id, e.correlation_id);
+        assert_eq!(m.schema, e.schema);
+        assert_eq!(
+            m.record().unwrap(),
+            e.data,
+            "{} {}: the record as written",
+            e.entity,
+            e.key
+        );
+        assert_eq!(
+            attributes.get("entity").map(String::as_str),
+            Some(e.entity.as_str())
+        );
+        assert_eq!(
+            attributes.get("op").map(String::as_str),
+            Some(e.op.as_str())
+        );
+        assert_eq!(attributes.get("schema"), Some(&e.schema));
+        assert_eq!(
+            attributes.get("source_system"),
+            Some(&e.routing().source_system)
+        );
+    }
+    assert_eq!(got[0].previous_version, None);
+    assert_eq!(
+        got[1].previous_version,
+        Some(changes[0].version),
+        "v9 replaced v1"
+    );
+    let order = &got[3];
+    let hub_model::Record::SalesOrder(o) = order.record().unwrap().unwrap() else {
+        panic!("an order");
+    };
+    assert!(
+        !o.items.is_empty(),
+        "the order is one message with its items"
+    );
+    let s = stats.snapshot();
+    assert_eq!((s.discarded_records, s.function_errors), (0, 0));
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_poison_item_is_isolated_by_bisection_and_only_its_coordinates_reach_the_dlq() {
+    // Scenario: between valid customers, an item that is not a customer (a hand edit: the name
+    // a number). The mapping (bisect on, two retries here) halves the batch until the item is
+    // alone, discards it after its retries: the DLQ gets one message with its coordinates and
+    // a batch size of 1; the three valid customers are published; the redrive's dry run reads
+    // the record again and says why it still fails.
+    let rig = rig("poison").await;
+    let audit = subscribed_queue(
+        &rig.clients,
+        &rig.topic,
+        &format!("{}-domain", rig.stack),
+        None,
+    )
+    .await;
+    let mut config = rig.config();
+    assert!(
+        config.bisect && config.report_batch_item_failures,
+        "the template's mapping bisects"
+    );
+    assert!(
+        config.on_failure.is_some(),
+        "the template's mapping has an on-failure destination"
+    );
+    config.maximum_retry_attempts = Some(2);
+    config.batching_window = Duration::from_secs(2);
+    let mut records = 0;
+    for (i, key) in ["0000000011", "0000000012"].iter().enumerate() {
+        records += rig
+            .apply(&event(Entity::Customer, key, i as u64 + 1, Op::Upsert, 1))
+            .await
+            .1;
+    }
+    let mut poison = hub_aws::dynamo_store::to_item(
+        &plan(
+            &event(Entity::Customer, "0000000013", 1, Op::Upsert, 1),
+            now(),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+        .main,
+    );
+    poison.insert(
+        "name".into(),
+        aws_sdk_dynamodb::types::AttributeValue::N("42".into()),
+    );
+    rig.clients
+        .dynamodb
+        .put_item()
+        .table_name(rig.ctx.physical("HubTable").unwrap().reference.clone())
+        .set_item(Some(poison))
+        .send()
+        .await
+        .unwrap();
+    records += 1;
+    records += rig
+        .apply(&event(Entity::Customer, "0000000014", 4, Op::Upsert, 1))
+        .await
+        .1;
+    let (stats, stop) = rig.start(config, rig.function());
+    handled(&stats, records).await;
+    let published = messages(&take_exactly(&rig.clients, &audit, 3, Duration::from_secs(30)).await);
+    let keys: Vec<&str> = published.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(keys, vec!["0000000011", "0000000012", "0000000014"]);
+    let s = stats.snapshot();
+    assert!(s.bisections >= 1, "the batch was halved: {s:?}");
+    assert_eq!((s.discarded_batches, s.discarded_records), (1, 1));
+    let dead = take_exactly(&rig.clients, &rig.dlq, 1, Duration::from_secs(10)).await;
+    let body: serde_json::Value = serde_json::from_str(&dead[0].0).unwrap();
+    let info = &body["DDBStreamBatchInfo"];
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["startSequenceNumber"], info["endSequenceNumber"]);
+    assert_eq!(
+        body["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    stop.cancel();
+    // Back in the DLQ, the redrive's dry run reads it from the stream and reports the fault.
+    rig.clients
+        .sqs
+        .send_message()
+        .queue_url(&rig.dlq)
+        .message_body(&dead[0].0)
+        .send()
+        .await
+        .unwrap();
+    let state = redrive_state(&rig, &rig.topic);
+    let report = change_stream::redrive::redrive(
+        &change_stream::redrive::Request::default(),
+        &rig.clients.sqs,
+        &rig.dlq,
+        &hub_aws::stream_records::streams_client(&rig.clients),
+        &rig.clients.region(),
+        &state,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.messages, report.records, report.redriven),
+        (1, 1, 0)
+    );
+    assert!(
+        report.failed[0].reason.contains("not a customer record"),
+        "{:?}",
+        report.failed
+    );
+}
+
+fn redrive_state(rig: &Rig, topic: &str) -> State<SnsConsolidated, DynamoStore> {
+    State {
+        sink: SnsConsolidated::new(
+            rig.clients.sns.clone(),
+            rig.clients.s3.clone(),
+            topic,
+            false,
+            rig.ctx
+                .physical("ClaimCheckBucket")
+                .unwrap()
+                .reference
+                .clone(),
+        ),
+        store: rig.store.clone(),
+        emit_metrics: false,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_discarded_after_its_retries_is_published_by_the_redrive() {
+    // Scenario: the function publishes to a topic that does not exist (a misconfiguration), so
+    // the batch of four changes fails and is discarded at once (no retries here): its
+    // coordinates go to the DLQ. The redrive's dry run reports four changes to publish and
+    // moves nothing; the redrive reads them from the stream again, publishes all four to the
+    // right topic and deletes the DLQ message.
+    let rig = rig("redrive").await;
+    let audit = subscribed_queue(
+        &rig.clients,
+        &rig.topic,
+        &format!("{}-domain", rig.stack),
+        None,
+    )
+    .await;
+    let mut config = rig.config();
+    config.maximum_retry_attempts = Some(0);
+    config.bisect = false;
+    config.batching_window = Duration::from_secs(2);
+    let mut records = 0;
+    for i in 0..4u64 {
+        records += rig
+            .apply(&event(
+                Entity::Customer,
+                &format!("00000001{i:02}"),
+                i + 1,
+                Op::Upsert,
+                1,
+            ))
+            .await
+            .1;
+    }
+    let broken = Arc::new(redrive_state(&rig, &format!("{}-missing", rig.topic)));
+    let function = handler_fn(move |e| {
+        let state = broken.clone();
+        async move { change_stream::handler::handle(e, &state).await }
+    });
+    let (stats, stop) = rig.start(config, function);
+    handled(&stats, records).await;
+    stop.cancel();
+    assert_eq!(stats.discarded_records.load(Ordering::Relaxed), 4);
+    let state = redrive_state(&rig, &rig.topic);
+    let streams = hub_aws::stream_records::streams_client(&rig.clients);
+    let dry = change_stream::redrive::redrive(
+        &Default::default(),
+        &rig.clients.sqs,
+        &rig.dlq,
+        &streams,
+        &rig.clients.region(),
+        &state,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (dry.messages, dry.records, dry.published, dry.redriven),
+        (1, 4, 4, 0)
+    );
+    assert!(
+        receive(&rig.clients, &audit).await.is_empty(),
+        "a dry run publishes nothing"
+    );
+    let request = change_stream::redrive::Request {
+        dry_run: false,
+        max_messages: 10,
+    };
+    let report = change_stream::redrive::redrive(
+        &request,
+        &rig.clients.sqs,
+        &rig.dlq,
+        &streams,
+        &rig.clients.region(),
+        &state,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.records, report.published, report.redriven),
+        (4, 4, 1),
+        "{report:?}"
+    );
+    let published = messages(&take_exactly(&rig.clients, &audit, 4, Duration::from_secs(30)).await);
+    assert!(
+        published
+            .iter()
+            .all(|m| m.entity == Entity::Customer && m.previous_version.is_none())
+    );
+    assert!(
+        receive(&rig.clients, &rig.dlq).await.is_empty(),
+        "the DLQ message is deleted"
+    );
+}

@@ -46,7 +46,7 @@ fn every_domain_function_reports_batch_item_failures() {
         let Some(events) = f.properties.get("Events").and_then(|e| e.as_object()) else {
             // Invoked from the console, not by an event source.
             assert!(
-                ["dlq-redrive", "change-stream-redrive"].contains(&binary),
+                ["dlq-redrive", "change-stream-redrive", "backfill"].contains(&binary),
                 "{} has no events",
                 f.logical_id
             );

@@ -15,6 +15,7 @@
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `publish`: produce SAP payload files to Kafka, one record per file.
 //! - `redrive`: put a DLQ's messages back where they came from.
+//! - `backfill`: an entity's current state sent to one domain's queue (as the backfill function).
 //! - `tail`: watch the consolidated (or the raw changes) topic through a queue of its own.
 //! - `reconcile`: account for every change of a Kafka window or an SAP extract: applied,
 //!   stale, missing, dead-lettered or in flight.
@@ -23,6 +24,7 @@
 //! their answer; the global `-v` (INFO) and `-vv` (the hub's DEBUG lines) raise any command's
 //! log level, and `RUST_LOG`, when set, decides as usual.
 
+mod backfill;
 mod kafka;
 mod parse;
 mod provision;
@@ -85,6 +87,9 @@ enum Command {
     /// Watch a topic as a domain would: `consolidated` (every applied change, the record as it
     /// now stands) or `changes` (the bridge's raw events), one JSON line per message.
     Tail(tail::Args),
+    /// Send an entity's current state (the consolidated message format, `replay = true`) to one
+    /// domain's queue: dry run unless --execute, rate-limited, resumable from a checkpoint.
+    Backfill(backfill::Args),
     /// Account for every change of a Kafka window or an SAP-side extract against the table,
     /// the DLQs and the domain queues: applied, stale, missing, dead-lettered, in flight. Exit
     /// status 0 only when nothing is missing or stale (1), 2 when it could not reconcile.
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
                     Command::Reconcile(args) => reconcile::run(args).await,
                     Command::Publish(args) => publish::run(args).await,
                     Command::Tail(args) => tail::run(args).await,
+                    Command::Backfill(args) => backfill::run(args).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

@@ -274,8 +274,18 @@ pub async fn message_outcome<S: EntityStore>(
         Fault::Permanent("the new image has no pk/sk (is the stream NEW_AND_OLD_IMAGES?)".into())
     })?;
     let previous = image(r.change.old_image.inner()).and_then(|i| i.version().map(str::to_string));
+    message_outcome_of_item(&item, previous.as_deref(), store).await
+}
+
+/// The message of an item of the table that replaced `previous` (an order's chunks read from
+/// `store`): `Ok(None)` when it is not a change of its own.
+pub async fn message_outcome_of_item<S: EntityStore>(
+    item: &Item,
+    previous: Option<&str>,
+    store: &S,
+) -> Result<Option<ConsolidatedMessage>, Fault> {
     let rows = if item.attrs.contains_key("item_chunks")
-        && hub_store::consolidated::record_entity(&item).is_some()
+        && hub_store::consolidated::record_entity(item).is_some()
     {
         store.query(&item.key.pk).await.map_err(|e| {
             let text = format!("reading the order's item chunks: {e}");
@@ -288,7 +298,7 @@ pub async fn message_outcome<S: EntityStore>(
     } else {
         Vec::new()
     };
-    match outcome(&item, previous.as_deref(), &rows) {
+    match outcome(item, previous, &rows) {
         Ok(Outcome::Publish(m)) => Ok(Some(*m)),
         Ok(Outcome::Skip(_)) => Ok(None),
         Err(e) => Err(Fault::Permanent(e.to_string())),

@@ -13,10 +13,13 @@
 //!   out; the same function the local stream event source mapping runs.
 //! - [`redrive`]: the change-stream DLQ's redrive (binary `change-stream-redrive`): the
 //!   discarded batches' records read from the stream again and published.
-//! - [`run`], [`run_redrive`]: the wiring of the binaries' `main`.
+//! - [`backfill`]: the current state of an entity's records sent to one queue (binary
+//!   `backfill`, and `hubctl backfill`).
+//! - [`run`], [`run_redrive`], [`run_backfill`]: the wiring of the binaries' `main`.
 //! - `local` (feature `local`): the handler as a local function, configured from the
 //!   function's environment in `template.yaml`.
 
+pub mod backfill;
 pub mod config;
 pub mod handler;
 #[cfg(feature = "local")]
@@ -91,6 +94,47 @@ pub async fn run_redrive() -> Result<(), lambda_runtime::Error> {
                 let report =
                     redrive::redrive(&request, &clients.sqs, &dlq_url, &streams, &region, &state)
                         .await?;
+                Ok::<_, lambda_runtime::Error>(report)
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs the backfill Lambda until the runtime stops it. Its input is a [`backfill::Request`]
+/// (unknown fields refused, a dry run by default); its answer the [`backfill::Report`], whose
+/// `checkpoint` is the `resume` of the next invocation when `complete` is false.
+pub async fn run_backfill() -> Result<(), lambda_runtime::Error> {
+    hub_telemetry::init();
+    let env = hub_core::config::Env::process();
+    let table = env.required("TABLE_NAME")?;
+    let bucket = env.required("CLAIM_CHECK_BUCKET")?;
+    let clients = AwsClients::from_env().await;
+    let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), &table));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (clients, store, table, bucket) = (
+                clients.clone(),
+                store.clone(),
+                table.clone(),
+                bucket.clone(),
+            );
+            async move {
+                let request: backfill::Request = serde_json::from_value(event.payload)
+                    .map_err(|e| format!("invalid input: {e}"))?;
+                let deadline = tokio::time::Instant::now()
+                    + hub_core::deadline::remaining(event.context.deadline);
+                let fill = backfill::Backfill {
+                    dynamodb: &clients.dynamodb,
+                    sqs: &clients.sqs,
+                    s3: &clients.s3,
+                    table: &table,
+                    bucket: &bucket,
+                    store: store.as_ref(),
+                };
+                let report = fill
+                    .run(&request, Some(deadline), &|_, _| {}, &|_| {})
+                    .await?;
                 Ok::<_, lambda_runtime::Error>(report)
             }
         },

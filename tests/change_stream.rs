@@ -34,9 +34,13 @@ struct Rig {
 }
 
 async fn rig(prefix: &str) -> Rig {
+    rig_with(prefix, &[]).await
+}
+
+async fn rig_with(prefix: &str, overrides: &[(&str, &str)]) -> Rig {
     let clients = clients().await;
     let stack = unique(prefix);
-    let (report, ctx) = provision(&clients, project_template(), &stack, &[]).await;
+    let (report, ctx) = provision(&clients, project_template(), &stack, overrides).await;
     let id = |logical: &str| report.physical_id(logical).unwrap().to_string();
     Rig {
         store: DynamoStore::new(clients.dynamodb.clone(), id("HubTable")),
@@ -94,46 +98,11 @@ impl Rig {
 
 /// Every record the table's stream holds now (read independently of the mapping).
 async fn stream_len(rig: &Rig) -> u64 {
-    let streams = hub_aws::stream_records::streams_client(&rig.clients);
     let arn = rig.ctx.physical("HubTable").unwrap().attributes["StreamArn"]
         .as_str()
         .unwrap()
         .to_string();
-    let shards = streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let mut n = 0;
-    for shard in shards.stream_description.unwrap().shards() {
-        let mut it = streams
-            .get_shard_iterator()
-            .stream_arn(&arn)
-            .shard_id(shard.shard_id().unwrap())
-            .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator;
-        let mut empty = 0;
-        while let Some(i) = it.take() {
-            let page = streams
-                .get_records()
-                .shard_iterator(i)
-                .send()
-                .await
-                .unwrap();
-            let got = page.records().len() as u64;
-            n += got;
-            empty = if got == 0 { empty + 1 } else { 0 };
-            if empty == 2 {
-                break;
-            }
-            it = page.next_shard_iterator;
-        }
-    }
-    n
+    stream_records(&rig.clients, &arn).await
 }
 
 /// Waits until the mapping has handled `n` stream records.
@@ -708,4 +677,88 @@ async fn a_backfill_resumes_from_its_checkpoint() {
     let mut want: Vec<String> = expected.into_iter().map(|m| m.key).collect();
     want.sort();
     assert_eq!(keys, want, "every record sent by one of the two runs");
+}
+
+#[tokio::test]
+async fn a_fifo_consolidated_topic_keeps_each_records_changes_in_order() {
+    // Scenario: with `ConsolidatedFifo=true` the topic is FIFO; a domain's FIFO queue gets each
+    // record's changes in the table's order, grouped by `entity:key`.
+    let rig = rig_with("fifo", &[("ConsolidatedFifo", "true")]).await;
+    assert!(rig.topic.ends_with("-consolidated.fifo"), "{}", rig.topic);
+    let url = rig
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name(format!("{}-domain.fifo", rig.stack))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = queue_arn(&rig.clients, &url).await;
+    rig.clients
+        .sns
+        .subscribe()
+        .topic_arn(&rig.topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let (stats, stop) = rig.start(rig.config(), rig.function());
+    for seq in 1..=4u64 {
+        for key in ["0000000021", "0000000022"] {
+            rig.apply(&event(Entity::Customer, key, seq, Op::Upsert, seq as u8))
+                .await;
+        }
+    }
+    handled(&stats, stream_len(&rig).await).await;
+    stop.cancel();
+    let mut seen: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    while seen.values().map(Vec::len).sum::<usize>() < 8 {
+        let batch = rig
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+            )
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        assert!(!batch.is_empty(), "8 messages expected, got {seen:?}");
+        for m in batch {
+            let msg: ConsolidatedMessage =
+                serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
+            let group = m
+                .attributes
+                .as_ref()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
+                .cloned();
+            assert_eq!(group, Some(format!("customer:{}", msg.key)));
+            seen.entry(msg.key.clone())
+                .or_default()
+                .push(msg.version.seq);
+            rig.clients
+                .sqs
+                .delete_message()
+                .queue_url(&url)
+                .set_receipt_handle(m.receipt_handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    for (key, versions) in &seen {
+        assert_eq!(versions, &vec![1, 2, 3, 4], "{key}: in order");
+    }
 }

@@ -568,3 +568,85 @@ pub async fn take_exactly(
     );
     out
 }
+
+/// How many records the DynamoDB stream `stream_arn` holds now, every shard read from its
+/// start (independently of any event source mapping).
+pub async fn stream_records(clients: &AwsClients, stream_arn: &str) -> u64 {
+    let streams = hub_aws::stream_records::streams_client(clients);
+    let shards = streams
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .expect("DescribeStream");
+    let mut n = 0;
+    for shard in shards.stream_description.expect("a stream").shards() {
+        let mut it = streams
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(shard.shard_id().expect("a shard id"))
+            .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator;
+        let mut empty = 0;
+        while let Some(i) = it.take() {
+            let page = streams
+                .get_records()
+                .shard_iterator(i)
+                .send()
+                .await
+                .expect("GetRecords");
+            let got = page.records().len() as u64;
+            n += got;
+            empty = if got == 0 { empty + 1 } else { 0 };
+            if empty == 2 {
+                break;
+            }
+            it = page.next_shard_iterator;
+        }
+    }
+    n
+}
+
+/// The stream ARN of table `table`.
+pub async fn table_stream_arn(clients: &AwsClients, table: &str) -> String {
+    clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("DescribeTable")
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .expect("the table has a stream")
+}
+
+/// Every item of table `table` as JSON, sorted by key (a snapshot to compare).
+pub async fn table_items(clients: &AwsClients, table: &str) -> Vec<hub_store::Item> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .expect("Scan");
+        out.extend(
+            page.items()
+                .iter()
+                .filter_map(hub_aws::dynamo_store::from_item),
+        );
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => break,
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}

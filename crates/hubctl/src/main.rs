@@ -15,6 +15,7 @@
 //! - `get`, `query`: read the single table as a domain consumer would.
 //! - `publish`: produce SAP payload files to Kafka, one record per file.
 //! - `redrive`: put a DLQ's messages back where they came from.
+//! - `replay`: a window of SAP's topics through the bridge's parse and publish again.
 //! - `backfill`: an entity's current state sent to one domain's queue (as the backfill function).
 //! - `tail`: watch the consolidated (or the raw changes) topic through a queue of its own.
 //! - `reconcile`: account for every change of a Kafka window or an SAP extract: applied,
@@ -32,6 +33,7 @@ mod publish;
 mod read;
 mod reconcile;
 mod redrive;
+mod replay;
 mod run;
 mod stack;
 mod status;
@@ -90,6 +92,10 @@ enum Command {
     /// Send an entity's current state (the consolidated message format, `replay = true`) to one
     /// domain's queue: dry run unless --execute, rate-limited, resumable from a checkpoint.
     Backfill(backfill::Args),
+    /// Run a window of SAP's Kafka topics through the bridge's parse and publish again (no
+    /// consumer group, nothing committed): dry run unless --execute. Applied changes come back
+    /// stale and change nothing.
+    Replay(replay::Args),
     /// Account for every change of a Kafka window or an SAP-side extract against the table,
     /// the DLQs and the domain queues: applied, stale, missing, dead-lettered, in flight. Exit
     /// status 0 only when nothing is missing or stale (1), 2 when it could not reconcile.
@@ -141,6 +147,7 @@ fn main() -> ExitCode {
                     Command::Publish(args) => publish::run(args).await,
                     Command::Tail(args) => tail::run(args).await,
                     Command::Backfill(args) => backfill::run(args).await,
+                    Command::Replay(args) => replay::run(args).await,
                     Command::Kafka(_) | Command::Parse(_) => unreachable!("handled above"),
                 }
             })

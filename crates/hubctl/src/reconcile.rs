@@ -78,7 +78,7 @@ pub struct Args {
     stack: StackArgs,
 }
 
-fn time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub(crate) fn time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|e| format!("{s:?}: not an RFC 3339 time: {e}"))
@@ -122,14 +122,16 @@ fn bar(hidden: bool, len: u64, what: &str) -> ProgressBar {
 }
 
 /// The Kafka connection: the brokers, and the bridge's credentials when `KAFKA_AUTH` is set.
-async fn kafka_config(
-    args: &Args,
+/// A Kafka client's configuration: the brokers (given, or the local stack's) and, when
+/// `KAFKA_AUTH` is set, the credentials the bridge would use.
+pub(crate) async fn kafka_config(
+    bootstrap_servers: Option<&str>,
     clients: &hub_aws::AwsClients,
 ) -> anyhow::Result<rdkafka::ClientConfig> {
     let mut config = rdkafka::ClientConfig::new();
     config.set(
         "bootstrap.servers",
-        crate::publish::bootstrap(args.bootstrap_servers.as_deref())?,
+        crate::publish::bootstrap(bootstrap_servers)?,
     );
     let env = hub_core::config::Env::process();
     if env.get("KAFKA_AUTH").is_some() {
@@ -214,7 +216,7 @@ async fn reconcile(args: &Args) -> anyhow::Result<ExitCode> {
             to: args.to,
             offsets: args.offsets.clone(),
         };
-        let config = kafka_config(args, &clients).await?;
+        let config = kafka_config(args.bootstrap_servers.as_deref(), &clients).await?;
         let stall = Duration::from_secs(args.kafka_stall_seconds.max(1));
         let reading = if quiet {
             ProgressBar::hidden()

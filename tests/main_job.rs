@@ -26,6 +26,32 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
     for p in &params {
         args.extend(["--parameter".to_string(), p.clone()]);
     }
+    // A domain watching the consolidated topic from before the job starts: the stack
+    // provisioned first, then `hubctl tail consolidated` subscribed.
+    let overrides: Vec<(&str, &str)> = params.iter().filter_map(|p| p.split_once('=')).collect();
+    provision(&clients, project_template(), &stack, &overrides).await;
+    let mut tail = std::process::Command::new(workspace_binary("hubctl"));
+    tail.args([
+        "tail",
+        "consolidated",
+        "--max",
+        "4",
+        "--idle-timeout",
+        "120",
+        "--stack-name",
+        &stack,
+    ])
+    .current_dir(repo_root())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for p in &params {
+        tail.args(["--parameter", p]);
+    }
+    let mut tail = tail.spawn().expect("hubctl tail runs");
+    let mut tail_err = std::io::BufReader::new(tail.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut tail_err, &mut first).unwrap();
+    assert!(first.starts_with("Tailing"), "{first}");
     let mut job = MainJob::start(&args, &[]);
 
     let store = DynamoStore::new(clients.dynamodb.clone(), format!("{stack}-hub"));
@@ -71,6 +97,36 @@ async fn the_main_job_with_seed_lands_the_fixtures_in_the_table() {
         job.printed(|l| l.starts_with("Seeded 7 sample records")),
         "{:?}",
         job.lines()
+    );
+    // The consolidated stream: one message per record applied (the 7 samples are 4 records:
+    // the business partner, the product and the S/4 change update the same ones, or are
+    // stale), on the status line and on the topic.
+    eventually(
+        "the status line counting the consolidated messages",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let seen = job.printed(|l| l.contains("consolidated published 4 skipped"));
+            async move { seen.then_some(()) }
+        },
+    )
+    .await;
+    let out = tokio::task::spawn_blocking(move || tail.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut entities: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["attributes"]["entity"], v["message"]["entity"], "{l}");
+            v["message"]["entity"].as_str().unwrap().to_string()
+        })
+        .collect();
+    entities.sort();
+    assert_eq!(
+        entities,
+        ["customer", "material", "sales_order", "supplier"]
     );
     let status = job.terminate(Duration::from_secs(40)).await;
     assert!(status.success(), "{status:?}");

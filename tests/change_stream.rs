@@ -762,3 +762,59 @@ async fn a_fifo_consolidated_topic_keeps_each_records_changes_in_order() {
         assert_eq!(versions, &vec![1, 2, 3, 4], "{key}: in order");
     }
 }
+
+#[tokio::test]
+async fn an_order_over_256_kib_is_one_claim_checked_message_with_all_its_items() {
+    // Scenario: an order of 3,000 items (over one item's size: its items in ITEMS# chunks, and
+    // over SNS's 256 KiB) is published once, as a claim check: the attribute `claim_check = s3`,
+    // and the object holds the whole message, its record equal to the change's with every item.
+    let rig = rig("large").await;
+    let audit = subscribed_queue(
+        &rig.clients,
+        &rig.topic,
+        &format!("{}-domain", rig.stack),
+        None,
+    )
+    .await;
+    let (stats, stop) = rig.start(rig.config(), rig.function());
+    let mut e = event(Entity::SalesOrder, "0000004712", 5, Op::Upsert, 1);
+    if let Some(hub_model::Record::SalesOrder(o)) = &mut e.data {
+        let item = o.items[0].clone();
+        o.items = (0..3000)
+            .map(|i| hub_model::records::SalesOrderItem {
+                item: format!("{i:06}").into(),
+                description: Some("x".repeat(200).into()),
+                ..item.clone()
+            })
+            .collect();
+    }
+    assert_eq!(rig.apply(&e).await, Applied::Written);
+    handled(&stats, stream_len(&rig).await).await;
+    stop.cancel();
+    let taken = take_exactly(&rig.clients, &audit, 1, Duration::from_secs(30)).await;
+    let (body, attributes) = &taken[0];
+    assert_eq!(
+        attributes.get("claim_check").map(String::as_str),
+        Some("s3")
+    );
+    assert_eq!(
+        attributes.get("entity").map(String::as_str),
+        Some("sales_order")
+    );
+    let pointer = hub_model::claim_check::ClaimCheck::from_body(body).expect("a claim check");
+    let (bucket, key) = pointer.s3_location().unwrap();
+    let object = rig
+        .clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes.len() as u64, pointer.bytes);
+    let m: ConsolidatedMessage = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((m.key.as_str(), m.version), ("0000004712", e.version));
+    assert_eq!(m.record().unwrap(), e.data, "every item, in order");
+}

@@ -1,5 +1,6 @@
 //! `hubctl redrive`: the `dlq-redrive` Lambda's logic from a shell, configured as the deployed
-//! function of that DLQ is (its environment in `template.yaml`), with a progress bar.
+//! function of that DLQ is (its environment in `template.yaml`), with a progress bar. For the
+//! change-stream DLQ, the `change-stream-redrive` function's logic (its report as JSON).
 
 use crate::stack::{StackArgs, local_clients};
 use anyhow::{Context as _, bail};
@@ -99,10 +100,79 @@ pub fn redrive_environment(
     )
 }
 
+/// The environment of the template's `change-stream-redrive` function, when `queue` is its DLQ.
+fn change_stream_environment(
+    ctx: &Context<'_>,
+    queue: &str,
+) -> anyhow::Result<Option<Vec<(String, String)>>> {
+    for f in ctx
+        .template()
+        .resources_of_type("AWS::Serverless::Function")
+    {
+        let binary = f
+            .metadata
+            .get("BuildProperties")
+            .and_then(|b| b.get("Binary"))
+            .and_then(Value::as_str);
+        if binary != Some("change-stream-redrive") {
+            continue;
+        }
+        let env = ctx.function_environment(&f.logical_id)?;
+        let url = env
+            .iter()
+            .find(|(k, _)| k == "DLQ_URL")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let id = f.properties["Environment"]["Variables"]["DLQ_URL"]["Ref"]
+            .as_str()
+            .unwrap_or_default();
+        if url == queue || url.ends_with(&format!("/{queue}")) || id == queue {
+            return Ok(Some(env));
+        }
+    }
+    Ok(None)
+}
+
+/// The change-stream DLQ: its batches' records read from the stream again and published (the
+/// `change-stream-redrive` function's logic).
+async fn run_change_stream(
+    args: &Args,
+    clients: &hub_aws::AwsClients,
+    env: Vec<(String, String)>,
+) -> anyhow::Result<ExitCode> {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = Env::from_pairs(&pairs);
+    let config = change_stream::Config::from_env(&env)?;
+    let dlq_url = env.required("DLQ_URL")?;
+    let state = change_stream::state(clients, &config, false);
+    let request = change_stream::redrive::Request {
+        dry_run: args.dry_run,
+        max_messages: args.max_messages as usize,
+    };
+    let report = change_stream::redrive::redrive(
+        &request,
+        &clients.sqs,
+        &dlq_url,
+        &hub_aws::stream_records::streams_client(clients),
+        &clients.region(),
+        &state,
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let template = args.stack.template()?;
     let clients = local_clients().await;
     let (ctx, _) = args.stack.resolve(&template, &clients).await?;
+    if let Some(env) = change_stream_environment(&ctx, &args.queue)? {
+        return run_change_stream(&args, &clients, env).await;
+    }
     let mut env = redrive_environment(&ctx, &args.queue)?;
     for pair in &args.env {
         let Some((k, v)) = pair.split_once('=') else {

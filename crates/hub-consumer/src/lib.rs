@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use hub_consumer::{Applied, Replica, parse, upsert};
-//! # let v1 = r#"{"entity":"customer","key":"0000100123","op":"delete",
+//! # let v1 = r#"{"entity":"customer","key":"100123","op":"delete",
 //! #   "version":"2026-11-20T10:15:02.000Z#00000000000000000001","previous_version":null,
 //! #   "event_id":"e1","correlation_id":"c1","schema":"customer.v1","data":null}"#;
 //! # let v2 = v1.replace("0000000000000000001", "0000000000000000002").replace("e1", "e2");

@@ -9,15 +9,15 @@
 //! ```
 //! use hub_model::consolidated::ConsolidatedMessage;
 //! use hub_model::Customer;
-//! let data = Customer { customer: "0000100123".into(), name: Some("ACME".into()), ..Customer::default() };
-//! let body = serde_json::json!({"entity": "customer", "key": "0000100123", "op": "upsert",
+//! let data = Customer { customer: "100123".into(), name: Some("ACME".into()), ..Customer::default() };
+//! let body = serde_json::json!({"entity": "customer", "key": "100123", "op": "upsert",
 //!   "version": "2026-11-20T10:15:02.000Z#00000000000004711001",
 //!   "previous_version": null, "event_id": "e1", "correlation_id": "c1", "schema": "customer.v1",
 //!   "source_system": "S4HCLNT100", "data": data});
 //! let m: ConsolidatedMessage = serde_json::from_value(body).unwrap();
-//! assert_eq!(m.group_id(), "customer:0000100123");
+//! assert_eq!(m.group_id(), "customer:100123");
 //! let record = m.record().unwrap().unwrap();
-//! assert_eq!(record.key(), "0000100123");
+//! assert_eq!(record.key(), "100123");
 //! ```
 
 use crate::{Entity, Op, Record, Version};

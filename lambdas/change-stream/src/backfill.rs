@@ -766,11 +766,11 @@ mod tests {
             Some(RequestError::Resume(_))
         ));
         let p = validate(&Request {
-            keys: Some(vec!["100123".into()]),
+            keys: Some(vec!["0000100123".into()]),
             ..r.clone()
         })
         .unwrap();
-        assert_eq!(p.keys.unwrap(), vec!["0000100123"]);
+        assert_eq!(p.keys.unwrap(), vec!["100123"], "keys are normalised as the table's");
     }
 
     #[test]

@@ -66,6 +66,27 @@ const ADDED_TO_THE_SHARED_PART: &[&str] = &[
     "KafkaBridgeOrdersSource AWS::Lambda::EventSourceMapping",
     "KafkaBridgeCremasSource AWS::Lambda::EventSourceMapping",
     "KafkaBridgeS4EventsSource AWS::Lambda::EventSourceMapping",
+    // The consolidated change stream, its DLQ and redrive, the backfill (issue: domains onboard
+    // themselves).
+    "ConsolidatedTopic AWS::SNS::Topic",
+    "ConsolidatedTopicPolicy AWS::SNS::TopicPolicy",
+    "ChangeStreamDLQ AWS::SQS::Queue",
+    "ChangeStream AWS::Serverless::Function",
+    "ChangeStreamRole AWS::IAM::Role",
+    "ChangeStreamRedrive AWS::Serverless::Function",
+    "ChangeStreamRedriveRole AWS::IAM::Role",
+    "Backfill AWS::Serverless::Function",
+    "BackfillRole AWS::IAM::Role",
+    "ChangeStreamLogs AWS::Logs::LogGroup",
+    "BackfillLogs AWS::Logs::LogGroup",
+    "ChangeStreamRedriveLogs AWS::Logs::LogGroup",
+    "ChangeStreamDlqAlarm AWS::CloudWatch::Alarm",
+    "ChangeStreamIteratorAgeAlarm AWS::CloudWatch::Alarm",
+    "ChangeStreamErrorsAlarm AWS::CloudWatch::Alarm",
+    "ConsolidatedTopicArn Output",
+    "ChangeStreamDlqUrl Output",
+    "ChangeStreamRedriveFunction Output",
+    "BackfillFunction Output",
 ];
 
 #[test]

@@ -16,14 +16,15 @@ fn provision_summarises_and_read_only_commands_print_only_their_answer() {
     let (code, out, err) = hubctl_as_user(&["provision", "--stack-name", &stack]);
     assert_eq!(code, 0, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    // Each object has its queue, its DLQ and its subscription; the bridge DLQ is the extra queue.
+    // Each object has its queue, its DLQ and its subscription; the bridge DLQ and the
+    // change-stream DLQ are the extra queues; the changes, consolidated and alarm topics.
     let objects = hub_model::OBJECTS.len();
-    let (queues, subscriptions) = (2 * objects + 1, objects);
+    let (queues, subscriptions) = (2 * objects + 2, objects);
     assert_eq!(
         lines[..7],
         [
-            "topics: 2 (2 created)".to_string(),
-            "topic policies: 1 (1 updated)".to_string(),
+            "topics: 3 (3 created)".to_string(),
+            "topic policies: 2 (2 updated)".to_string(),
             format!("subscriptions: {subscriptions} ({subscriptions} created)"),
             format!("queues: {queues} ({queues} created)"),
             "queue policies: 1 (1 updated)".to_string(),

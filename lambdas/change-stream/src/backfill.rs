@@ -770,7 +770,11 @@ mod tests {
             ..r.clone()
         })
         .unwrap();
-        assert_eq!(p.keys.unwrap(), vec!["100123"], "keys are normalised as the table's");
+        assert_eq!(
+            p.keys.unwrap(),
+            vec!["100123"],
+            "keys are normalised as the table's"
+        );
     }
 
     #[test]

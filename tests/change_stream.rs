@@ -818,3 +818,69 @@ async fn an_order_over_256_kib_is_one_claim_checked_message_with_all_its_items()
     assert_eq!((m.key.as_str(), m.version), ("0000004712", e.version));
     assert_eq!(m.record().unwrap(), e.data, "every item, in order");
 }
+
+#[tokio::test]
+async fn hubctl_backfill_sends_after_a_dry_run_and_leaves_no_checkpoint() {
+    // Scenario: the guide's order, `hubctl backfill` as a dry run then with --execute: the dry
+    // run sends nothing and keeps no checkpoint, so the run that sends starts from the
+    // beginning and sends every customer; its report is complete, its checkpoint file gone.
+    let rig = rig("cli").await;
+    apply_all(&rig, &changes(0, 90, 30, 5)).await;
+    let queue = subscribed_queue(&rig.clients, &rig.topic, &format!("{}-q", rig.stack), None).await;
+    let backfill = |execute: bool| {
+        let mut cmd = std::process::Command::new(workspace_binary("hubctl"));
+        cmd.args([
+            "backfill",
+            "--entity",
+            "customer",
+            "--to-queue",
+            &queue,
+            "--stack-name",
+            &rig.stack,
+        ])
+        .current_dir(repo_root());
+        if execute {
+            cmd.arg("--execute");
+        }
+        let out = cmd.output().expect("hubctl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("a JSON report")
+    };
+    let expected = table_state(&rig, &[Entity::Customer]).await.len() as u64;
+    let dry = backfill(false);
+    assert_eq!(
+        (dry["dry_run"].as_bool(), dry["sent"].as_u64()),
+        (Some(true), Some(expected))
+    );
+    assert!(
+        receive(&rig.clients, &queue).await.is_empty(),
+        "a dry run sends nothing"
+    );
+    let run = backfill(true);
+    assert_eq!(
+        (run["complete"].as_bool(), run["sent"].as_u64()),
+        (Some(true), Some(expected)),
+        "{run}"
+    );
+    take_exactly(
+        &rig.clients,
+        &queue,
+        expected as usize,
+        Duration::from_secs(30),
+    )
+    .await;
+    let left: Vec<_> = std::fs::read_dir(repo_root().join(".local/run"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("backfill-{}-", rig.stack))
+        })
+        .collect();
+    assert!(left.is_empty(), "no checkpoint left: {left:?}");
+}

@@ -61,13 +61,16 @@ impl SnsConsolidated {
         let mut batch: Vec<(usize, Ready)> = Vec::new();
         let mut bytes = 0usize;
         let mut slots: Vec<Option<Result<(), PortError>>> = vec![None; messages.len()];
-        let mut stopped = false;
+        let mut groups: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (i, m) in messages.iter().enumerate() {
             let ready = match self.ready(m).await {
                 Ok(r) => r,
                 Err(e) => {
+                    // What was gathered before it goes first, so the failure is this message's.
+                    if !batch.is_empty() {
+                        self.send(std::mem::take(&mut batch), &mut slots).await;
+                    }
                     slots[i] = Some(Err(e));
-                    stopped = true;
                     break;
                 }
             };
@@ -77,17 +80,25 @@ impl SnsConsolidated {
                     .iter()
                     .map(|(k, v)| k.len() + v.len() + 6)
                     .sum::<usize>();
-            if batch.len() == BATCH_ENTRIES || (bytes + size > BATCH_BYTES && !batch.is_empty()) {
+            // On a FIFO topic one record's versions go in separate requests: an entry that
+            // failed beside a later version of its key that succeeded would put them out of
+            // order.
+            let repeated = self.fifo && groups.contains(&ready.group);
+            if batch.len() == BATCH_ENTRIES
+                || (bytes + size > BATCH_BYTES && !batch.is_empty())
+                || repeated
+            {
+                groups.clear();
                 if !self.send(std::mem::take(&mut batch), &mut slots).await {
-                    stopped = true;
                     break;
                 }
                 bytes = 0;
             }
             bytes += size;
+            groups.insert(ready.group.clone());
             batch.push((i, ready));
         }
-        if !stopped && !batch.is_empty() {
+        if !batch.is_empty() && slots.iter().all(|s| !matches!(s, Some(Err(_)))) {
             self.send(batch, &mut slots).await;
         }
         for s in slots {

@@ -473,6 +473,9 @@ impl StreamEventSourceMapping {
             return Ok(());
         }
         let mut saved = self.load_checkpoints();
+        // Per shard, the last record read (settled or in the batch being gathered): a new
+        // iterator starts after it, never before.
+        let mut read_upto: BTreeMap<String, String> = saved.clone();
         let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
         let mut first = true;
         let mut last_listing = Instant::now() - Duration::from_secs(3600);
@@ -522,9 +525,15 @@ impl StreamEventSourceMapping {
             };
             let mut got_records = false;
             if batch.len() < self.config.batch_size {
-                match self.read(&id, &mut shards, &mut saved).await {
+                match self
+                    .read(&id, &mut shards, &mut saved, &mut read_upto)
+                    .await
+                {
                     Ok(records) => {
                         got_records = !records.is_empty();
+                        if let Some(last) = records.last().and_then(seq) {
+                            read_upto.insert(id.clone(), last.to_string());
+                        }
                         if got_records && batch.is_empty() {
                             batch_started = Some(Instant::now());
                             batch_shard = id.clone();
@@ -589,35 +598,63 @@ impl StreamEventSourceMapping {
         Ok(out)
     }
 
-    /// One `GetRecords` of shard `id` (getting its iterator first if needed).
+    /// One `GetRecords` of shard `id` (getting its iterator first if needed, after the last
+    /// record read, else at the starting position).
     async fn read(
         &self,
         id: &str,
         shards: &mut BTreeMap<String, Shard>,
         saved: &mut BTreeMap<String, String>,
+        read_upto: &mut BTreeMap<String, String>,
     ) -> Result<Vec<Record>, AwsError> {
+        let fresh = saved.is_empty();
         let shard = shards.get_mut(id).expect("a listed shard");
+        if shard.finished {
+            return Ok(Vec::new());
+        }
         if shard.iterator.is_none() {
-            let mut req = self
+            let req = self
                 .streams
                 .get_shard_iterator()
                 .stream_arn(&self.config.stream_arn)
                 .shard_id(id);
-            req = match saved.get(id) {
+            let from = read_upto.get(id).cloned();
+            let first = match &from {
                 Some(seq) => req
+                    .clone()
                     .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
                     .sequence_number(seq),
+                // `LATEST` only for a mapping's first start: after that, a shard without a
+                // checkpoint is one created since (a child), read from its start.
                 None if shard.initial
+                    && fresh
                     && self.config.starting_position == StartingPosition::Latest =>
                 {
-                    req.shard_iterator_type(ShardIteratorType::Latest)
+                    req.clone().shard_iterator_type(ShardIteratorType::Latest)
                 }
-                None => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
+                None => req
+                    .clone()
+                    .shard_iterator_type(ShardIteratorType::TrimHorizon),
             };
-            let out = req
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("dynamodbstreams:GetShardIterator", e))?;
+            let out = match first.send().await {
+                Ok(o) => o,
+                Err(e)
+                    if from.is_some()
+                        && e.as_service_error()
+                            .is_some_and(|s| s.is_trimmed_data_access_exception()) =>
+                {
+                    // The checkpoint is older than the stream's retention (24 hours): what lay
+                    // between is gone. AWS goes on from the oldest record kept; so does this.
+                    warn!(shard = %id, checkpoint = from.as_deref().unwrap_or(""), "The checkpoint is past the stream's retention: records were lost; reading from the oldest kept.");
+                    saved.remove(id);
+                    read_upto.remove(id);
+                    req.shard_iterator_type(ShardIteratorType::TrimHorizon)
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::sdk("dynamodbstreams:GetShardIterator", e))?
+                }
+                Err(e) => return Err(AwsError::sdk("dynamodbstreams:GetShardIterator", e)),
+            };
             shard.iterator = out.shard_iterator;
             if shard.iterator.is_none() {
                 shard.finished = true;
@@ -682,8 +719,18 @@ impl StreamEventSourceMapping {
                     debug!(from = %seqs[i], "Partial batch failure; retrying from that record.");
                     let failed = records[i..].to_vec();
                     if self.exhausted(attempts) {
-                        self.discard(shard, &failed, attempts, "PartialBatchItemFailure")
-                            .await;
+                        if !self
+                            .discard(
+                                shard,
+                                &failed,
+                                attempts,
+                                "PartialBatchItemFailure",
+                                shutdown,
+                            )
+                            .await
+                        {
+                            return None;
+                        }
                         continue;
                     }
                     work.push_front((failed, attempts + 1));
@@ -696,7 +743,12 @@ impl StreamEventSourceMapping {
                 }
             };
             if self.exhausted(attempts) {
-                self.discard(shard, &failed, attempts, "Unhandled").await;
+                if !self
+                    .discard(shard, &failed, attempts, "Unhandled", shutdown)
+                    .await
+                {
+                    return None;
+                }
                 continue;
             }
             if self.config.bisect && failed.len() > 1 {
@@ -738,8 +790,16 @@ impl StreamEventSourceMapping {
     }
 
     /// Sends the batch's coordinates to the on-failure destination (AWS's message), or drops
-    /// it with a warning when there is none.
-    async fn discard(&self, shard: &str, records: &[Record], attempts: u32, error: &str) {
+    /// it with a warning when there is none. `false` when stopped before the destination got
+    /// it: nothing is checkpointed then, and the next start retries the batch.
+    async fn discard(
+        &self,
+        shard: &str,
+        records: &[Record],
+        attempts: u32,
+        error: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
         self.stats.discarded_batches.fetch_add(1, Ordering::Relaxed);
         self.stats
             .discarded_records
@@ -767,7 +827,7 @@ impl StreamEventSourceMapping {
         });
         let Some((_, url)) = &self.config.on_failure else {
             warn!(function = %self.config.function, records = records.len(), "Batch discarded after its retries, with no on-failure destination.");
-            return;
+            return true;
         };
         // The destination must get it: retried until it does (the shard waits meanwhile).
         loop {
@@ -781,11 +841,14 @@ impl StreamEventSourceMapping {
             {
                 Ok(_) => {
                     warn!(function = %self.config.function, records = records.len(), "Batch discarded after its retries; its coordinates went to the on-failure destination.");
-                    return;
+                    return true;
                 }
                 Err(e) => {
                     warn!(error = %AwsError::sdk("sqs:SendMessage", e), "Cannot reach the on-failure destination; trying again.");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if shutdown.is_cancelled() {
+                        return false;
+                    }
+                    sleep_or_stop(shutdown, Duration::from_secs(1)).await;
                 }
             }
         }

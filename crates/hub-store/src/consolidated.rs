@@ -52,12 +52,24 @@ pub enum ConsolidateError {
         /// What is wrong (names and kinds, never values).
         reason: String,
     },
+    /// An order's item chunks of this version are not all in the table yet (rows beyond one
+    /// transaction are written right after it), and no newer version replaced them.
+    #[error("order {pk}: its item chunks of version {version} are not all written yet")]
+    ChunksPending {
+        /// Partition key.
+        pk: String,
+        /// The header's version.
+        version: String,
+    },
 }
 
 impl Classify for ConsolidateError {
-    /// An item does not mend itself by being read again.
+    /// An item does not mend itself by being read again; chunks still being written do.
     fn class(&self) -> ErrorClass {
-        ErrorClass::Permanent
+        match self {
+            ConsolidateError::Malformed { .. } => ErrorClass::Permanent,
+            ConsolidateError::ChunksPending { .. } => ErrorClass::Transient,
+        }
     }
 }
 
@@ -139,7 +151,21 @@ pub fn outcome(
                 Some(items) => {
                     fields.insert("items".into(), Value::Array(items));
                 }
-                None => return Ok(Outcome::Skip("its item chunks belong to a newer version")),
+                None => {
+                    // Replaced by a newer version (whose own record publishes it), or its
+                    // chunks still being written (read again).
+                    let current = rows
+                        .iter()
+                        .find(|r| r.key == item.key)
+                        .and_then(Item::version);
+                    if current.is_some_and(|c| c > version_text.as_str()) {
+                        return Ok(Outcome::Skip("its item chunks belong to a newer version"));
+                    }
+                    return Err(ConsolidateError::ChunksPending {
+                        pk: item.key.pk.clone(),
+                        version: version_text,
+                    });
+                }
             }
         }
         let data = Value::Object(fields);
@@ -278,11 +304,23 @@ mod tests {
             TTL,
         )
         .unwrap();
+        // The chunks are missing and the header is this version's: read again later.
+        let without_chunks: Vec<Item> = p
+            .index_rows
+            .iter()
+            .filter(|r| !r.key.sk.starts_with(ITEMS))
+            .cloned()
+            .chain([p.main.clone()])
+            .collect();
+        let err = outcome(&p.main, None, &without_chunks).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Transient, "{err}");
+        // A newer version's header and chunks: nothing for this one.
         let mut rows = p.index_rows.clone();
         for r in rows.iter_mut().filter(|r| r.key.sk.starts_with(ITEMS)) {
             r.attrs
                 .insert("version".into(), Value::from(newer.version.clone()));
         }
+        rows.push(newer.main.clone());
         assert_eq!(
             outcome(&p.main, None, &rows).unwrap(),
             Outcome::Skip("its item chunks belong to a newer version")

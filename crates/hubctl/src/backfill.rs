@@ -38,7 +38,8 @@ pub struct Args {
     #[arg(long)]
     max_read_units_per_second: Option<f64>,
     /// The checkpoint file: written after every page, resumed from when it exists, removed
-    /// when the backfill completes (default `.local/run/backfill-<stack>-<entity>.json`).
+    /// when the backfill completes (default `.local/run/backfill-<stack>-<entity>-<hash of
+    /// the queue, keys, time and segments>.json`). A dry run uses none.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Start from the beginning even if a checkpoint exists.
@@ -72,13 +73,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>(),
         ),
     };
+    // One checkpoint per backfill: the same stack, entity, queue, keys and time (another
+    // backfill, to another queue say, never resumes this one's).
+    let identity = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&args.to_queue, &keys, &args.changed_since, args.segments).hash(&mut h);
+        h.finish()
+    };
     let checkpoint_path = args.checkpoint.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
-            ".local/run/backfill-{}-{}.json",
+            ".local/run/backfill-{}-{}-{identity:016x}.json",
             args.stack.stack_name, args.entity
         ))
     });
-    let resume: Option<Checkpoint> = if args.restart {
+    // A dry run neither resumes nor leaves a checkpoint: the backfill that sends starts from
+    // the beginning after one.
+    let resume: Option<Checkpoint> = if args.restart || !args.execute {
         None
     } else {
         std::fs::read(&checkpoint_path)
@@ -124,6 +135,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             None,
             &|read, sent| bar.set_message(format!("{read} items read, {sent} {verb}")),
             &|c| {
+                if !args.execute {
+                    return;
+                }
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).ok();
                 }

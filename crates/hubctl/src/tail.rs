@@ -144,6 +144,27 @@ async fn tail(
             format!(", filter {}", args.filters.join(" "))
         }
     );
+    let seen = watch(args, clients, queue_url).await;
+    if !subscription.is_empty() {
+        clients
+            .sns
+            .unsubscribe()
+            .subscription_arn(subscription)
+            .send()
+            .await
+            .ok();
+    }
+    let seen = seen?;
+    eprintln!("{seen} messages.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints and deletes the queue's messages until `--max`, `--idle-timeout` or a signal.
+async fn watch(
+    args: &Args,
+    clients: &hub_aws::AwsClients,
+    queue_url: &str,
+) -> anyhow::Result<usize> {
     let mut seen = 0usize;
     let mut last = Instant::now();
     use tokio::signal::unix::{SignalKind, signal};
@@ -159,11 +180,12 @@ async fn tail(
         {
             break;
         }
+        let wanted = args.max.map_or(10, |m| (m - seen).min(10)) as i32;
         let receive = clients
             .sqs
             .receive_message()
             .queue_url(queue_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(wanted)
             .wait_time_seconds(1)
             .message_attribute_names("All")
             .send();
@@ -199,17 +221,7 @@ async fn tail(
             last = Instant::now();
         }
     }
-    if !subscription.is_empty() {
-        clients
-            .sns
-            .unsubscribe()
-            .subscription_arn(subscription)
-            .send()
-            .await
-            .ok();
-    }
-    eprintln!("{seen} messages.");
-    Ok(ExitCode::SUCCESS)
+    Ok(seen)
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub const DEFAULT_SEGMENTS: u32 = 4;
 pub const ON_DEMAND_READ_UNITS: f64 = 100.0;
 /// The default share of a provisioned table's read capacity.
 pub const PROVISIONED_SHARE: f64 = 0.25;
+/// Time kept back from the function's deadline: no page starts and no wait runs into it.
+const MARGIN: Duration = Duration::from_secs(30);
 /// Failed keys named in a report, at most.
 const NAMED_FAILURES: usize = 100;
 
@@ -181,6 +183,14 @@ pub struct Backfill<'a, S> {
     pub store: &'a S,
 }
 
+/// The read units of reading `item` (`per_unit` bytes a unit: 4 KB consistent, 8 KB not).
+fn read_units(item: &hub_store::Item, per_unit: f64) -> f64 {
+    let bytes = serde_json::to_vec(&item.attrs).map_or(0, |b| b.len())
+        + item.key.pk.len()
+        + item.key.sk.len();
+    (bytes as f64 / per_unit).ceil().max(1.0)
+}
+
 /// A validated request.
 struct Plan {
     entity: Entity,
@@ -241,6 +251,9 @@ struct Pace {
     rate: f64,
     started: Instant,
     used: Mutex<f64>,
+    /// No wait goes past this (the function's deadline less its margin): the run stops there
+    /// with its checkpoint instead.
+    until: Option<Instant>,
 }
 
 impl Pace {
@@ -250,6 +263,10 @@ impl Pace {
             *used += units;
             let due = Duration::from_secs_f64(*used / self.rate);
             due.saturating_sub(self.started.elapsed())
+        };
+        let wait = match self.until {
+            Some(u) => wait.min(u.saturating_duration_since(Instant::now())),
+            None => wait,
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -310,6 +327,7 @@ impl<S: EntityStore> Backfill<'_, S> {
             rate,
             started,
             used: Mutex::new(0.0),
+            until: deadline.map(|d| d - MARGIN),
         };
         let tally = Mutex::new(Tally::default());
         let checkpoint = Mutex::new(request.resume.clone().unwrap_or_default());
@@ -427,10 +445,14 @@ impl<S: EntityStore> Run<'_, S> {
             let mut messages = Vec::new();
             for key in chunk {
                 let k = keys::item(self.plan.entity, key);
-                self.pace.spend(1.0).await;
                 match self.fill.store.get(&k).await {
-                    Ok(None) => self.tally().skipped += 1,
+                    Ok(None) => {
+                        self.pace.spend(1.0).await;
+                        self.tally().skipped += 1;
+                    }
                     Ok(Some(item)) => {
+                        // A consistent read: a unit per 4 KB of the item.
+                        self.pace.spend(read_units(&item, 4096.0)).await;
                         self.tally().read += 1;
                         if let Some(m) = self.message(item).await {
                             messages.push(m);
@@ -504,6 +526,12 @@ impl<S: EntityStore> Run<'_, S> {
                 Ok(p) => p,
                 Err(e) => {
                     let e = AwsError::sdk("dynamodb:Scan", e);
+                    if hub_core::Classify::class(&e) == hub_core::ErrorClass::Permanent {
+                        // Access denied, no such table, a bad resume key: no retry mends it.
+                        // The segment stops where it is; the report says why.
+                        self.fail(&format!("scan segment {segment}"), e.to_string());
+                        return;
+                    }
                     warn!(segment, error = %e, "Backfill: scan failed; trying again.");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
@@ -557,6 +585,18 @@ impl<S: EntityStore> Run<'_, S> {
     /// The message of an item read, `None` when skipped or failed.
     async fn message(&self, item: hub_store::Item) -> Option<ConsolidatedMessage> {
         let key = item.key.pk.clone();
+        if item.attrs.contains_key("item_chunks") {
+            // Its chunks are read with a consistent query of the order's partition: about the
+            // order's whole size again.
+            let chunks = item
+                .attrs
+                .get("item_chunks")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(1) as f64;
+            self.pace
+                .spend(chunks * hub_store::plan::ITEM_BUDGET as f64 / 4096.0)
+                .await;
+        }
         match message_outcome_of_item(&item, None, self.fill.store).await {
             Ok(Some(mut m)) => {
                 m.replay = true;

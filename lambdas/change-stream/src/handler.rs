@@ -301,6 +301,9 @@ pub async fn message_outcome_of_item<S: EntityStore>(
     match outcome(item, previous, &rows) {
         Ok(Outcome::Publish(m)) => Ok(Some(*m)),
         Ok(Outcome::Skip(_)) => Ok(None),
+        Err(e) if e.class() == hub_core::ErrorClass::Transient => {
+            Err(Fault::Transient(e.to_string()))
+        }
         Err(e) => Err(Fault::Permanent(e.to_string())),
     }
 }

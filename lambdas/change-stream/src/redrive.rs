@@ -192,6 +192,20 @@ async fn read_batch(
         }
         iterator = page.next_shard_iterator;
     }
+    // Every record of the batch, or nothing: a partial read must not delete the DLQ message.
+    let last = out
+        .last()
+        .and_then(|r| r.change.sequence_number.as_deref())
+        .map(seq_key);
+    if last != Some(end) {
+        return Err(ReadError::Failed(format!(
+            "read the stream up to {} without reaching the batch's last record {}",
+            out.last()
+                .and_then(|r| r.change.sequence_number.clone())
+                .unwrap_or_else(|| "its start".into()),
+            info.end_sequence_number
+        )));
+    }
     Ok(out)
 }
 

@@ -1,6 +1,6 @@
 //! `hubctl tail`: watch a topic of the local stack as a domain would see it. A queue of its
 //! own is subscribed (raw delivery, the filter policy given), each message is printed as one
-//! JSON line (`{"attributes": {…}, "message": …}`) and deleted, and the queue and subscription
+//! JSON line (`{"received_at": …, "attributes": {…}, "message": …}`) and deleted, and the queue and subscription
 //! are removed on exit.
 
 use crate::stack::{StackArgs, local_clients};
@@ -203,9 +203,15 @@ async fn watch(
                 .collect();
             let body = m.body.unwrap_or_default();
             let message = serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body));
+            let received_at =
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             println!(
                 "{}",
-                serde_json::to_string(&json!({"attributes": attributes, "message": message}))?
+                serde_json::to_string(&json!({
+                    "received_at": received_at,
+                    "attributes": attributes,
+                    "message": message,
+                }))?
             );
             if let Some(h) = m.receipt_handle {
                 clients

@@ -7,6 +7,13 @@
 //! to the DynamoDB upstream, everything else (SNS, SQS, S3) to moto. The operation is the
 //! `X-Amz-Target` suffix (JSON protocols: DynamoDB, SQS), the `Action` form field (query
 //! protocol: SNS) or the method (S3). `GET /__stats` answers the counts as JSON.
+//!
+//! DynamoDB is counted as AWS bills it: the proxy asks every data call for
+//! `ReturnConsumedCapacity: INDEXES` (DynamoDB Local answers it exactly, transactions and global
+//! secondary indexes included) and adds up the capacity units of the answer, the indexes' share
+//! apart ([`OpCount::consumed`], [`OpCount::index`]). The DynamoDB Streams calls of the local
+//! stream mapping are counted as `dynamodbstreams`: reads of a stream by a Lambda trigger are not
+//! billed.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -27,8 +34,63 @@ pub struct OpCount {
     pub bytes: u64,
     /// Billing units: 64 KiB chunks of the payload for SNS and SQS; for DynamoDB, write request
     /// units (1 KiB of the item written, by DynamoDB's item-size rules; twice in a transaction)
-    /// or read request units (one per read request); requests otherwise.
+    /// or read request units (one per read request): an estimate from the request; requests
+    /// otherwise.
     pub units: u64,
+    /// DynamoDB: the capacity units DynamoDB itself reported (`ConsumedCapacity`, table and
+    /// indexes), what AWS bills.
+    #[serde(default)]
+    pub consumed: f64,
+    /// DynamoDB: the global secondary indexes' part of [`OpCount::consumed`].
+    #[serde(default)]
+    pub index: f64,
+}
+
+/// DynamoDB operations that take `ReturnConsumedCapacity`.
+const CONSUMED_OPS: [&str; 10] = [
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "GetItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
+];
+
+/// `body` asking for `ReturnConsumedCapacity: INDEXES` (unchanged when it is not a JSON object).
+pub fn with_consumed_capacity(body: &[u8]) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.as_object_mut()?.insert(
+        "ReturnConsumedCapacity".into(),
+        serde_json::Value::from("INDEXES"),
+    );
+    serde_json::to_vec(&v).ok()
+}
+
+/// The capacity units of a DynamoDB answer: (all, the global secondary indexes' part).
+pub fn consumed_capacity(answer: &[u8]) -> (f64, f64) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(answer) else {
+        return (0.0, 0.0);
+    };
+    let one = |c: &serde_json::Value| {
+        let total = c["CapacityUnits"].as_f64().unwrap_or(0.0);
+        let index: f64 = c["GlobalSecondaryIndexes"]
+            .as_object()
+            .map(|m| m.values().filter_map(|i| i["CapacityUnits"].as_f64()).sum())
+            .unwrap_or(0.0);
+        (total, index)
+    };
+    match &v["ConsumedCapacity"] {
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(one)
+            .fold((0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1)),
+        c @ serde_json::Value::Object(_) => one(c),
+        _ => (0.0, 0.0),
+    }
 }
 
 /// Counts by `service` then `operation`.
@@ -141,6 +203,8 @@ pub fn delta(before: &Counts, after: &Counts) -> Counts {
                         requests: a.requests - b.requests,
                         bytes: a.bytes - b.bytes,
                         units: a.units - b.units,
+                        consumed: a.consumed - b.consumed,
+                        index: a.index - b.index,
                     },
                 );
             }
@@ -197,13 +261,18 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
             serde_json::to_string(&counts).unwrap_or_default(),
         );
     }
-    let service = service_of(&req).unwrap_or_else(|| "unsigned".into());
-    let target = req
+    let mut service = service_of(&req).unwrap_or_else(|| "unsigned".into());
+    let full_target = req
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.rsplit('.').next())
-        .map(str::to_string);
+        .unwrap_or("")
+        .to_string();
+    if service == "dynamodb" && full_target.starts_with("DynamoDBStreams") {
+        service = "dynamodbstreams".into();
+    }
+    let target =
+        (!full_target.is_empty()).then(|| full_target.rsplit('.').next().unwrap_or("").to_string());
     let method = req.method().to_string();
     let (mut parts, body) = req.into_parts();
     let body = match body.collect().await {
@@ -218,6 +287,18 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
         })
         .unwrap_or(method);
     let bytes = body.len() as u64;
+    let measured = service == "dynamodb" && CONSUMED_OPS.contains(&operation.as_str());
+    let units_of_request = units(&service, &operation, &body);
+    let body = match measured.then(|| with_consumed_capacity(&body)).flatten() {
+        Some(b) => {
+            parts.headers.insert(
+                hyper::header::CONTENT_LENGTH,
+                hyper::header::HeaderValue::from(b.len()),
+            );
+            Bytes::from(b)
+        }
+        None => body,
+    };
     {
         let mut counts = state.counts.lock().unwrap_or_else(|e| e.into_inner());
         let c = counts
@@ -227,9 +308,9 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
             .or_default();
         c.requests += 1;
         c.bytes += bytes;
-        c.units += units(&service, &operation, &body);
+        c.units += units_of_request;
     }
-    let upstream = if service == "dynamodb" {
+    let upstream = if service.starts_with("dynamodb") {
         &state.dynamodb
     } else {
         &state.moto
@@ -259,7 +340,21 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
     };
     let (parts, body) = res.into_parts();
     match body.collect().await {
-        Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
+        Ok(b) => {
+            let b = b.to_bytes();
+            if measured && parts.status.is_success() {
+                let (consumed, index) = consumed_capacity(&b);
+                let mut counts = state.counts.lock().unwrap_or_else(|e| e.into_inner());
+                let c = counts
+                    .entry(service)
+                    .or_default()
+                    .entry(operation)
+                    .or_default();
+                c.consumed += consumed;
+                c.index += index;
+            }
+            Response::from_parts(parts, Full::new(b))
+        }
         Err(e) => plain(StatusCode::BAD_GATEWAY, format!("upstream body: {e}")),
     }
 }
@@ -302,6 +397,25 @@ mod tests {
     }
 
     #[test]
+    fn consumed_capacity_is_read_from_dynamodbs_answer() {
+        // Scenario: a single call's object and a transaction's list, the indexes' part apart;
+        // the request gains ReturnConsumedCapacity = INDEXES, whatever it asked.
+        let put = br#"{"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 3.0,
+            "Table": {"CapacityUnits": 2.0}, "GlobalSecondaryIndexes": {"gsi1": {"CapacityUnits": 1.0}}}}"#;
+        assert_eq!(consumed_capacity(put), (3.0, 1.0));
+        let txn = br#"{"ConsumedCapacity": [{"TableName": "t", "CapacityUnits": 8.0,
+            "GlobalSecondaryIndexes": {"gsi1": {"CapacityUnits": 2.0}}}, {"TableName": "u", "CapacityUnits": 1.0}]}"#;
+        assert_eq!(consumed_capacity(txn), (9.0, 2.0));
+        assert_eq!(consumed_capacity(b"{}"), (0.0, 0.0));
+        let asked =
+            with_consumed_capacity(br#"{"TableName": "t", "ReturnConsumedCapacity": "NONE"}"#)
+                .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&asked).unwrap();
+        assert_eq!(v["ReturnConsumedCapacity"], "INDEXES");
+        assert!(with_consumed_capacity(b"not json").is_none());
+    }
+
+    #[test]
     fn item_size_follows_dynamodb_rules() {
         let item = serde_json::json!({"pk": {"S": "abc"}, "m": {"M": {"k": {"S": "vv"}}}, "l": {"L": [{"N": "1"}]}});
         // pk 2+3; m 1 + (3 + (1+2+1)); l 1 + (3 + (2+1))
@@ -317,6 +431,7 @@ mod tests {
                 requests: 2,
                 bytes: 10,
                 units: 2,
+                ..OpCount::default()
             },
         );
         let mut b = a.clone();
@@ -331,6 +446,7 @@ mod tests {
                 requests: 1,
                 bytes: 3,
                 units: 1,
+                ..OpCount::default()
             },
         );
         let d = delta(&a, &b);

@@ -10,12 +10,14 @@
 //! | SQS (standard queue) | 0.40 | per million requests, per 64 KiB chunk (receives, deletes, sends) |
 //! | Lambda requests | 0.20 | per million invocations |
 //! | Lambda duration (arm64) | 0.0000133334 | per GB-second |
-//! | DynamoDB on-demand writes | 0.625 | per million write request units (1 KiB; twice in a transaction) |
-//! | DynamoDB on-demand reads | 0.125 | per million read request units |
+//! | DynamoDB on-demand writes | 0.625 | per million write request units, as DynamoDB reports them (`ConsumedCapacity`, indexes and transactions included) |
+//! | DynamoDB on-demand reads | 0.125 | per million read request units, as DynamoDB reports them |
 //! | Fargate compute (arm64) | 0.03238 | per vCPU-hour: the bridges' and the baseline consumer's CPU time, as if packed onto busy vCPUs |
 //!
-//! Requests and units are what the counting proxy saw ([`crate::proxy::units`]); compute is the
-//! CPU time measured per event.
+//! Requests and units are what the counting proxy saw ([`crate::proxy::units`]); DynamoDB's
+//! units are the capacity units DynamoDB itself answered ([`crate::proxy::OpCount::consumed`]),
+//! falling back to the estimate from the request only where no answer said; compute is the CPU
+//! time measured per event. DynamoDB Streams reads by the change stream's trigger are free.
 
 use super::bridge::BridgeFigures;
 use super::e2e;
@@ -79,6 +81,38 @@ pub fn units(counts: &Counts, service: &str) -> (u64, u64) {
     (w, r)
 }
 
+/// DynamoDB's (write, read) request units in `counts`: per operation, the capacity units
+/// DynamoDB reported, or the proxy's estimate where it reported none.
+pub fn dynamodb_units(counts: &Counts) -> (f64, f64) {
+    let Some(ops) = counts.get("dynamodb") else {
+        return (0.0, 0.0);
+    };
+    let mut w = 0.0;
+    let mut r = 0.0;
+    for (op, c) in ops {
+        let units = if c.consumed > 0.0 {
+            c.consumed
+        } else {
+            c.units as f64
+        };
+        if crate::proxy::is_dynamodb_write(op) {
+            w += units;
+        } else {
+            r += units;
+        }
+    }
+    (w, r)
+}
+
+/// DynamoDB's write units reported, and the global secondary indexes' part of them.
+pub fn dynamodb_write_units(counts: &Counts) -> (f64, f64) {
+    counts.get("dynamodb").map_or((0.0, 0.0), |ops| {
+        ops.iter()
+            .filter(|(op, _)| crate::proxy::is_dynamodb_write(op))
+            .fold((0.0, 0.0), |(w, i), (_, c)| (w + c.consumed, i + c.index))
+    })
+}
+
 /// What the cost of one side is made of, per event.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs {
@@ -100,9 +134,9 @@ pub fn per_million(counts: &Counts, i: &Inputs) -> Cost {
     let per_event = |units: u64| units as f64 / events;
     let sns = per_event(units(counts, "sns").0) * SNS_PER_MILLION;
     let sqs = per_event(units(counts, "sqs").0) * SQS_PER_MILLION;
-    let (wru, rru) = units(counts, "dynamodb");
+    let (wru, rru) = dynamodb_units(counts);
     let dynamodb =
-        per_event(wru) * DYNAMODB_PER_MILLION_WRU + per_event(rru) * DYNAMODB_PER_MILLION_RRU;
+        wru / events * DYNAMODB_PER_MILLION_WRU + rru / events * DYNAMODB_PER_MILLION_RRU;
     let lambda = i.invocations_per_event * LAMBDA_PER_MILLION
         + i.invocations_per_event
             * i.seconds_per_invocation
@@ -199,6 +233,7 @@ mod tests {
             requests: n,
             bytes: 0,
             units: n,
+            ..OpCount::default()
         };
         c.entry("sns".into())
             .or_default()

@@ -245,6 +245,18 @@ fn stand_rows(s: &e2e::Figures) -> Vec<Row> {
             2,
         ),
         both(
+            "End to end: DynamoDB write units per event (as DynamoDB reported them)",
+            super::cost::dynamodb_write_units(&hub.requests).0 / hub.records.max(1) as f64,
+            super::cost::dynamodb_write_units(&base.requests).0 / base.records.max(1) as f64,
+            2,
+        ),
+        both(
+            "End to end: the index's share of those write units (%)",
+            index_share(&hub.requests),
+            index_share(&base.requests),
+            1,
+        ),
+        both(
             "End to end: changes never visible (the table ends on an older version)",
             hub.never_visible as f64,
             base.never_visible as f64,
@@ -275,6 +287,12 @@ fn stand_rows(s: &e2e::Figures) -> Vec<Row> {
             3,
         ),
     ]
+}
+
+/// The global secondary indexes' share of the write units DynamoDB reported, in percent.
+fn index_share(c: &Counts) -> f64 {
+    let (w, i) = super::cost::dynamodb_write_units(c);
+    if w > 0.0 { i / w * 100.0 } else { 0.0 }
 }
 
 /// Requests per 1,000 events end to end, by service.
@@ -592,16 +610,20 @@ mod tests {
         assert_eq!(json["plan"]["interval_ms"], 500);
         assert!(json["plan"]["esm_window_ms"].is_null());
         let rows = json["rows"].as_array().unwrap();
-        assert_eq!(rows.len(), 22);
+        assert_eq!(rows.len(), 24);
         assert_eq!(rows[0]["figure"], "Bridge alone: events/s per core");
         assert_eq!(rows[0]["ratio"], 10.0);
         assert_eq!(
-            rows[14]["figure"],
+            rows[7]["figure"],
+            "End to end: DynamoDB write units per event (as DynamoDB reported them)"
+        );
+        assert_eq!(
+            rows[16]["figure"],
             "Requests per 1,000 events: Lambda invocations"
         );
-        assert!(rows[14]["ratio"].is_null(), "no ratio to zero");
+        assert!(rows[16]["ratio"].is_null(), "no ratio to zero");
         assert_eq!(
-            rows[21]["figure"],
+            rows[23]["figure"],
             "**Cost per million events (USD): total**"
         );
         let md = r.markdown.as_deref().unwrap();

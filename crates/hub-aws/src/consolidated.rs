@@ -16,6 +16,42 @@ const BATCH_ENTRIES: usize = 10;
 /// Most bytes of one `PublishBatch` (messages and attributes), with a margin.
 const BATCH_BYTES: usize = 256 * 1024 - 4 * 1024;
 
+/// The body of `m` for SNS or SQS: its JSON, or, over 256 KiB (less a margin for the
+/// attributes), a claim check to the JSON stored in `bucket` under
+/// `consolidated/<entity>/<key>/<version>.json` (then `true`). The change stream and the
+/// backfill both send this.
+pub async fn body(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    m: &ConsolidatedMessage,
+) -> Result<(String, bool), PortError> {
+    let body = serde_json::to_string(m)
+        .map_err(|e| PortError::caused_by("s3:PutObject", ErrorClass::Permanent, e))?;
+    if body.len() <= claim_check::SNS_MAX_BYTES - 8 * 1024 {
+        return Ok((body, false));
+    }
+    let key = format!(
+        "consolidated/{}/{}/{}.json",
+        m.entity.as_str(),
+        m.key,
+        m.version.to_string().replace([':', '#'], "-")
+    );
+    let bytes = body.len() as u64;
+    s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .map_err(|e| PortError::from(AwsError::sdk("s3:PutObject", e)))?;
+    let pointer = ClaimCheck {
+        uri: format!("s3://{bucket}/{key}"),
+        bytes,
+    };
+    Ok((pointer.to_body(), true))
+}
+
 /// Publishes to the consolidated topic.
 #[derive(Debug, Clone)]
 pub struct SnsConsolidated {
@@ -113,31 +149,9 @@ impl SnsConsolidated {
     }
 
     async fn ready(&self, m: &ConsolidatedMessage) -> Result<Ready, PortError> {
-        let mut body = serde_json::to_string(m)
-            .map_err(|e| PortError::caused_by("sns:PublishBatch", ErrorClass::Permanent, e))?;
+        let (body, claim_checked) = body(&self.s3, &self.bucket, m).await?;
         let mut attributes = m.attributes();
-        if body.len() > claim_check::SNS_MAX_BYTES - 8 * 1024 {
-            let key = format!(
-                "consolidated/{}/{}/{}.json",
-                m.entity.as_str(),
-                m.key,
-                m.version.to_string().replace([':', '#'], "-")
-            );
-            let bytes = body.len() as u64;
-            self.s3
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .content_type("application/json")
-                .body(body.into_bytes().into())
-                .send()
-                .await
-                .map_err(|e| PortError::from(AwsError::sdk("s3:PutObject", e)))?;
-            body = ClaimCheck {
-                uri: format!("s3://{}/{key}", self.bucket),
-                bytes,
-            }
-            .to_body();
+        if claim_checked {
             attributes.push((claim_check::ATTRIBUTE, "s3".to_string()));
         }
         Ok(Ready {

@@ -31,7 +31,7 @@ use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use hub_aws::AwsError;
 use hub_aws::dynamo_store::from_item;
 use hub_model::Entity;
-use hub_model::claim_check::{self, ClaimCheck};
+use hub_model::claim_check;
 use hub_model::consolidated::ConsolidatedMessage;
 use hub_store::{EntityStore, keys};
 use serde::{Deserialize, Serialize};
@@ -642,32 +642,10 @@ impl<S: EntityStore> Run<'_, S> {
     }
 
     async fn body(&self, m: &ConsolidatedMessage) -> Result<String, String> {
-        let body = serde_json::to_string(m).map_err(|e| e.to_string())?;
-        if body.len() <= claim_check::SNS_MAX_BYTES - 8 * 1024 {
-            return Ok(body);
-        }
-        let key = format!(
-            "consolidated/{}/{}/{}.json",
-            m.entity.as_str(),
-            m.key,
-            m.version.to_string().replace([':', '#'], "-")
-        );
-        let bytes = body.len() as u64;
-        self.fill
-            .s3
-            .put_object()
-            .bucket(self.fill.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(body.into_bytes().into())
-            .send()
+        hub_aws::consolidated::body(self.fill.s3, self.fill.bucket, m)
             .await
-            .map_err(|e| AwsError::sdk("s3:PutObject", e).to_string())?;
-        Ok(ClaimCheck {
-            uri: format!("s3://{}/{key}", self.fill.bucket),
-            bytes,
-        }
-        .to_body())
+            .map(|(body, _)| body)
+            .map_err(|e| e.to_string())
     }
 
     async fn send_batch(&self, mut pending: Vec<(ConsolidatedMessage, String)>) {

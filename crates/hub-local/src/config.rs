@@ -197,17 +197,11 @@ impl EsmConfig {
             .get("Queue")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("Queue (an ARN) is required"))?;
-        let queue_url = ctx
-            .template()
-            .resources_of_type("AWS::SQS::Queue")
-            .filter_map(|q| ctx.physical(&q.logical_id))
-            .find(|p| p.attributes.get("Arn").and_then(Value::as_str) == Some(queue_arn))
-            .map(|p| p.reference.clone())
-            .ok_or_else(|| {
-                bad(&format!(
-                    "queue {queue_arn} is not a provisioned queue of the template"
-                ))
-            })?;
+        let queue_url = queue_url(ctx, queue_arn).ok_or_else(|| {
+            bad(&format!(
+                "queue {queue_arn} is not a provisioned queue of the template"
+            ))
+        })?;
         let mut c = EsmConfig::new(function, &queue_url, queue_arn);
         c.event = event.to_string();
         c.region = ctx.stack().region.clone();
@@ -252,6 +246,15 @@ impl EsmConfig {
         c.validate()?;
         Ok(c)
     }
+}
+
+/// The URL of the template's provisioned queue whose ARN is `arn`.
+pub(crate) fn queue_url(ctx: &Context<'_>, arn: &str) -> Option<String> {
+    ctx.template()
+        .resources_of_type("AWS::SQS::Queue")
+        .filter_map(|q| ctx.physical(&q.logical_id))
+        .find(|p| p.attributes.get("Arn").and_then(Value::as_str) == Some(arn))
+        .map(|p| p.reference.clone())
 }
 
 fn number(v: &Value) -> Option<u64> {

@@ -254,13 +254,7 @@ impl StreamEsmConfig {
                 .and_then(|o| o.get("Destination"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("DestinationConfig needs OnFailure.Destination".into()))?;
-            let url = ctx
-                .template()
-                .resources_of_type("AWS::SQS::Queue")
-                .filter_map(|q| ctx.physical(&q.logical_id))
-                .find(|p| p.attributes.get("Arn").and_then(Value::as_str) == Some(arn))
-                .map(|p| p.reference.clone())
-                .ok_or_else(|| {
+            let url = crate::config::queue_url(ctx, arn).ok_or_else(|| {
                     bad(format!(
                         "on-failure destination {arn} is not a provisioned queue of the template (locally only SQS destinations)"
                     ))

@@ -16,6 +16,19 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The same for SQS, whose `ReceiveMessage` long-polls for up to 20 s.
 pub const SQS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(25);
 
+/// The HTTPS client of every SDK client (and of `aws-config`'s credential providers): rustls on
+/// the ring crypto provider with the system's trusted roots, as the bridge's own SNS client. The
+/// SDK crates' `default-https-client` (rustls on aws-lc-rs) is off, so each binary links one TLS
+/// stack and one crypto provider, the smaller one (`docs/bench.md` has what it saved).
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 fn timeouts(attempt: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -85,7 +98,10 @@ impl AwsClients {
     /// `AWS_S3_FORCE_PATH_STYLE=true` selects path-style S3 addressing, which S3 stand-ins (moto)
     /// need; AWS itself does not.
     pub async fn from_env() -> AwsClients {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
         let mut clients = AwsClients::from_config(config);
         let path_style = std::env::var("AWS_S3_FORCE_PATH_STYLE")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
@@ -104,6 +120,7 @@ impl AwsClients {
     pub async fn local(endpoints: &LocalEndpoints) -> AwsClients {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_string());
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(Region::new(region))
             .credentials_provider(Credentials::from_keys("test", "test", None))
             .load()

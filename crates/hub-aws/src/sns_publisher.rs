@@ -173,7 +173,7 @@ fn http_client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, S
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(Some(Duration::from_secs(3)));
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_provider_and_native_roots(Arc::new(rustls::crypto::ring::default_provider()))
         .map_err(|e| format!("no trusted root certificates: {e}"))?
         .https_or_http()
         .enable_http1()

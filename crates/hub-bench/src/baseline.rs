@@ -18,6 +18,28 @@ pub struct Python {
     pub script: PathBuf,
 }
 
+/// Which of the baseline's two designs (`baseline.py --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// What a team writes first: one `Publish` per event, one `PutItem` and one
+    /// `DeleteMessage` per message, last writer wins.
+    Naive,
+    /// A competent simple design: `PublishBatch`, per-key coalescing within a receive, a
+    /// version-guarded conditional `PutItem`, `DeleteMessageBatch`.
+    Competent,
+}
+
+impl Mode {
+    /// The name `baseline.py --mode` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Naive => "naive",
+            Mode::Competent => "competent",
+        }
+    }
+}
+
 /// What a baseline process reports when it stops.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Figures {

@@ -53,6 +53,10 @@ enum Command {
     /// read units), beside a competent GetItem peer and a naive one; prints a table and writes
     /// JSON.
     Reconcile(reconcile::Args),
+    /// Cold start of each Lambda function: process start to its first request to a Lambda
+    /// Runtime API emulator, beside a hello-world function, and each bootstrap's size; prints a
+    /// Markdown table.
+    Coldstart(bench::coldstart::Args),
     /// Where the bridge's CPU goes: shares by part, innermost frame and function, from `perf
     /// script` of a profiled `hub-bench bench --bridge-only` (infra/local/profile-bridge.sh).
     ProfileReport(profile::Args),
@@ -83,7 +87,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // The bench's output is its table; the components it runs log warnings only.
-        Command::Bench(_) | Command::Reconcile(_) => hub_telemetry::init_at("warn"),
+        Command::Bench(_) | Command::Reconcile(_) | Command::Coldstart(_) => {
+            hub_telemetry::init_at("warn")
+        }
         _ => hub_telemetry::init(),
     }
     let result = match cli.command {
@@ -105,6 +111,7 @@ fn main() -> ExitCode {
                 match other {
                     Command::Bench(args) => bench::run_bench(args).await,
                     Command::Reconcile(args) => reconcile::run(args).await,
+                    Command::Coldstart(args) => bench::coldstart::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::CountProxy { moto, dynamodb } => proxy::serve(&moto, &dynamodb).await,
                     Command::EmbeddedKafka(_) | Command::ProfileReport(_) => {

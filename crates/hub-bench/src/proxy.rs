@@ -44,6 +44,10 @@ pub struct OpCount {
     /// DynamoDB: the global secondary indexes' part of [`OpCount::consumed`].
     #[serde(default)]
     pub index: f64,
+    /// DynamoDB: writes refused by their condition (a stale version). They are billed: their
+    /// units ([`failed_write_units`]: DynamoDB answers none) are in [`OpCount::consumed`].
+    #[serde(default)]
+    pub failed_conditions: u64,
 }
 
 /// DynamoDB operations that take `ReturnConsumedCapacity`.
@@ -112,6 +116,76 @@ pub fn dynamodb_writes(counts: &Counts) -> u64 {
             .map(|(_, c)| c.requests)
             .sum()
     })
+}
+
+/// The pseudo-service of [`Counts`] that holds DynamoDB's write units by the kind of item
+/// written ([`item_kind`]), beside the units by operation (which bill; these do not add to them).
+pub const ITEM_KINDS: &str = "dynamodb-items";
+
+/// The kind of item a DynamoDB write writes, from its key: the partition key's prefix (up to
+/// its first `#`), and for a row under another item (a sort key with a `#`, such as an order's
+/// index row `MATERIAL#…`), `/ <its prefix> row`. `ORDER#1/ORDER` is `order`,
+/// `ORDER#1/MATERIAL#2` `order / material row`, the baselines' `customer#1` `customer`. A
+/// transaction counts as the kind of its first item.
+pub fn item_kind(body: &[u8]) -> Option<String> {
+    let r = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let first = r
+        .get("TransactItems")
+        .and_then(|t| t.get(0))
+        .and_then(|t| t.as_object()?.values().next().cloned());
+    let write = first.as_ref().unwrap_or(&r);
+    let key = write.get("Item").or_else(|| write.get("Key"))?;
+    let text = |name: &str| key.get(name)?.get("S")?.as_str().map(str::to_string);
+    let prefix = |v: &str| v.split('#').next().unwrap_or(v).to_lowercase();
+    let pk = text("pk")?;
+    let mut kind = prefix(&pk);
+    if let Some(sk) = text("sk").filter(|sk| sk.contains('#')) {
+        kind = format!("{kind} / {} row", prefix(&sk));
+    }
+    Some(kind)
+}
+
+/// Adds one write of `kind` (if known) to the counts by kind of item.
+fn count_kind(counts: &mut Counts, kind: Option<&str>, units: f64, index: f64, refused: bool) {
+    let Some(kind) = kind else { return };
+    let k = counts
+        .entry(ITEM_KINDS.into())
+        .or_default()
+        .entry(kind.into())
+        .or_default();
+    k.requests += 1;
+    k.consumed += units;
+    k.index += index;
+    k.failed_conditions += u64::from(refused);
+}
+
+/// Whether a DynamoDB write asks for the existing item when its condition fails
+/// (`ReturnValuesOnConditionCheckFailure: ALL_OLD`).
+fn asks_old_item(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|r| {
+        r.get("ReturnValuesOnConditionCheckFailure")
+            .and_then(serde_json::Value::as_str)
+            == Some("ALL_OLD")
+    })
+}
+
+/// The write units of a write refused by its condition. AWS bills it at the size of the
+/// existing item, at least one unit (a refused write of a new item: 1). When the request asked
+/// for that item (`asked_old`), the answer (`body`) holds it, or nothing if there is none, and
+/// the bill is exact; otherwise the request's own units stand in for it (the existing item is
+/// another version of the same entity, about the same size).
+pub fn failed_write_units(body: &[u8], asked_old: bool, units_of_request: u64) -> u64 {
+    if !asked_old {
+        return units_of_request.max(1);
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|r| {
+            r.get("Item")
+                .and_then(serde_json::Value::as_object)
+                .cloned()
+        })
+        .map_or(1, |item| item_size(&item).div_ceil(1024).max(1) as u64)
 }
 
 /// The billing units of one request (see [`OpCount::units`]).
@@ -204,6 +278,7 @@ pub fn delta(before: &Counts, after: &Counts) -> Counts {
                         bytes: a.bytes - b.bytes,
                         units: a.units - b.units,
                         consumed: a.consumed - b.consumed,
+                        failed_conditions: a.failed_conditions - b.failed_conditions,
                         index: a.index - b.index,
                     },
                 );
@@ -289,6 +364,10 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
     let bytes = body.len() as u64;
     let measured = service == "dynamodb" && CONSUMED_OPS.contains(&operation.as_str());
     let units_of_request = units(&service, &operation, &body);
+    let asked_old = measured && asks_old_item(&body);
+    let kind = (measured && is_dynamodb_write(&operation))
+        .then(|| item_kind(&body))
+        .flatten();
     let body = match measured.then(|| with_consumed_capacity(&body)).flatten() {
         Some(b) => {
             parts.headers.insert(
@@ -342,6 +421,26 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
     match body.collect().await {
         Ok(b) => {
             let b = b.to_bytes();
+            // A write whose condition failed is billed too, at the size of the item it found
+            // (at least one unit), as AWS bills it; DynamoDB answers no ConsumedCapacity for
+            // it (see `failed_write_units`).
+            let failed_condition = measured
+                && is_dynamodb_write(&operation)
+                && !parts.status.is_success()
+                && b.windows(b"ConditionalCheckFailed".len())
+                    .any(|w| w == b"ConditionalCheckFailed");
+            if failed_condition {
+                let mut counts = state.counts.lock().unwrap_or_else(|e| e.into_inner());
+                let c = counts
+                    .entry(service.clone())
+                    .or_default()
+                    .entry(operation.clone())
+                    .or_default();
+                let units = failed_write_units(&b, asked_old, units_of_request) as f64;
+                c.consumed += units;
+                c.failed_conditions += 1;
+                count_kind(&mut counts, kind.as_deref(), units, 0.0, true);
+            }
             if measured && parts.status.is_success() {
                 let (consumed, index) = consumed_capacity(&b);
                 let mut counts = state.counts.lock().unwrap_or_else(|e| e.into_inner());
@@ -352,6 +451,7 @@ async fn forward(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>>
                     .or_default();
                 c.consumed += consumed;
                 c.index += index;
+                count_kind(&mut counts, kind.as_deref(), consumed, index, false);
             }
             Response::from_parts(parts, Full::new(b))
         }
@@ -413,6 +513,46 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&asked).unwrap();
         assert_eq!(v["ReturnConsumedCapacity"], "INDEXES");
         assert!(with_consumed_capacity(b"not json").is_none());
+    }
+
+    #[test]
+    fn writes_are_told_apart_by_the_kind_of_item() {
+        let put = |pk: &str, sk: Option<&str>| {
+            let sk = sk.map_or(String::new(), |s| format!(r#","sk":{{"S":"{s}"}}"#));
+            format!(r#"{{"Item":{{"pk":{{"S":"{pk}"}}{sk}}}}}"#)
+        };
+        assert_eq!(
+            item_kind(put("ORDER#1", Some("ORDER")).as_bytes()).as_deref(),
+            Some("order")
+        );
+        assert_eq!(
+            item_kind(put("ORDER#1", Some("MATERIAL#7")).as_bytes()).as_deref(),
+            Some("order / material row")
+        );
+        assert_eq!(
+            item_kind(put("customer#1", None).as_bytes()).as_deref(),
+            Some("customer")
+        );
+        let delete = br#"{"Key":{"pk":{"S":"ORDER#1"},"sk":{"S":"MATERIAL#7"}}}"#;
+        assert_eq!(item_kind(delete).as_deref(), Some("order / material row"));
+        let txn =
+            br#"{"TransactItems":[{"Put":{"Item":{"pk":{"S":"ORDER#1"},"sk":{"S":"ORDER"}}}}]}"#;
+        assert_eq!(item_kind(txn).as_deref(), Some("order"));
+        assert_eq!(item_kind(b"{}"), None);
+    }
+
+    #[test]
+    fn a_refused_write_is_billed_at_the_item_it_found() {
+        let big = format!(r#"{{"Item":{{"pk":{{"S":"{}"}}}}}}"#, "x".repeat(1500));
+        assert_eq!(failed_write_units(big.as_bytes(), true, 1), 2);
+        // No item found (a new order on the fast path): one unit, whatever was sent.
+        assert_eq!(failed_write_units(br#"{"__type":"x"}"#, true, 2), 1);
+        // Not asked: the request's own size stands in for it.
+        assert_eq!(failed_write_units(b"{}", false, 2), 2);
+        assert!(asks_old_item(
+            br#"{"ReturnValuesOnConditionCheckFailure":"ALL_OLD"}"#
+        ));
+        assert!(!asks_old_item(br#"{"Item":{}}"#));
     }
 
     #[test]

@@ -19,11 +19,20 @@ fn figure<'a>(rows: &'a [Value], name: &str) -> &'a Value {
 #[test]
 fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     // Scenario: a small bench (1,000 records for the bridges, 100 for the handler, 40 end to
-    // end). The baseline publishes once per event and the hub in batches of ten, as counted at
-    // the endpoints; the hub loses no change; both latencies are measured; the chart is a PNG.
+    // end, one extra hub run without batching window, two cold starts per function). The naive
+    // baseline publishes once per event, the competent one and the hub in batches, as counted
+    // at the endpoints; neither the hub nor the competent baseline loses a change; every side's
+    // latency and hops are measured; the floor, the cold starts and both charts are written.
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile_dir("whole");
     let out_s = out.to_str().unwrap();
+    // The functions' debug builds beside hub-bench (the workspace build makes them): the cold
+    // start phase runs on them (its figures say nothing of release builds; the mechanism is
+    // what is tested).
+    let functions_dir = std::path::Path::new(env!("CARGO_BIN_EXE_hub-bench"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let (code, _, stderr) = common::hub_bench(&[
         "bench",
         "--records",
@@ -42,6 +51,12 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
         "500",
         "--settle-s",
         "10",
+        "--windows-ms",
+        "0",
+        "--functions-dir",
+        functions_dir.to_str().unwrap(),
+        "--cold-starts",
+        "2",
         "--out",
         out_s,
     ]);
@@ -79,10 +94,67 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     // End to end, counted at the proxy.
     let e_hub = &json["end_to_end"]["hub"];
     let e_base = &json["end_to_end"]["baseline"];
+    let e_comp = &json["end_to_end"]["competent"];
     assert_eq!(e_hub["never_visible"], 0, "the hub loses no change");
+    assert_eq!(
+        e_comp["never_visible"], 0,
+        "the competent baseline guards versions"
+    );
     assert_eq!(e_base["requests"]["sns"]["Publish"]["requests"], 40);
     assert_eq!(e_base["requests"]["dynamodb"]["PutItem"]["requests"], 40);
     assert_eq!(e_base["requests"]["sqs"]["DeleteMessage"]["requests"], 40);
+    // The competent baseline: batches to SNS and to SQS deletes, no single publish or delete.
+    assert!(
+        e_comp["requests"]["sns"]["PublishBatch"]["requests"]
+            .as_u64()
+            .unwrap()
+            < 40
+    );
+    assert!(
+        e_comp["requests"]["sns"].get("Publish").is_none(),
+        "{e_comp}"
+    );
+    assert!(
+        e_comp["requests"]["sqs"].get("DeleteMessage").is_none(),
+        "{e_comp}"
+    );
+    assert!(
+        e_comp["requests"]["sqs"]["DeleteMessageBatch"]["requests"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let comp_bridge = &json["bridge"]["competent"];
+    assert_eq!(comp_bridge["events"], 200);
+    assert!(
+        comp_bridge["sns_calls"].as_u64().unwrap() < 200,
+        "{comp_bridge}"
+    );
+    // Where the time goes: every side's changes were seen arriving in SQS by the probe.
+    for side in [e_hub, e_base, e_comp] {
+        let to_queue = &side["hops"]["to_queue_ms"];
+        assert!(to_queue["samples"].as_u64().unwrap() > 0, "{side}");
+        assert!(
+            to_queue["p50"].as_f64().unwrap() <= side["latency_ms"]["p99"].as_f64().unwrap(),
+            "{side}"
+        );
+    }
+    assert!(e_hub["hops"]["invocation_ms"]["samples"].as_u64().unwrap() > 0);
+    // The window sweep: one run with no batching window; the floor; the cold starts.
+    let windows = json["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1);
+    assert_eq!(windows[0]["window_ms"], 0);
+    assert_eq!(windows[0]["end_to_end"]["never_visible"], 0);
+    assert!(json["floor"]["write_units"].as_u64().unwrap() > 0);
+    let floor = figure(rows, "multiple of the floor");
+    assert!(floor["hub"].as_f64().unwrap() >= 1.0, "{floor}");
+    let cold = json["cold_start"].as_array().unwrap();
+    assert_eq!(cold[0]["function"], "hello-lambda");
+    assert!(
+        cold.iter()
+            .all(|c| c["init_ms"]["median"].as_f64().unwrap() > 0.0)
+    );
+    assert!(cold.iter().any(|c| c["function"] == "customer-sync"));
     let hub_publishes = e_hub["requests"]["sns"]["PublishBatch"]["requests"]
         .as_u64()
         .unwrap();
@@ -95,7 +167,7 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
         assert!(l["p50"].as_f64().unwrap() <= l["p99"].as_f64().unwrap());
     }
 
-    // The table: hub, baseline and their ratio.
+    // The table: hub, baselines and the ratios.
     let r = figure(rows, "SNS requests per event");
     let ratio = r["ratio"].as_f64().unwrap();
     assert!((ratio - 0.1).abs() < 0.01, "{r}");
@@ -110,7 +182,14 @@ fn bench_measures_hub_and_baseline_and_writes_table_json_and_chart() {
     );
 
     let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
-    assert!(md.contains("| figure | hub | baseline | hub / baseline |"));
+    assert!(md.contains(
+        "| figure | hub | naive baseline | competent baseline | hub / naive | hub / competent |"
+    ));
+    assert!(md.contains("### Targets") && md.contains("### Cold start and size"));
+    assert_eq!(
+        &std::fs::read(out.join("windows.png")).unwrap()[..8],
+        b"\x89PNG\r\n\x1a\n"
+    );
     let png = std::fs::read(out.join("bench.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     std::fs::remove_dir_all(&out).ok();

@@ -63,6 +63,19 @@ pub struct EsmStats {
     pub in_flight: AtomicU64,
     /// Highest number of invocations seen running at once.
     pub max_in_flight: AtomicU64,
+    /// Where the time goes, when [`SqsEventSourceMapping::record_timings`] asked for it.
+    pub timings: Option<std::sync::Mutex<Timings>>,
+}
+
+/// Where a message's time goes inside the mapping, in milliseconds, one entry per message or
+/// invocation: recorded only when asked (the bench), as it grows with every message.
+#[derive(Debug, Default, Clone)]
+pub struct Timings {
+    /// Per message: SQS `SentTimestamp` → the invocation that carried it started (the mapping's
+    /// polling and its batching window).
+    pub in_queue_ms: Vec<f64>,
+    /// Per invocation: the function's run.
+    pub invocation_ms: Vec<f64>,
 }
 
 /// A snapshot of [`EsmStats`].
@@ -175,6 +188,29 @@ pub fn verdict(
     }
 }
 
+/// Adds one invocation that started at `started` with `batch` to `timings`.
+fn record(timings: &std::sync::Mutex<Timings>, batch: &[Message], started: std::time::SystemTime) {
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let Ok(mut t) = timings.lock() else {
+        return;
+    };
+    let start = ms(started);
+    t.invocation_ms
+        .push(started.elapsed().map_or(0.0, |d| d.as_secs_f64() * 1000.0));
+    for m in batch {
+        let sent = m
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+            .and_then(|v| v.parse::<f64>().ok());
+        if let Some(sent) = sent {
+            t.in_queue_ms.push((start - sent).max(0.0));
+        }
+    }
+}
+
 /// An SQS event source mapping bound to a function.
 #[derive(Clone)]
 pub struct SqsEventSourceMapping {
@@ -206,6 +242,15 @@ impl SqsEventSourceMapping {
             function,
             stats: Arc::new(EsmStats::default()),
         })
+    }
+
+    /// Records where each message's time goes ([`EsmStats::timings`]), from now on. Call it
+    /// before [`SqsEventSourceMapping::run`].
+    pub fn record_timings(&mut self) {
+        self.stats = Arc::new(EsmStats {
+            timings: Some(std::sync::Mutex::new(Timings::default())),
+            ..EsmStats::default()
+        });
     }
 
     /// The counters of this mapping.
@@ -420,10 +465,14 @@ impl SqsEventSourceMapping {
             self.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
             let timeout = self.config.function_timeout;
+            let started = std::time::SystemTime::now();
             let outcome = match tokio::time::timeout(timeout, self.function.invoke(payload, context)).await {
                 Ok(r) => r,
                 Err(_) => Err(FunctionError::Timeout(timeout)),
             };
+            if let Some(timings) = &self.stats.timings {
+                record(timings, &batch, started);
+            }
             self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
             let to_delete: Vec<&Message> = match verdict(&outcome, &ids, self.config.report_batch_item_failures) {
                 Verdict::AllSucceeded => batch.iter().collect(),

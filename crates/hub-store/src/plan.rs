@@ -150,26 +150,18 @@ pub fn plan(
             attrs.insert("gsi1pk".into(), Value::from(pk));
             attrs.insert("gsi1sk".into(), Value::from(sk));
         }
-        let mut materials: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for item in &o.items {
-            if let Some(m) = &item.material {
-                materials
-                    .entry(m.as_str())
-                    .or_default()
-                    .push(item.item.as_str());
-            }
-        }
-        for (material, items) in materials {
+        // One index row per material: its keys say everything (the order and the material);
+        // the index's keys and the row's version guard are its only attributes, so a row
+        // changes only when the order's set of materials does.
+        let materials: std::collections::BTreeSet<&str> = o
+            .items
+            .iter()
+            .filter_map(|i| i.material.as_deref())
+            .collect();
+        for material in materials {
             let (gpk, gsk) = keys::material_order_gsi1(material, &o.order);
             let mut row = Map::new();
-            row.insert("entity".into(), Value::from("sales_order_material"));
             row.insert("version".into(), Value::from(version.clone()));
-            row.insert("order".into(), Value::from(o.order.as_str()));
-            row.insert("material".into(), Value::from(material));
-            row.insert(
-                "items".into(),
-                Value::Array(items.into_iter().map(Value::from).collect()),
-            );
             row.insert("gsi1pk".into(), Value::from(gpk));
             row.insert("gsi1sk".into(), Value::from(gsk));
             index_rows.push(Item {

@@ -27,8 +27,10 @@ pub trait EntityStore: Send + Sync {
     /// Every item of a partition, in sort-key order.
     fn query(&self, pk: &str) -> impl Future<Output = Result<Vec<Item>, PortError>> + Send;
 
-    /// Items of GSI1 with `gsi1pk` whose `gsi1sk` begins with `prefix`; newest (highest sort
-    /// key) first when `descending`.
+    /// Entries of GSI1 with `gsi1pk` whose `gsi1sk` begins with `prefix`; newest (highest sort
+    /// key) first when `descending`. The index projects keys only (`KEYS_ONLY`: a write that
+    /// keeps an item's index keys costs the index nothing), so an entry has its `pk`/`sk` and
+    /// `gsi1pk`/`gsi1sk`, and a reader gets the items it wants by their keys.
     fn query_gsi1(
         &self,
         gsi1pk: &str,

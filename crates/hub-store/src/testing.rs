@@ -198,3 +198,21 @@ impl<S: crate::EntityStore> crate::EntityStore for Throttling<S> {
         self.inner.query_gsi1(gsi1pk, prefix, descending).await
     }
 }
+
+/// Items as two tables are compared for convergence (DESIGN §3): an order's material index
+/// rows without their `version`, which is the change that last changed the order's set of
+/// materials and so depends on the order changes arrived in (their keys, what readers use,
+/// must converge).
+pub fn comparable(items: Vec<crate::Item>) -> Vec<crate::Item> {
+    items
+        .into_iter()
+        .map(|mut i| {
+            if i.key.pk.starts_with(crate::keys::ORDER)
+                && i.key.sk.starts_with(crate::keys::MATERIAL)
+            {
+                i.attrs.remove("version");
+            }
+            i
+        })
+        .collect()
+}

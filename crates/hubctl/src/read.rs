@@ -98,7 +98,7 @@ pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
 pub async fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
     let store = store(&args.stack).await?;
     let id = normalize(&args.id);
-    let items = match args.pattern {
+    let entries = match args.pattern {
         Pattern::CustomerOrders => {
             let (pk, _) = keys::customer_order_gsi1(&id, "", "");
             store.query_gsi1(&pk, keys::ORDER, true).await?
@@ -108,6 +108,17 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             store.query_gsi1(&pk, keys::ORDER, false).await?
         }
     };
+    // The index holds keys only: each order's header is read by its key, in the index's order.
+    let mut items = Vec::new();
+    for entry in &entries {
+        let header = keys::Key {
+            pk: entry.key.pk.clone(),
+            sk: keys::ORDER_SK.to_string(),
+        };
+        if let Some(item) = store.get(&header).await? {
+            items.push(item);
+        }
+    }
     print(&items)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 
 use super::cores;
 use super::rig::Rig;
-use crate::baseline::Python;
+use crate::baseline::{Mode, Python};
 use crate::fake_sns;
 use anyhow::{Context as _, bail};
 use hub_aws::AwsClients;
@@ -220,18 +220,29 @@ impl hub_bridge::Publisher for Null {
 
 /// Measures the baseline's bridge alone: the same topic (its own group), `records` records,
 /// into the same fake SNS.
-pub async fn baseline(rig: &Rig, python: &Python, records: u64) -> anyhow::Result<BridgeFigures> {
-    eprintln!("bench: bridging (baseline, {records} records)…");
+pub async fn baseline(
+    rig: &Rig,
+    python: &Python,
+    mode: Mode,
+    records: u64,
+) -> anyhow::Result<BridgeFigures> {
+    eprintln!(
+        "bench: bridging (baseline, {}, {records} records)…",
+        mode.as_str()
+    );
     let before = fake_sns::fetch_stats(&rig.sns).await?;
+    let group = format!("baseline-bench-{}", mode.as_str());
     let f = python
         .run(&[
             "bridge",
+            "--mode",
+            mode.as_str(),
             "--bootstrap",
             &rig.bootstrap,
             "--topics",
             rig.topic,
             "--group",
-            "baseline-bench",
+            &group,
             "--endpoint",
             &rig.sns,
             "--topic-arn",

@@ -155,12 +155,18 @@ pub fn per_million(counts: &Counts, i: &Inputs) -> Cost {
 }
 
 /// Each side's cost per million events.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Costs {
-    /// The hub's.
+    /// The hub's (with the template's batching window).
     pub hub: Cost,
-    /// The baseline's.
+    /// The naive baseline's.
     pub baseline: Cost,
+    /// The competent baseline's.
+    pub competent: Cost,
+    /// The hub's with each batching window of the sweep, in its order.
+    pub windows: Vec<Cost>,
+    /// The floor: what no design can avoid on this load ([`e2e::Floor`]).
+    pub floor: Cost,
 }
 
 /// The cost phase: each side's cost per million events from what the other phases measured
@@ -170,11 +176,35 @@ pub fn phase(
     template: &Template,
     hub_bridge: &BridgeFigures,
     base_bridge: &BridgeFigures,
+    competent_bridge: &BridgeFigures,
     stand: &e2e::Figures,
 ) -> Costs {
+    let memory = memory_gb(template);
     Costs {
-        hub: hub(hub_bridge, stand, memory_gb(template)),
+        hub: hub(hub_bridge, stand, &stand.hub, memory),
         baseline: baseline(base_bridge, &stand.baseline),
+        competent: baseline(competent_bridge, &stand.competent),
+        windows: stand
+            .windows
+            .iter()
+            .map(|run| hub(hub_bridge, stand, run, memory))
+            .collect(),
+        floor: floor(&stand.floor),
+    }
+}
+
+/// The floor's cost: its write units, SNS and SQS requests at list prices; no compute.
+pub fn floor(f: &e2e::Floor) -> Cost {
+    let events = f.events.max(1) as f64;
+    let sns = f.sns_requests as f64 / events * SNS_PER_MILLION;
+    let sqs = f.sqs_requests as f64 / events * SQS_PER_MILLION;
+    let dynamodb = f.write_units as f64 / events * DYNAMODB_PER_MILLION_WRU;
+    Cost {
+        sns,
+        sqs,
+        dynamodb,
+        total: sns + sqs + dynamodb,
+        ..Cost::default()
     }
 }
 
@@ -187,16 +217,22 @@ fn memory_gb(template: &Template) -> f64 {
         / 1024.0
 }
 
-/// The hub's cost: its requests end to end, its domain functions' invocations at the handler's
-/// duration, its bridge's CPU.
-fn hub(bridge: &BridgeFigures, stand: &e2e::Figures, memory_gb: f64) -> Cost {
-    let e2e = &stand.hub;
+/// The hub's cost in run `e2e`: its requests end to end, its domain functions' invocations at
+/// the handler's duration, its bridge's CPU.
+fn hub(bridge: &BridgeFigures, stand: &e2e::Figures, e2e: &e2e::EndToEnd, memory_gb: f64) -> Cost {
     per_million(
         &e2e.requests,
         &Inputs {
             events: e2e.records,
             invocations_per_event: e2e.lambda_invocations as f64 / e2e.records.max(1) as f64,
-            seconds_per_invocation: stand.handler.ms_per_invocation / 1000.0,
+            // The run's own invocations when the mapping timed them (a short window makes
+            // smaller batches), else the handler alone's.
+            seconds_per_invocation: e2e
+                .hops
+                .invocation_ms
+                .filter(|p| p.samples > 0)
+                .map_or(stand.handler.ms_per_invocation, |p| p.mean)
+                / 1000.0,
             memory_gb,
             cpu_seconds_per_event: bridge.cpu_seconds / bridge.events.max(1) as f64,
         },

@@ -12,8 +12,9 @@
 //! every `poll` interval, and maps what it sees back to the produced records: by `event_id` for
 //! the hub's items, by the Kafka coordinates (`src`) the baseline stores.
 
-use super::rig::{create_topics, spawn_self};
-use crate::baseline::Python;
+use super::probe::{Naming, Probe};
+use super::rig::{create_topics, spawn_self, start_group_at_end};
+use crate::baseline::{Mode, Python};
 use crate::proxy::{self, Counts};
 use anyhow::{Context as _, bail};
 use aws_sdk_sqs::types::{Message, MessageAttributeValue};
@@ -120,6 +121,8 @@ pub struct Percentiles {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+    /// Mean.
+    pub mean: f64,
 }
 
 impl Percentiles {
@@ -137,6 +140,7 @@ impl Percentiles {
             p95: at(0.95),
             p99: at(0.99),
             max: v[v.len() - 1],
+            mean: v.iter().sum::<f64>() / v.len() as f64,
         }
     }
 }
@@ -182,6 +186,57 @@ pub struct EndToEnd {
     pub lambda_invocations: u64,
     /// CPU seconds of the baseline's consumer process (the hub's handler CPU is measured alone).
     pub consumer_cpu_seconds: Option<f64>,
+    /// The domain mappings' batching window of this run, ms (the hub's runs).
+    pub window_ms: Option<u64>,
+    /// Where the time goes, hop by hop.
+    pub hops: Hops,
+}
+
+/// Where a side's end-to-end time goes, hop by hop, each over the measured changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Hops {
+    /// SAP change produced → in its SQS queue (the bridge: Kafka fetch, parse, batching,
+    /// publish; then SNS → SQS), from the probe's copy of each change.
+    pub to_queue_ms: Percentiles,
+    /// In SQS → written to the table, per change.
+    pub queue_to_write_ms: Percentiles,
+    /// The hub: in SQS → the invocation that carried it started (the mapping's polling and
+    /// batching window), per message, from the mapping.
+    pub in_queue_ms: Option<Percentiles>,
+    /// The hub: one invocation of a domain function, per invocation.
+    pub invocation_ms: Option<Percentiles>,
+}
+
+impl Hops {
+    /// The hops of `tracker`'s measured changes, whose arrival in SQS `probe` saw (by `name`).
+    fn of(
+        tracker: &Tracker,
+        probe: &HashMap<String, SystemTime>,
+        name: impl Fn(usize) -> Option<String>,
+    ) -> Hops {
+        let ms = |a: SystemTime, b: SystemTime| {
+            a.duration_since(b)
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let (mut to_queue, mut to_write) = (Vec::new(), Vec::new());
+        for &i in &tracker.measured {
+            let Some(sent) = name(i).and_then(|n| probe.get(&n).copied()) else {
+                continue;
+            };
+            if let Some(p) = tracker.produced[i] {
+                to_queue.push(ms(sent, p));
+            }
+            if let Some(w) = tracker.written.get(&i) {
+                to_write.push(ms(*w, sent));
+            }
+        }
+        Hops {
+            to_queue_ms: Percentiles::of(&to_queue),
+            queue_to_write_ms: Percentiles::of(&to_write),
+            in_queue_ms: None,
+            invocation_ms: None,
+        }
+    }
 }
 
 /// Which records are pending, and how long they took.
@@ -194,6 +249,8 @@ struct Tracker {
     latency: Vec<f64>,
     to_write: Vec<f64>,
     measured: HashSet<usize>,
+    /// When each measured change was written, as its item (or its successor's) says.
+    written: HashMap<usize, SystemTime>,
 }
 
 impl Tracker {
@@ -213,6 +270,7 @@ impl Tracker {
             latency: Vec::new(),
             to_write: Vec::new(),
             measured: HashSet::new(),
+            written: HashMap::new(),
         }
     }
 
@@ -255,6 +313,7 @@ impl Tracker {
                     self.latency.push(ms(seen, p));
                     if let Some(w) = written {
                         self.to_write.push(ms(w, p));
+                        self.written.insert(j, w);
                     }
                 }
             } else {
@@ -643,7 +702,7 @@ async fn measure(
     table: &str,
     reader: Reader,
     before_load: impl AsyncFnOnce() -> anyhow::Result<()>,
-) -> anyhow::Result<(f64, Tracker)> {
+) -> anyhow::Result<(f64, Tracker, HashMap<String, usize>)> {
     let warm = warm_up()?;
     let n_warm = warm.len();
     let mut all = warm;
@@ -690,25 +749,42 @@ async fn measure(
         &mut src_index,
     )
     .await?;
-    Ok((wall, tracker))
+    Ok((wall, tracker, src_index))
 }
 
 /// The hub's whole chain: the template provisioned as stack `name`, the bridge and every domain
-/// function running as in `hubctl run`, their AWS clients through the proxy.
+/// function running as in `hubctl run`, their AWS clients through the proxy; `window` instead
+/// of the template's batching window of the domain mappings when given.
 pub async fn hub(
     template: &Template,
     stand: &Stand,
     plan: &Plan,
+    window: Option<Duration>,
     bootstrap: &str,
     name: &str,
 ) -> anyhow::Result<EndToEnd> {
     let ctx = provision(template, stand, name, bootstrap).await?;
-    let mappings = mappings(&ctx, &stand.proxied, plan.window)?;
+    let mappings = mappings(&ctx, &stand.proxied, window)?;
     let table = table_of(&ctx, mappings[0].0.config().function.as_str())?;
+    let window_ms = mappings[0].0.config().batching_window.as_millis() as u64;
+    let topic_arn = ctx
+        .function_environment(kafka_bridge::local::FUNCTION)?
+        .into_iter()
+        .find(|(k, _)| k == "SNS_TOPIC_ARN")
+        .map(|(_, v)| v)
+        .context("the bridge has no SNS_TOPIC_ARN")?;
+    let probe = Probe::start(
+        &stand.direct,
+        &topic_arn,
+        &format!("{name}-probe"),
+        Naming::EventId,
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut stats = Vec::new();
-    for (esm, _) in mappings {
+    for (mut esm, _) in mappings {
+        esm.record_timings();
         stats.push(esm.stats());
         let token = shutdown.clone();
         tasks.spawn(async move {
@@ -718,6 +794,7 @@ pub async fn hub(
     }
     let (config, consumer) = kafka_bridge::local::from_template(&ctx, bootstrap)?;
     create_topics(bootstrap, &consumer.topics)?;
+    start_group_at_end(bootstrap, &consumer.group_id, &consumer.topics)?;
     let pipeline = Arc::new(kafka_bridge::build(&stand.proxied, &config));
     let token = shutdown.clone();
     tasks.spawn(async move {
@@ -727,6 +804,16 @@ pub async fn hub(
     let producer = hub_kafka::produce::acked_producer(bootstrap)?;
     let topic_of = |t: &str| t.to_string();
     let invocations = || stats.iter().map(|s| s.snapshot().invocations).sum::<u64>();
+    // The mappings' timings of the load alone: those of the warm-up are dropped.
+    let clear_timings = || {
+        for s in &stats {
+            if let Some(t) = &s.timings
+                && let Ok(mut t) = t.lock()
+            {
+                *t = hub_local::esm::Timings::default();
+            }
+        }
+    };
     let mut before = (Counts::new(), 0);
     let result = measure(
         plan,
@@ -737,6 +824,7 @@ pub async fn hub(
         Reader::Hub,
         async || {
             before = (stand.counts().await?, invocations());
+            clear_timings();
             Ok(())
         },
     )
@@ -748,7 +836,22 @@ pub async fn hub(
             tracing::warn!(error = %e, "A component stopped with an error.");
         }
     }
-    let (wall, tracker) = result?;
+    let arrived = probe.stop().await;
+    let (wall, tracker, _) = result?;
+    let mut hops = Hops::of(&tracker, &arrived, |i| {
+        Some(tracker.records[i].event_id.clone())
+    });
+    let mut timings = hub_local::esm::Timings::default();
+    for s in &stats {
+        if let Some(t) = &s.timings
+            && let Ok(t) = t.lock()
+        {
+            timings.in_queue_ms.extend(&t.in_queue_ms);
+            timings.invocation_ms.extend(&t.invocation_ms);
+        }
+    }
+    hops.in_queue_ms = Some(Percentiles::of(&timings.in_queue_ms));
+    hops.invocation_ms = Some(Percentiles::of(&timings.invocation_ms));
     Ok(EndToEnd {
         records: plan.records,
         wall_seconds: wall,
@@ -758,6 +861,8 @@ pub async fn hub(
         requests: proxy::delta(&before.0, &after.0?),
         lambda_invocations: after.1 - before.1,
         consumer_cpu_seconds: None,
+        window_ms: Some(window_ms),
+        hops,
     })
 }
 
@@ -766,6 +871,7 @@ pub async fn hub(
 /// proxy.
 pub async fn baseline(
     python: &Python,
+    mode: Mode,
     stand: &Stand,
     plan: &Plan,
     bootstrap: &str,
@@ -832,7 +938,8 @@ pub async fn baseline(
         .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
         .send()
         .await?;
-    let prefix = "baseline.";
+    let probe = Probe::start(d, &topic_arn, &format!("{name}-probe"), Naming::Source).await?;
+    let prefix = format!("{name}.");
     let topics: Vec<String> = [
         "sap.idoc.matmas",
         "sap.idoc.debmas",
@@ -846,6 +953,8 @@ pub async fn baseline(
     let consumer = python
         .start(&[
             "consumer",
+            "--mode",
+            mode.as_str(),
             "--endpoint",
             &stand.proxy,
             "--queues",
@@ -857,6 +966,8 @@ pub async fn baseline(
     let bridge = python
         .start(&[
             "bridge",
+            "--mode",
+            mode.as_str(),
             "--bootstrap",
             bootstrap,
             "--topics",
@@ -888,17 +999,24 @@ pub async fn baseline(
     let after = stand.settled_counts().await;
     let consumer_stats = consumer.stop().await;
     let _ = bridge.stop().await;
-    let (wall, tracker) = result?;
+    let arrived = probe.stop().await;
+    let (wall, tracker, src_index) = result?;
     let consumer_stats = consumer_stats?;
+    let src_of: HashMap<usize, &String> = src_index.iter().map(|(s, i)| (*i, s)).collect();
+    let hops = Hops::of(&tracker, &arrived, |i| {
+        src_of.get(&i).map(|s| s.to_string())
+    });
     Ok(EndToEnd {
         records: plan.records,
         wall_seconds: wall,
         latency_ms: Percentiles::of(&tracker.latency),
-        to_write_ms: None,
+        to_write_ms: Some(Percentiles::of(&tracker.to_write)),
         never_visible: tracker.pending() as u64,
         requests: proxy::delta(&before, &after?),
         lambda_invocations: 0,
         consumer_cpu_seconds: consumer_stats.cpu_seconds,
+        window_ms: None,
+        hops,
     })
 }
 
@@ -907,22 +1025,30 @@ pub async fn baseline(
 pub struct Figures {
     /// The hub's domain functions alone.
     pub handler: HandlerFigures,
-    /// The hub end to end.
+    /// The hub end to end, with the template's batching window (or `--esm-window-ms`).
     pub hub: EndToEnd,
-    /// The baseline end to end.
+    /// The hub end to end with each batching window of the sweep, in order.
+    pub windows: Vec<EndToEnd>,
+    /// The naive baseline end to end.
     pub baseline: EndToEnd,
+    /// The competent baseline end to end.
+    pub competent: EndToEnd,
     /// Distinct entities in the end-to-end load.
     pub distinct_entities: u64,
+    /// What no design can avoid on this load.
+    pub floor: Floor,
 }
 
 /// The phases on the stand-ins, in order, each alone on the machine: the handler alone, then
-/// end to end, the hub then the baseline, on the rig's embedded Kafka at `bootstrap`. Every AWS
-/// request of the measured components goes through `hub-bench count-proxy`, a child process
-/// that lives as long as the phases.
+/// end to end the hub, the hub with each of `windows` (a run whose window is the template's is
+/// not repeated), the naive baseline and the competent one, on the rig's embedded Kafka at
+/// `bootstrap`. Every AWS request of the measured components goes through
+/// `hub-bench count-proxy`, a child process that lives as long as the phases.
 pub async fn phases(
     template: &Template,
     python: &Python,
     plan: &Plan,
+    windows: &[Duration],
     bootstrap: &str,
 ) -> anyhow::Result<Figures> {
     let endpoints = LocalEndpoints::from_env();
@@ -942,27 +1068,144 @@ pub async fn phases(
     eprintln!("bench: handler alone ({} records)…", plan.handler_records);
     let handler_alone = handler(template, &stand, plan, &format!("{run_id}-h")).await?;
     eprintln!("bench: end to end, hub ({} records)…", plan.records);
-    let hub_e2e = hub(template, &stand, plan, bootstrap, &format!("{run_id}-e")).await?;
-    eprintln!("bench: end to end, baseline ({} records)…", plan.records);
-    let base_e2e = baseline(python, &stand, plan, bootstrap, &format!("{run_id}-b")).await?;
+    let hub_e2e = hub(
+        template,
+        &stand,
+        plan,
+        plan.window,
+        bootstrap,
+        &format!("{run_id}-e"),
+    )
+    .await?;
+    let mut sweep = Vec::new();
+    for (n, w) in windows.iter().enumerate() {
+        if hub_e2e.window_ms == Some(w.as_millis() as u64) {
+            sweep.push(hub_e2e.clone());
+            continue;
+        }
+        eprintln!(
+            "bench: end to end, hub, batching window {} ms…",
+            w.as_millis()
+        );
+        sweep.push(
+            hub(
+                template,
+                &stand,
+                plan,
+                Some(*w),
+                bootstrap,
+                &format!("{run_id}-w{n}"),
+            )
+            .await?,
+        );
+    }
+    eprintln!(
+        "bench: end to end, naive baseline ({} records)…",
+        plan.records
+    );
+    let base_e2e = baseline(
+        python,
+        Mode::Naive,
+        &stand,
+        plan,
+        bootstrap,
+        &format!("{run_id}-b"),
+    )
+    .await?;
+    eprintln!(
+        "bench: end to end, competent baseline ({} records)…",
+        plan.records
+    );
+    let competent = baseline(
+        python,
+        Mode::Competent,
+        &stand,
+        plan,
+        bootstrap,
+        &format!("{run_id}-c"),
+    )
+    .await?;
+    let load = load(0, plan.records, plan.keys)?;
     Ok(Figures {
         handler: handler_alone,
         hub: hub_e2e,
+        windows: sweep,
         baseline: base_e2e,
-        distinct_entities: distinct_entities(plan)?,
+        competent,
+        distinct_entities: load
+            .iter()
+            .map(|r| &r.entity_key)
+            .collect::<HashSet<_>>()
+            .len() as u64,
+        floor: Floor::of(&load, plan.burst),
     })
 }
 
-/// Distinct entities among the end-to-end load's records.
-fn distinct_entities(plan: &Plan) -> anyhow::Result<u64> {
-    let load = load(0, plan.records, plan.keys)?;
-    let distinct: HashSet<_> = load.iter().map(|r| &r.entity_key).collect();
-    Ok(distinct.len() as u64)
+/// The charges no design can avoid on a load that arrives in bursts: each burst's changes must
+/// become visible before the next, so each burst costs at least one write unit per distinct
+/// entity (at the minimum item size), one SNS request per ten events (a `PublishBatch`), and
+/// per entity's queue one `ReceiveMessage` and one `DeleteMessageBatch` per ten messages.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Floor {
+    /// Events of the load.
+    pub events: u64,
+    /// DynamoDB write units.
+    pub write_units: u64,
+    /// SNS requests.
+    pub sns_requests: u64,
+    /// SQS requests.
+    pub sqs_requests: u64,
+}
+
+impl Floor {
+    /// The floor of `load` produced `burst` records at a time.
+    pub fn of(load: &[LoadRecord], burst: u64) -> Floor {
+        let mut f = Floor {
+            events: load.len() as u64,
+            ..Floor::default()
+        };
+        for chunk in load.chunks(burst.max(1) as usize) {
+            let distinct: HashSet<_> = chunk.iter().map(|r| &r.entity_key).collect();
+            f.write_units += distinct.len() as u64;
+            f.sns_requests += (chunk.len() as u64).div_ceil(10);
+            let mut per_queue: HashMap<Entity, u64> = HashMap::new();
+            for r in chunk {
+                *per_queue.entry(r.entity_key.0).or_default() += 1;
+            }
+            f.sqs_requests += per_queue.values().map(|n| 2 * n.div_ceil(10)).sum::<u64>();
+        }
+        f
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_floor_is_one_unit_per_distinct_entity_per_burst_and_full_batches() {
+        // Scenario: 40 records of 2 keys per entity in bursts of 20: each burst touches at
+        // most 6 entities, so 2 bursts cost at most 12 write units; 20 events are 2 PublishBatch
+        // requests per burst; each entity's queue takes one receive and one delete batch per ten.
+        let records = load(0, 40, 2).unwrap();
+        let f = Floor::of(&records, 20);
+        assert_eq!(f.events, 40);
+        let mut units = 0;
+        for burst in records.chunks(20) {
+            units += burst
+                .iter()
+                .map(|r| &r.entity_key)
+                .collect::<HashSet<_>>()
+                .len() as u64;
+        }
+        assert_eq!(f.write_units, units);
+        assert!(units <= 12, "{units}");
+        assert_eq!(f.sns_requests, 4);
+        assert!(
+            f.sqs_requests >= 2 * 3 * 2 && f.sqs_requests <= 2 * 4 * 2,
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {

@@ -24,7 +24,7 @@
 //! Then [`report`] turns every figure into the table, the JSON, the Markdown and the chart's
 //! input ([`chart`] draws it).
 
-use crate::baseline::Python;
+use crate::baseline::{Mode, Python};
 use anyhow::Context as _;
 use hub_template::Template;
 use rig::Rig;
@@ -35,8 +35,10 @@ use std::time::Duration;
 
 pub mod bridge;
 pub mod chart;
+pub mod coldstart;
 pub mod cost;
 pub mod e2e;
+pub mod probe;
 pub mod report;
 pub mod rig;
 
@@ -91,6 +93,18 @@ pub struct Args {
     /// batch size is at most 10, as AWS requires).
     #[arg(long)]
     esm_window_ms: Option<u64>,
+    /// The batching windows (ms) of the domain mappings the hub runs end to end with, to show
+    /// latency against cost; a window equal to the template's reuses the main run. Empty: none.
+    #[arg(long, value_delimiter = ',', default_value = "0,100,500,1000")]
+    windows_ms: Vec<u64>,
+    /// Where the release builds of the Lambda functions and `hello-lambda` are, for their cold
+    /// start and size (`infra/local/bench.sh` builds them); the phase is left out when they
+    /// are not there.
+    #[arg(long, default_value = "target/release")]
+    functions_dir: PathBuf,
+    /// Cold starts of each function measured (the median is reported).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    cold_starts: u32,
     /// Milliseconds between two scans of the latency poller.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
@@ -125,19 +139,35 @@ pub async fn run_bench(args: Args) -> anyhow::Result<ExitCode> {
         report::bridge_alone(&machine, &hub_bridge)?.emit(&args.out)?;
         return Ok(ExitCode::SUCCESS);
     };
-    let base_bridge =
-        bridge::baseline(&rig, &python, args.baseline_records.min(args.records)).await?;
+    let baseline_records = args.baseline_records.min(args.records);
+    let base_bridge = bridge::baseline(&rig, &python, Mode::Naive, baseline_records).await?;
+    let competent_bridge =
+        bridge::baseline(&rig, &python, Mode::Competent, baseline_records).await?;
+    let cold = coldstart::phase(&args.functions_dir, args.cold_starts).await?;
     let plan = plan(&args);
-    let stand = e2e::phases(&template, &python, &plan, &rig.bootstrap).await?;
-    let cost = cost::phase(&template, &hub_bridge, &base_bridge, &stand);
+    let windows: Vec<Duration> = args
+        .windows_ms
+        .iter()
+        .map(|ms| Duration::from_millis(*ms))
+        .collect();
+    let stand = e2e::phases(&template, &python, &plan, &windows, &rig.bootstrap).await?;
+    let cost = cost::phase(
+        &template,
+        &hub_bridge,
+        &base_bridge,
+        &competent_bridge,
+        &stand,
+    );
     let figures = report::Figures {
         machine,
         bridge_records: args.records,
         plan,
         hub_bridge,
         base_bridge,
+        competent_bridge,
         stand,
         cost,
+        cold,
     };
     report::whole(&figures).emit(&args.out)?;
     Ok(verdict(&figures.stand.hub))

@@ -186,6 +186,35 @@ fn stored_records(bootstrap: &str, topic: &str) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// Commits `group`'s offsets at the end of every partition of `topics`, so that a consumer of
+/// that group reads only what is produced afterwards. Each end-to-end run of the hub provisions
+/// the template under a stack name of its own, hence a new consumer group on the template's
+/// topics, which would otherwise start at the earliest offset and bridge the earlier runs'
+/// records again.
+pub fn start_group_at_end(bootstrap: &str, group: &str, topics: &[String]) -> anyhow::Result<()> {
+    use rdkafka::consumer::CommitMode;
+    use rdkafka::{Offset, TopicPartitionList};
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let mut ends = TopicPartitionList::new();
+    for t in topics {
+        let md = c.fetch_metadata(Some(t), timeout)?;
+        for p in md.topics().iter().flat_map(|t| t.partitions()) {
+            let (_, high) = c.fetch_watermarks(t, p.id(), timeout)?;
+            ends.add_partition_offset(t, p.id(), Offset::Offset(high))?;
+        }
+    }
+    if ends.count() > 0 {
+        c.commit(&ends, CommitMode::Sync)
+            .with_context(|| format!("committing group {group} at the end of its topics"))?;
+    }
+    Ok(())
+}
+
 /// Creates `topics` on the embedded Kafka (a metadata request creates a missing topic), so
 /// that consumers subscribe to topics that exist.
 pub fn create_topics(bootstrap: &str, topics: &[String]) -> anyhow::Result<()> {

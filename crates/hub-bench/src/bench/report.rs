@@ -302,7 +302,7 @@ fn stand_rows(s: &e2e::Figures) -> Vec<Row> {
             0,
         ),
         row(
-            "Handler alone (batches of up to 100): DynamoDB writes per distinct entity",
+            "Handler alone (batches of the template's BatchSize): DynamoDB writes per distinct entity",
             Some(s.handler.writes_per_entity),
             None,
             None,

@@ -350,10 +350,9 @@ def bridge_competent(args):
     say(stats)
 
 
-def consumer(args):
-    sqs = clients(args.endpoint, "sqs")
-    dynamodb = clients(args.endpoint, "dynamodb")
-    stats = {"records": 0, "events": 0, "errors": 0}
+def report_on_sigterm(stats):
+    """On SIGTERM, adds the CPU and wall seconds since now to ``stats``, prints them and exits.
+    Returns the lock that guards ``stats``."""
     lock = threading.Lock()
     cpu0, wall0 = time.process_time(), time.monotonic()
 
@@ -365,6 +364,14 @@ def consumer(args):
         os._exit(0)
 
     signal.signal(signal.SIGTERM, finish)
+    return lock
+
+
+def consumer(args):
+    sqs = clients(args.endpoint, "sqs")
+    dynamodb = clients(args.endpoint, "dynamodb")
+    stats = {"records": 0, "events": 0, "errors": 0}
+    lock = report_on_sigterm(stats)
 
     def drain(queue_url):
         while True:
@@ -403,17 +410,7 @@ def consumer_competent(args):
     sqs = clients(args.endpoint, "sqs")
     dynamodb = clients(args.endpoint, "dynamodb")
     stats = {"records": 0, "events": 0, "stale": 0, "errors": 0}
-    lock = threading.Lock()
-    cpu0, wall0 = time.process_time(), time.monotonic()
-
-    def finish(*_):
-        with lock:
-            stats["cpu_seconds"] = time.process_time() - cpu0
-            stats["wall_seconds"] = time.monotonic() - wall0
-            say(stats)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, finish)
+    lock = report_on_sigterm(stats)
 
     def write(body):
         """Writes the item of one message unless the table holds the same or a newer version:

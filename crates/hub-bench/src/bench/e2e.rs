@@ -888,36 +888,13 @@ pub async fn baseline(
         .context("no topic ARN")?;
     let mut queues = Vec::new();
     for entity in ["customer", "material", "sales_order"] {
-        let url = d
-            .sqs
-            .create_queue()
-            .queue_name(format!("{name}-{entity}"))
-            .send()
-            .await?
-            .queue_url
-            .context("no queue URL")?;
-        let arn = d
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                    .cloned()
-            })
-            .context("no queue ARN")?;
-        d.sns
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(arn)
-            .attributes("RawMessageDelivery", "true")
-            .attributes("FilterPolicy", format!("{{\"entity\": [\"{entity}\"]}}"))
-            .send()
-            .await?;
+        let url = super::probe::subscribed_queue(
+            d,
+            &topic_arn,
+            &format!("{name}-{entity}"),
+            Some(format!("{{\"entity\": [\"{entity}\"]}}")),
+        )
+        .await?;
         queues.push(url);
     }
     d.dynamodb

@@ -28,6 +28,46 @@ pub struct Probe {
     task: JoinHandle<HashMap<String, SystemTime>>,
 }
 
+/// Creates queue `name` and subscribes it to `topic_arn` with raw delivery (and `filter_policy`
+/// if given); returns its URL.
+pub async fn subscribed_queue(
+    clients: &AwsClients,
+    topic_arn: &str,
+    name: &str,
+    filter_policy: Option<String>,
+) -> anyhow::Result<String> {
+    let url = clients
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url
+        .context("no queue URL")?;
+    let arn = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .context("no queue ARN")?;
+    let mut subscribe = clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true");
+    if let Some(policy) = filter_policy {
+        subscribe = subscribe.attributes("FilterPolicy", policy);
+    }
+    subscribe.send().await?;
+    Ok(url)
+}
+
 impl Probe {
     /// Creates queue `name`, subscribes it to `topic_arn` and drains it until stopped.
     pub async fn start(
@@ -36,33 +76,7 @@ impl Probe {
         name: &str,
         naming: Naming,
     ) -> anyhow::Result<Probe> {
-        let url = clients
-            .sqs
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await?
-            .queue_url
-            .context("no queue URL")?;
-        let arn = clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .context("no queue ARN")?;
-        clients
-            .sns
-            .subscribe()
-            .topic_arn(topic_arn)
-            .protocol("sqs")
-            .endpoint(arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await?;
+        let url = subscribed_queue(clients, topic_arn, name, None).await?;
         let token = CancellationToken::new();
         let sqs = clients.sqs.clone();
         let stop = token.clone();

@@ -7,7 +7,6 @@ use crate::record::KafkaRecord;
 use crate::settings::Settings;
 use chrono::{DateTime, TimeDelta, Utc};
 use hub_core::Classify;
-use hub_model::ChangeEvent;
 use hub_model::event::Format;
 use hub_sap::{NeedsEnrichment, Outcome};
 
@@ -80,7 +79,7 @@ pub fn route(record: &KafkaRecord, settings: &Settings, now: DateTime<Utc>) -> R
                             out.dead_letters.push(thin_dead_letter(record, &thin, now));
                         }
                         EnrichmentPolicy::PublishThin => {
-                            let mut m = Message::from_event(thin_event(*thin), settings.fifo, now);
+                            let mut m = Message::from_event(thin.into_event(), settings.fifo, now);
                             m.attributes
                                 .push((ENRICHMENT_ATTRIBUTE, "required".to_string()));
                             out.messages.push(m);
@@ -174,20 +173,4 @@ fn thin_dead_letter(
     d.event_id = Some(thin.event_id.clone());
     d.correlation_id = Some(thin.correlation_id.clone());
     d
-}
-
-fn thin_event(thin: NeedsEnrichment) -> ChangeEvent {
-    ChangeEvent {
-        event_id: thin.event_id,
-        entity: thin.entity,
-        key: thin.key,
-        op: thin.op,
-        occurred_at: thin.version.at,
-        version: thin.version,
-        published_at: None,
-        source: thin.source,
-        correlation_id: thin.correlation_id,
-        schema: thin.entity.schema().to_string(),
-        data: None,
-    }
 }

@@ -272,12 +272,7 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
             Entity::Supplier => Record::Supplier(supplier(&data, &key)?),
         })
     };
-    let flagged = match &record {
-        Some(Record::Customer(c)) => c.deletion_flag,
-        Some(Record::Material(m)) => m.deletion_flag,
-        Some(Record::Supplier(s)) => s.deletion_flag,
-        _ => false,
-    };
+    let flagged = record.as_ref().is_some_and(flagged_for_deletion);
     Ok(vec![Outcome::Change(Box::new(ChangeEvent {
         event_id,
         entity,
@@ -293,10 +288,20 @@ fn to_outcome(ce: CloudEvent<'_>, env: &Envelope<'_>) -> Result<Vec<Outcome>, Pa
     }))])
 }
 
+/// Whether a record is flagged for deletion (it is published as a delete).
+pub(crate) fn flagged_for_deletion(record: &Record) -> bool {
+    match record {
+        Record::Customer(c) => c.deletion_flag,
+        Record::Material(m) => m.deletion_flag,
+        Record::Supplier(s) => s.deletion_flag,
+        Record::SalesOrder(_) => false,
+    }
+}
+
 // ------------------------------------------------------------------------------ field access
 
 /// A string field (numbers stringified; blank is absent).
-fn s(m: &Object<'_>, k: &str) -> Option<Text> {
+pub(crate) fn s(m: &Object<'_>, k: &str) -> Option<Text> {
     match m.get(k) {
         Some(Json::String(v)) if !v.trim().is_empty() => Some(Text::from(v.trim())),
         Some(Json::Number(n)) => Some(Text::from(n.to_string())),
@@ -355,7 +360,7 @@ fn date(m: &Object<'_>, k: &str, path: &dyn Display) -> Result<Option<NaiveDate>
 }
 
 /// An OData navigation property: a JSON array, or OData V2's `{"results": [...]}`.
-fn list<'a, 'j>(m: &'a Object<'j>, k: &str) -> Vec<&'a Object<'j>> {
+pub(crate) fn list<'a, 'j>(m: &'a Object<'j>, k: &str) -> Vec<&'a Object<'j>> {
     let v = match m.get(k) {
         Some(Json::Object(o)) => o.get("results"),
         other => other,
@@ -372,7 +377,15 @@ fn list<'a, 'j>(m: &'a Object<'j>, k: &str) -> Vec<&'a Object<'j>> {
     }
 }
 
-fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
+/// A to-one navigation property: an object (OData V2 expands it as the object itself).
+fn one<'a, 'j>(m: &'a Object<'j>, k: &str) -> Option<&'a Object<'j>> {
+    match m.get(k) {
+        Some(Json::Object(o)) if o.get("results").is_none() => Some(o),
+        _ => None,
+    }
+}
+
+pub(crate) fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
     let name = s(m, "BusinessPartnerFullName")
         .or_else(|| s(m, "OrganizationBPName1"))
         .or_else(|| s(m, "CustomerName"))
@@ -382,9 +395,12 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
             let full = Text::from(format_compact!("{first} {last}").trim());
             (!full.is_empty()).then_some(full)
         });
+    // The customer role, when read with API_BUSINESS_PARTNER's `to_Customer` (A_Customer).
+    let role = one(m, "to_Customer");
     let mut c = Customer {
         customer: Text::from(key),
-        account_group: s(m, "CustomerAccountGroup"),
+        account_group: s(m, "CustomerAccountGroup")
+            .or_else(|| role.and_then(|r| s(r, "CustomerAccountGroup"))),
         name,
         search_term: s(m, "SearchTerm1"),
         language: s(m, "CorrespondenceLanguage")
@@ -403,7 +419,41 @@ fn customer(m: &Object<'_>, key: &str) -> Result<Customer, ParseError> {
     c.tax_number = list(m, "to_BusinessPartnerTax")
         .first()
         .and_then(|t| s(t, "BPTaxNumber"));
+    if let Some(r) = role {
+        c.sales_areas = sales_areas(r)?;
+    }
     Ok(c)
+}
+
+/// A_Customer's `to_CustomerSalesArea` (A_CustomerSalesArea) with each area's
+/// `to_PartnerFunction` (A_CustSalesPartnerFunc).
+fn sales_areas(role: &Object<'_>) -> Result<Vec<CustomerSalesArea>, ParseError> {
+    let mut areas = Vec::new();
+    for (i, a) in list(role, "to_CustomerSalesArea").into_iter().enumerate() {
+        let ap = Item("data.to_Customer", "to_CustomerSalesArea", i);
+        let mut partners = Vec::new();
+        for (j, f) in list(a, "to_PartnerFunction").into_iter().enumerate() {
+            let fp = format!("{ap}.to_PartnerFunction[{j}]");
+            partners.push(PartnerFunction {
+                function: field(f, "PartnerFunction", &fp)?,
+                partner: field(f, "BPCustomerNumber", &fp).map(|p| normalize_text(&p))?,
+            });
+        }
+        areas.push(CustomerSalesArea {
+            sales_org: field(a, "SalesOrganization", &ap)?,
+            distribution_channel: field(a, "DistributionChannel", &ap)?,
+            division: field(a, "Division", &ap)?,
+            customer_group: s(a, "CustomerGroup"),
+            sales_district: s(a, "SalesDistrict"),
+            currency: s(a, "Currency"),
+            incoterms: s(a, "IncotermsClassification"),
+            incoterms_place: s(a, "IncotermsLocation1"),
+            payment_terms: s(a, "CustomerPaymentTerms"),
+            shipping_conditions: s(a, "ShippingCondition"),
+            partners,
+        });
+    }
+    Ok(areas)
 }
 
 /// The first address of a business partner (`to_BusinessPartnerAddress`): country, region,
@@ -437,7 +487,7 @@ fn field(m: &Object<'_>, k: &str, path: &dyn Display) -> Result<Text, ParseError
     })
 }
 
-fn supplier(m: &Object<'_>, key: &str) -> Result<Supplier, ParseError> {
+pub(crate) fn supplier(m: &Object<'_>, key: &str) -> Result<Supplier, ParseError> {
     let p = "data";
     let mut sup = Supplier {
         supplier: Text::from(key),
@@ -508,7 +558,7 @@ fn supplier(m: &Object<'_>, key: &str) -> Result<Supplier, ParseError> {
     Ok(sup)
 }
 
-fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
+pub(crate) fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
     let p = "data";
     let mut mat = Material {
         material: Text::from(key),
@@ -559,7 +609,7 @@ fn material(m: &Object<'_>, key: &str) -> Result<Material, ParseError> {
     Ok(mat)
 }
 
-fn sales_order(m: &Object<'_>, key: &str) -> Result<SalesOrder, ParseError> {
+pub(crate) fn sales_order(m: &Object<'_>, key: &str) -> Result<SalesOrder, ParseError> {
     let p = "data";
     let mut o = SalesOrder {
         order: Text::from(key),
@@ -596,6 +646,21 @@ fn sales_order(m: &Object<'_>, key: &str) -> Result<SalesOrder, ParseError> {
             material_group: s(it, "MaterialGroup"),
             schedule_lines: Vec::new(),
         });
+    }
+    // API_SALES_ORDER_SRV's `to_Partner` (A_SalesOrderHeaderPartner): function and customer.
+    for (i, pa) in list(m, "to_Partner").into_iter().enumerate() {
+        let pp = Item(p, "to_Partner", i);
+        let partner = OrderPartner {
+            function: field(pa, "PartnerFunction", &pp)?,
+            partner: s(pa, "Customer")
+                .or_else(|| s(pa, "Supplier"))
+                .map(|v| normalize_text(&v)),
+            ..OrderPartner::default()
+        };
+        if matches!(partner.function.as_str(), "WE" | "SH") && o.ship_to.is_none() {
+            o.ship_to = partner.partner.clone();
+        }
+        o.partners.push(partner);
     }
     Ok(o)
 }

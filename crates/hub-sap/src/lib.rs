@@ -16,6 +16,8 @@
 //! - [`idoc`]: IDoc XML: the generic tree ([`idoc::tree`]) and the MATMAS / DEBMAS / CREMAS /
 //!   ORDERS mappings.
 //! - [`cloudevent`]: S/4HANA business events, structured and Kafka binary mode.
+//! - [`odata`]: S/4HANA's OData V2 APIs (entity sets, multi-key `$filter`, answers mapped as
+//!   events are), for the enrichment of thin events.
 //! - [`conv`]: SAP conventions (trailing minus, `YYYYMMDD`, flags, ISO languages and units).
 //! - [`time_zone`]: [`SenderTimeZones`], the zone each sending system writes CREDAT/CRETIM in.
 //! - [`error`]: the error type, [`ParseError`].
@@ -32,6 +34,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod idoc;
 mod json;
+pub mod odata;
 pub mod record;
 pub mod samples;
 pub mod time_zone;

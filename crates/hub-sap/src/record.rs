@@ -121,6 +121,26 @@ pub struct NeedsEnrichment {
     pub correlation_id: String,
 }
 
+impl NeedsEnrichment {
+    /// The change event of the thin event: everything but `data` (what the bridge publishes for
+    /// the enricher, with the attribute `enrichment = required`).
+    pub fn into_event(self) -> hub_model::ChangeEvent {
+        hub_model::ChangeEvent {
+            event_id: self.event_id,
+            entity: self.entity,
+            key: self.key,
+            op: self.op,
+            occurred_at: self.version.at,
+            version: self.version,
+            published_at: None,
+            source: self.source,
+            correlation_id: self.correlation_id,
+            schema: self.entity.schema().to_string(),
+            data: None,
+        }
+    }
+}
+
 /// A whole Kafka record held in memory, read from the JSON envelope form operators and tests
 /// use for binary-mode records: `{"key": "…", "headers": {"ce_type": "…"}, "value": …}` (a
 /// string value is taken as it is, any other JSON value is serialised).

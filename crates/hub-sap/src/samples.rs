@@ -19,6 +19,9 @@ pub struct Sample {
 pub const MATMAS05: &str = include_str!("../fixtures/matmas05_pump.xml");
 /// DEBMAS07: a customer.
 pub const DEBMAS07: &str = include_str!("../fixtures/debmas07_customer.xml");
+/// S/4HANA SalesOrder changed, with its data (the object the thin sales order event names, as
+/// API_SALES_ORDER_SRV holds it).
+pub const SALES_ORDER: &str = include_str!("../fixtures/s4_salesorder_changed.cloudevent.json");
 /// ORDERS05: a sales order with two items.
 pub const ORDERS05: &str = include_str!("../fixtures/orders05_salesorder.xml");
 /// S/4HANA BusinessPartner changed, structured mode.
@@ -382,6 +385,87 @@ fn between(text: &str, open: &str, close: &str) -> String {
         Some(end) => text[start..start + end + close.len()].to_string(),
         None => String::new(),
     }
+}
+
+/// An S/4 event fixture made thin, as S/4 raises it by default: its data cut down to the key
+/// (`BusinessPartner`, `Product`, `SalesOrder`, `Supplier`), the rest of the event unchanged.
+pub fn thin_of(fixture: &str) -> OwnedRecord {
+    let mut v: serde_json::Value = serde_json::from_str(fixture).expect("a fixture is JSON");
+    let data_field = if v.get("headers").is_some() {
+        "value"
+    } else {
+        "data"
+    };
+    let data = v[data_field].as_object().cloned().unwrap_or_default();
+    let thin: serde_json::Map<String, serde_json::Value> = data
+        .into_iter()
+        .filter(|(k, _)| {
+            ["BusinessPartner", "Product", "SalesOrder", "Supplier"].contains(&k.as_str())
+        })
+        .collect();
+    v[data_field] = serde_json::Value::Object(thin);
+    let text = serde_json::to_string(&v).expect("JSON serialises");
+    if data_field == "value" {
+        OwnedRecord::from_envelope_json(text.as_bytes()).expect("the fixture's envelope")
+    } else {
+        OwnedRecord {
+            value: text.into_bytes(),
+            ..OwnedRecord::default()
+        }
+    }
+}
+
+/// The data of an S/4 event fixture (structured, or binary's envelope) as S/4's OData V2 API
+/// answers the same object: every list a `{"results": [...]}`, `LastChangeDateTime` an
+/// `/Date(ms+0000)/` and every other ISO day (`Edm.DateTime`) an `/Date(ms)/`; the
+/// `__metadata` a V2 entity carries. What an enricher reading the API gets for the object the
+/// fixture's full event carries.
+pub fn odata_v2_entity(fixture: &str) -> serde_json::Value {
+    use serde_json::Value;
+    fn v2(v: Value, name: &str) -> Value {
+        match v {
+            Value::Array(a) => {
+                serde_json::json!({"results": a.into_iter().map(|x| v2(x, "")).collect::<Vec<_>>()})
+            }
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| {
+                        let x = v2(x, &k);
+                        (k, x)
+                    })
+                    .collect(),
+            ),
+            Value::String(s) if name == "LastChangeDateTime" => {
+                let at = chrono::DateTime::parse_from_rfc3339(&s).expect("an RFC 3339 time");
+                Value::String(format!("/Date({}+0000)/", at.timestamp_millis()))
+            }
+            Value::String(s)
+                if s.len() == 10 && chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").is_ok() =>
+            {
+                let day = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").expect("checked");
+                let ms = day
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    .timestamp_millis();
+                Value::String(format!("/Date({ms})/"))
+            }
+            other => other,
+        }
+    }
+    let event: Value = serde_json::from_str(fixture).expect("a fixture is JSON");
+    let data = event
+        .get("data")
+        .or_else(|| event.get("value"))
+        .cloned()
+        .expect("an event fixture with data");
+    let mut entity = v2(data, "");
+    if let Value::Object(m) = &mut entity {
+        m.insert(
+            "__metadata".into(),
+            serde_json::json!({"type": "S4.Entity"}),
+        );
+    }
+    entity
 }
 
 #[cfg(test)]

@@ -27,11 +27,12 @@ fn linked(package: &str) -> BTreeSet<String> {
         .collect()
 }
 
-const LAMBDAS: [&str; 4] = [
+const LAMBDAS: [&str; 5] = [
     "domain-sync",
     "kafka-bridge",
     "dlq-redrive",
     "change-stream",
+    "s4-enricher",
 ];
 
 /// Development and operator tooling: no Lambda links it.

@@ -610,8 +610,13 @@ fn every_checkov_suppression_is_listed_and_its_reason_holds() {
                     .into_iter()
                     .flatten()
                     .any(|(_, e)| {
-                        e["Type"] == "SQS"
-                            && e["Properties"]["ScalingConfig"]["MaximumConcurrency"].is_number()
+                        let max = &e["Properties"]["ScalingConfig"]["MaximumConcurrency"];
+                        // A number, or a parameter with a maximum.
+                        let bounded = max.is_number()
+                            || max["Ref"].as_str().is_some_and(|p| {
+                                t.parameter(p).is_some_and(|p| p.max_value.is_some())
+                            });
+                        e["Type"] == "SQS" && bounded
                     });
                 let kafka_driven = t
                     .resources_of_type("AWS::Lambda::EventSourceMapping")
@@ -642,12 +647,21 @@ fn every_checkov_suppression_is_listed_and_its_reason_holds() {
                     .flatten()
                 {
                     // Both are polled by an event source mapping, which invokes synchronously.
+                    // A schedule invokes asynchronously: only the enricher's probe, which
+                    // carries no data and is never retried.
+                    let probe = e["Type"] == "Schedule"
+                        && e["Properties"]["Input"] == r#"{"probe": true}"#
+                        && r.properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0;
                     assert!(
-                        e["Type"] == "SQS" || e["Type"] == "DynamoDB",
+                        e["Type"] == "SQS" || e["Type"] == "DynamoDB" || probe,
                         "{id}: an asynchronous event source"
                     );
                 }
-                assert!(!r.properties.contains_key("EventInvokeConfig"), "{id}");
+                let probe_only = r
+                    .properties
+                    .get("EventInvokeConfig")
+                    .is_none_or(|c| c["MaximumRetryAttempts"] == 0);
+                assert!(probe_only, "{id}");
                 let permissions = t.resources_of_type("AWS::Lambda::Permission").count();
                 assert_eq!(
                     permissions, 0,

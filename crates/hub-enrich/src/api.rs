@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 use thiserror::Error;
 
+pub use hub_sap::odata::PROBE_PATH;
+
 /// S/4's OData API: GET requests relative to the system's base URL.
 pub trait S4Api: Send + Sync {
     /// The host the calls go to: what a circuit breaker guards.
@@ -160,7 +162,7 @@ impl MemoryS4 {
             })
             .unwrap_or_default();
         let mut wanted = Vec::new();
-        for term in filter.split(" or ") {
+        for term in filter.split(" or ").filter(|t| !t.is_empty()) {
             let Some((property, literal)) = term.split_once(" eq ") else {
                 return Err(refused(format!("cannot read the filter term {term:?}")));
             };
@@ -179,9 +181,11 @@ impl MemoryS4 {
                 entities
                     .iter()
                     .filter(|e| {
-                        wanted.iter().any(|(p, v)| {
-                            e.get(p).and_then(Value::as_str).map(normalize).as_ref() == Some(v)
-                        })
+                        // No `$filter`: the whole set (the probe reads one with `$top=1`).
+                        wanted.is_empty()
+                            || wanted.iter().any(|(p, v)| {
+                                e.get(p).and_then(Value::as_str).map(normalize).as_ref() == Some(v)
+                            })
                     })
                     .collect()
             })

@@ -287,6 +287,35 @@ impl<A: S4Api> Enricher<A> {
         }
     }
 
+    /// The scheduled probe's read of S/4: `path` once, through the rate limit. Success closes
+    /// the host's breaker (the caller then turns the event source mapping back on).
+    pub async fn probe(&self, path: &str) -> Result<(), CallError> {
+        let host = self.api.host();
+        let _ = self.limiter.acquire(None).await;
+        let started = Instant::now();
+        let result = self.api.get(path).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.metrics.update(|c| {
+            c.calls += 1;
+            c.call_ms.push(ms);
+            c.call_failures += u64::from(result.is_err());
+        });
+        let outcome = match result {
+            Ok(_) => {
+                self.breakers.close(host);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(after) = e.retry_after() {
+                    self.limiter.pause(after);
+                }
+                Err(e)
+            }
+        };
+        self.count(&[]);
+        outcome
+    }
+
     /// One read, with its attempts: through the breaker and the rate limit, honouring
     /// `Retry-After`.
     async fn call(&self, path: &str, deadline: Option<Instant>) -> Result<Vec<u8>, CallOutcome> {

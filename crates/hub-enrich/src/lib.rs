@@ -30,6 +30,8 @@
 //!   tests that answers `$filter` reads as S/4 does.
 //! - [`breaker`]: [`Breakers`], one circuit breaker per S/4 host.
 //! - [`limiter`]: [`RateLimiter`], the token bucket toward S/4.
+//! - [`mapping`]: the [`MappingSwitch`] port (the enricher's own event source mapping, turned
+//!   off while its breaker is open) and [`MemorySwitch`].
 //! - [`enricher`]: [`Enricher`], a batch of thin events to their [`Fate`]s.
 //! - [`metrics`]: the counters and their EMF line.
 //! - [`settings`]: [`Settings`] from the environment.
@@ -38,6 +40,7 @@ pub mod api;
 pub mod breaker;
 pub mod enricher;
 pub mod limiter;
+pub mod mapping;
 pub mod metrics;
 pub mod settings;
 
@@ -45,5 +48,6 @@ pub use api::{CallError, MemoryS4, S4Api};
 pub use breaker::{BreakerState, Breakers};
 pub use enricher::{Enricher, Fate, Thin};
 pub use limiter::RateLimiter;
+pub use mapping::{MappingSwitch, MemorySwitch};
 pub use metrics::EnrichMetrics;
 pub use settings::Settings;

@@ -218,6 +218,31 @@ pub struct SqsEventSourceMapping {
     sqs: aws_sdk_sqs::Client,
     function: Arc<dyn LocalFunction>,
     stats: Arc<EsmStats>,
+    switch: EsmSwitch,
+}
+
+/// A running mapping's on/off switch, as `UpdateEventSourceMapping`'s `Enabled` turns a
+/// deployed one: off, its pollers receive nothing (invocations running finish); on, they poll
+/// again. Cheap to clone; on by default.
+#[derive(Debug, Clone)]
+pub struct EsmSwitch(Arc<std::sync::atomic::AtomicBool>);
+
+impl Default for EsmSwitch {
+    fn default() -> Self {
+        EsmSwitch(Arc::new(std::sync::atomic::AtomicBool::new(true)))
+    }
+}
+
+impl EsmSwitch {
+    /// Whether the mapping polls.
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Turns it on or off.
+    pub fn set(&self, on: bool) {
+        self.0.store(on, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for SqsEventSourceMapping {
@@ -241,7 +266,20 @@ impl SqsEventSourceMapping {
             sqs,
             function,
             stats: Arc::new(EsmStats::default()),
+            switch: EsmSwitch::default(),
         })
+    }
+
+    /// The same mapping under `switch` (shared with whoever turns it, such as the function
+    /// itself through its local adapter).
+    pub fn with_switch(mut self, switch: EsmSwitch) -> SqsEventSourceMapping {
+        self.switch = switch;
+        self
+    }
+
+    /// The mapping's switch.
+    pub fn switch(&self) -> EsmSwitch {
+        self.switch.clone()
     }
 
     /// Records where each message's time goes ([`EsmStats::timings`]), from now on. Call it
@@ -321,6 +359,14 @@ impl SqsEventSourceMapping {
         let policy = Policy::forever(hub_core::retry::Backoff::default());
         while !shutdown.is_cancelled() {
             while invocations.try_join_next().is_some() {}
+            if !self.switch.is_on() {
+                // Off: receive nothing (what is gathered and carried waits for its visibility
+                // timeout, as on AWS).
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                }
+            }
             let permit = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
@@ -377,6 +423,10 @@ impl SqsEventSourceMapping {
             (!batch.is_empty()).then(|| Instant::now() + self.config.batching_window);
         let idle_wait = Duration::from_secs(self.config.idle_wait.as_secs().clamp(1, 20));
         while batch.len() < self.config.batch_size {
+            if batch.is_empty() && !self.switch.is_on() {
+                // Turned off while waiting for a first message.
+                break;
+            }
             let (wait, sweep) = match deadline {
                 None => (idle_wait, false),
                 Some(_) if self.config.batching_window.is_zero() => break,

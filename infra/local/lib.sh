@@ -14,6 +14,9 @@ SAM_CLI_VERSION="1.170.0"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.2.459"
 HUB_DDB_PREFIX="$HUB_LOCAL/dynamodb"
+# The local S/4 (SAP CAP): its npm packages; the project itself is infra/local/s4.
+HUB_S4_PREFIX="$HUB_LOCAL/s4"
+HUB_S4_PROJECT="$HUB_ROOT/infra/local/s4"
 
 # Pinned versions of the stand-ins.
 MOTO_VERSION="5.2.5"
@@ -24,6 +27,7 @@ CONFLUENT_KAFKA_VERSION="2.16.1"
 # Loopback ports; override when something else already listens there.
 MOTO_PORT="${HUB_MOTO_PORT:-4566}"
 DYNAMODB_PORT="${HUB_DYNAMODB_PORT:-8000}"
+S4_PORT="${HUB_S4_PORT:-4004}"
 HUB_BIND="127.0.0.1"
 
 mkdir -p "$HUB_RUN" "$HUB_LOGS"
@@ -86,6 +90,8 @@ export AWS_ENDPOINT_URL_DYNAMODB=http://$HUB_BIND:$DYNAMODB_PORT
 export AWS_ENDPOINT_URL_S3=http://$HUB_BIND:$MOTO_PORT
 export AWS_S3_FORCE_PATH_STYLE=true
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
+# The local S/4 (SAP CAP): OData V2 under /sap/opu/odata/sap/, Basic logon hub / hub-local.
+export HUB_S4_URL=http://$HUB_BIND:$S4_PORT
 # The Python of the bench's baseline (confluent-kafka, boto3).
 export HUB_PYTHON=$HUB_VENV/bin/python
 ENV

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack on 127.0.0.1: the embedded Kafka (librdkafka mock cluster, hosted by
-# `hubctl kafka serve`), moto (SNS, SQS) and DynamoDB Local.
+# `hubctl kafka serve`), moto (SNS, SQS, Secrets Manager), DynamoDB Local, and the local S/4
+# (SAP CAP, infra/local/s4), which produces its thin business events to the embedded Kafka.
 #
 #   infra/local/stack.sh start    start what is not running (reuses what is); prints the endpoints
 #   infra/local/stack.sh stop     stop what this script started
@@ -83,6 +84,25 @@ start_kafka() {
     || die "the embedded Kafka did not come up within 30 s; see $HUB_LOGS/kafka.log"
 }
 
+start_s4() {
+  if pid_alive s4 && http_up "$S4_PORT"; then
+    log "local S/4 already running (pid $(cat "$HUB_RUN/s4.pid"), port $S4_PORT)"
+    return
+  fi
+  if http_up "$S4_PORT"; then
+    die "port $S4_PORT is taken by a process this script did not start; stop it or set HUB_S4_PORT"
+  fi
+  [ -d "$HUB_S4_PROJECT/node_modules/@sap/cds" ] || die "SAP CAP is not installed: run infra/local/install.sh"
+  local bootstrap="${KAFKA_BOOTSTRAP_SERVERS:-}"
+  [ -n "$bootstrap" ] || bootstrap=$(cat "$HUB_RUN/kafka.bootstrap")
+  log "starting the local S/4 (SAP CAP) on $HUB_BIND:$S4_PORT, events to $bootstrap"
+  KAFKA_BOOTSTRAP_SERVERS="$bootstrap" nohup "$HUB_ROOT/infra/local/s4-serve.sh" "$S4_PORT" \
+    > "$HUB_LOGS/s4.log" 2>&1 &
+  echo $! > "$HUB_RUN/s4.pid"
+  wait_for "local S/4" 60 http_up "$S4_PORT" \
+    || die "the local S/4 did not answer on port $S4_PORT within 60 s; see $HUB_LOGS/s4.log"
+}
+
 kafka_bootstrap_up() {
   [ -s "$HUB_RUN/kafka.bootstrap" ] || return 1
   local first
@@ -117,12 +137,14 @@ cmd_start() {
   start_moto
   start_dynamodb
   start_kafka
+  start_s4
   write_env_file
   cmd_status
   log "endpoints written to $HUB_RUN/env (source it)"
 }
 
 cmd_stop() {
+  stop_one s4
   stop_one kafka
   stop_one dynamodb
   stop_one moto
@@ -142,6 +164,8 @@ cmd_status() {
     s=down; kafka_bootstrap_up && s=up
     status_one kafka "$(cat "$HUB_RUN/kafka.bootstrap" 2>/dev/null || echo '-') (embedded)" "$s"
   fi
+  s=down; http_up "$S4_PORT" && s=up
+  status_one s4 "http://$HUB_BIND:$S4_PORT/sap/opu/odata/sap/ (SAP CAP)" "$s"
 }
 
 cmd_reset() {

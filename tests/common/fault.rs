@@ -8,6 +8,13 @@
 //! - [`Fault::Errors`]: every request is answered at once with an error the service gives when
 //!   it is overloaded, alternately a 5xx and a throttling answer, in the service's own protocol
 //!   (DynamoDB and SQS JSON, SNS query XML, S3 REST XML).
+//!
+//! And the forms of an HTTP API such as S/4's OData (the S/4 drills, `tests/enricher.rs`):
+//!
+//! - [`Fault::Slow`]: every request is held for a while, then passed on (one request per
+//!   connection, so that each is held).
+//! - [`Fault::ServerErrors`]: every request is answered `500` with an OData error.
+//! - [`Fault::TooManyRequests`]: every request is answered `429` with `Retry-After`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +34,12 @@ pub enum Fault {
     Hang,
     /// 5xx and throttling answers.
     Errors,
+    /// Each request held this long, then passed on.
+    Slow(Duration),
+    /// `500 Internal Server Error`, an OData error body.
+    ServerErrors,
+    /// `429 Too Many Requests` with `Retry-After` of this many seconds.
+    TooManyRequests(u64),
 }
 
 impl Fault {
@@ -40,6 +53,9 @@ impl Fault {
             Fault::Refused => "refused",
             Fault::Hang => "hang",
             Fault::Errors => "5xx/throttling",
+            Fault::Slow(_) => "slow",
+            Fault::ServerErrors => "500",
+            Fault::TooManyRequests(_) => "429",
         }
     }
 }
@@ -116,7 +132,10 @@ async fn serve(
                 match now {
                     Fault::None => { tokio::spawn(pass(inbound, target.clone(), rx)); }
                     Fault::Hang => { tokio::spawn(hang(inbound, rx)); }
-                    Fault::Errors => { tokio::spawn(errors(inbound, rx)); }
+                    Fault::Errors | Fault::ServerErrors | Fault::TooManyRequests(_) => {
+                        tokio::spawn(errors(inbound, rx));
+                    }
+                    Fault::Slow(delay) => { tokio::spawn(slow(inbound, target.clone(), delay)); }
                     Fault::Refused => {}
                 }
             }
@@ -170,7 +189,11 @@ async fn errors(mut inbound: TcpStream, fault: watch::Receiver<Fault>) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        if *fault.borrow() != Fault::Errors {
+        let now = *fault.borrow();
+        if !matches!(
+            now,
+            Fault::Errors | Fault::ServerErrors | Fault::TooManyRequests(_)
+        ) {
             return;
         }
         // The request head.
@@ -201,13 +224,80 @@ async fn errors(mut inbound: TcpStream, fault: watch::Receiver<Fault>) {
                 Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
             }
         }
-        let answer = overload_answer(header("x-amz-target").as_deref(), &head, n);
+        let answer = match now {
+            Fault::ServerErrors => http_api_answer(500, None),
+            Fault::TooManyRequests(secs) => http_api_answer(429, Some(secs)),
+            _ => overload_answer(header("x-amz-target").as_deref(), &head, n),
+        };
         n += 1;
         if inbound.write_all(answer.as_bytes()).await.is_err() || chunked {
             return;
         }
         buf.drain(..head_end + length);
     }
+}
+
+/// An OData service's error answer (S/4's gateway): `500`, or `429` with `Retry-After`.
+fn http_api_answer(status: u16, retry_after: Option<u64>) -> String {
+    let (line, message) = match status {
+        429 => ("429 Too Many Requests", "Too many requests; retry later."),
+        _ => ("500 Internal Server Error", "Internal server error."),
+    };
+    let body = format!(
+        r#"{{"error":{{"code":"/IWBEP/CM_MGW_RT/{status}","message":{{"lang":"en","value":"{message}"}}}}}}"#
+    );
+    let retry = retry_after
+        .map(|s| format!("retry-after: {s}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 {line}\r\ncontent-type: application/json\r\n{retry}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Holds the connection's one request for `delay`, then passes it on with `Connection: close`
+/// and relays the answer until the service closes.
+async fn slow(mut inbound: TcpStream, target: String, delay: Duration) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match tokio::time::timeout(Duration::from_secs(30), inbound.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        match inbound.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
+    tokio::time::sleep(delay).await;
+    let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+    lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+    let request = format!("{}\r\nconnection: close\r\n\r\n", lines.join("\r\n"));
+    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+        return;
+    };
+    if outbound.write_all(request.as_bytes()).await.is_err()
+        || outbound.write_all(&buf[head_end..]).await.is_err()
+    {
+        return;
+    }
+    let _ = tokio::io::copy(&mut outbound, &mut inbound).await;
+    let _ = inbound.shutdown().await;
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -338,7 +428,8 @@ pub mod kafka {
                     cluster.clear_request_errors(api);
                 }
             }
-            Fault::None => {}
+            // The HTTP forms have no Kafka counterpart.
+            _ => {}
         }
         match fault {
             // The brokers close their connections and refuse new ones.
@@ -374,7 +465,7 @@ pub mod kafka {
                     cluster.request_errors(api, &many);
                 }
             }
-            Fault::None => {}
+            _ => {}
         }
     }
 }

@@ -188,6 +188,21 @@ impl Breakers {
         })
     }
 
+    /// An open breaker of `host` lets its next call probe now, without waiting out `open_for`:
+    /// a batch reaching a Lambda whose mapping was turned off means the scheduled probe found
+    /// S/4 answering and turned it back on (the probe may have run in another execution
+    /// environment, whose breaker this one does not share).
+    pub fn probe_now(&self, host: &str) {
+        self.with(host, |h| {
+            if h.state == BreakerState::Open {
+                h.state = BreakerState::HalfOpen;
+                h.probing = false;
+                self.transitions.fetch_add(1, Ordering::Relaxed);
+                info!(host, "S/4 breaker half open: the mapping is on again.");
+            }
+        });
+    }
+
     /// Closes `host`'s breaker after a good call made outside (the scheduled probe).
     pub fn close(&self, host: &str) -> Option<Transition> {
         self.success(host)

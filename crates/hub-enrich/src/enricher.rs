@@ -109,6 +109,12 @@ impl<A: S4Api> Enricher<A> {
         &self.metrics
     }
 
+    /// A batch arrived while the breaker is open: the mapping is on again, so the next call
+    /// probes ([`Breakers::probe_now`]).
+    pub fn batch_arrived(&self) {
+        self.breakers.probe_now(self.api.host());
+    }
+
     /// The state of the breaker of the API's host.
     pub fn breaker_state(&self) -> crate::BreakerState {
         self.breakers.state(self.api.host())

@@ -24,7 +24,7 @@ pub const METRICS: &[(&str, &str)] = &[
 ];
 
 /// Counters of one invocation (or of a whole local run).
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Thin events received.
     pub events: u64,
@@ -44,7 +44,8 @@ pub struct Counts {
     pub calls: u64,
     /// Calls that failed.
     pub call_failures: u64,
-    /// Each call's time, milliseconds.
+    /// Each call's time, milliseconds (in the EMF line; not in the local status file).
+    #[serde(skip)]
     pub call_ms: Vec<f64>,
     /// Calls that waited for the rate limit.
     pub rate_limited_waits: u64,

@@ -35,6 +35,7 @@ mod reconcile;
 mod redrive;
 mod replay;
 mod run;
+mod s4;
 mod stack;
 mod status;
 mod tail;

@@ -32,6 +32,16 @@ pub struct Args {
     /// them, each restarted or scaled on its own. Default: both.
     #[arg(long, value_enum)]
     only: Option<Part>,
+    /// Enrich thin S/4 events from the S/4 at this URL (the local one: `$HUB_S4_URL`, which
+    /// `infra/local/up.sh` passes): sets the stack's `S4ApiBaseUrl`, writes its logon to the
+    /// local Secrets Manager as `S4ApiSecretArn`, and runs the S/4 enricher under its event
+    /// source mapping. With `--seed`, also changes a business partner there.
+    #[arg(long, value_name = "URL")]
+    s4: Option<String>,
+    /// Seconds between two runs of the S/4 enricher's probe (its schedule in the template: one
+    /// minute).
+    #[arg(long, default_value_t = 60)]
+    probe_interval: u64,
 }
 
 /// A part of the hub that `hubctl run --only` runs alone.
@@ -41,6 +51,49 @@ pub enum Part {
     Bridge,
     /// The domain functions under their event source mappings.
     Domains,
+}
+
+/// Runs the S/4 enricher's probe every `interval` seconds (the template's schedule), and says
+/// when its mapping turns off (breaker open) or on (S/4 answers again).
+fn spawn_enricher_probe(
+    state: Arc<s4_enricher::local::LocalState>,
+    switch: hub_local::EsmSwitch,
+    interval: u64,
+    shutdown: CancellationToken,
+) {
+    let watched = switch.clone();
+    let token = shutdown.clone();
+    let seen = state.clone();
+    tokio::spawn(async move {
+        let mut on = watched.is_on();
+        while !token.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = watched.is_on();
+            if now != on {
+                println!(
+                    "{} s4 enricher mapping {} (breaker {})",
+                    chrono::Utc::now().format("%H:%M:%S%.3f"),
+                    if now { "on" } else { "off" },
+                    seen.enricher.breaker_state().as_str()
+                );
+                on = now;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let report = s4_enricher::handler::probe(&state).await;
+            if !report.was_enabled {
+                info!(?report, "S/4 enricher probe.");
+            }
+        }
+    });
 }
 
 /// Publishes the sample fixtures to the topics the template's bridge reads.
@@ -72,6 +125,13 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     overrides
         .entry("KafkaAuth".into())
         .or_insert_with(|| "none".into());
+    if let Some(url) = &args.s4 {
+        overrides.insert("S4ApiBaseUrl".into(), url.trim_end_matches('/').to_string());
+        if !overrides.contains_key("S4ApiSecretArn") {
+            let arn = crate::s4::local_secret(&clients, &args.stack.stack_name).await?;
+            overrides.insert("S4ApiSecretArn".into(), arn);
+        }
+    }
     let mut ctx = Context::new(&template, args.stack.stack(&clients), &overrides)?;
     let report = Provisioner::new(clients.clone())
         .provision(&mut ctx)
@@ -88,7 +148,27 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
+    let mut enricher = None;
     for config in configs {
+        if config.function == s4_enricher::local::FUNCTION {
+            let switch = hub_local::EsmSwitch::default();
+            let Some((function, state)) =
+                s4_enricher::local::function_of(&ctx, &clients, switch.clone()).await?
+            else {
+                continue;
+            };
+            let esm = SqsEventSourceMapping::new(config, clients.sqs.clone(), function)?
+                .with_switch(switch.clone());
+            let token = shutdown.clone();
+            tasks.spawn(async move { Ok(esm.run(token).await?) });
+            enricher = Some(state.clone());
+            spawn_enricher_probe(state, switch, args.probe_interval, shutdown.clone());
+            println!(
+                "S/4 enricher reading {}.",
+                args.s4.as_deref().unwrap_or("S/4")
+            );
+            continue;
+        }
         let Some(function) = domain_sync::local::function_of(&ctx, &config.function, &clients)?
         else {
             warn!(function = %config.function, "No local handler for this function; its queue is not drained.");
@@ -131,6 +211,14 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
         println!(
             "Seeded {n} sample records (a material, a customer, an order, a business partner, a product, a supplier and its S/4 change)."
         );
+        if let Some(url) = &args.s4 {
+            // A change in S/4 itself: its thin event comes back whole through the enricher.
+            let term = format!("SEED{}", chrono::Utc::now().format("%H%M%S"));
+            crate::s4::touch_business_partner(url, "100200", &term)?;
+            println!(
+                "Changed business partner 100200 on the S/4 at {url} (SearchTerm1 {term}); its thin event is enriched into customer 100200."
+            );
+        }
     }
     let mut bridge = None;
     if args.only != Some(Part::Domains) && ctx.is_active(kafka_bridge::local::FUNCTION)? {
@@ -183,6 +271,7 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
                     Ok(s) => {
                         let mut live = status::Live::now(&s, bridge.as_deref().map(|p| (p.metrics().as_ref(), p.breaker().state())));
                         live.consolidated = (!streams.is_empty()).then(|| status::ConsolidatedLive::now(&streams));
+                        live.enricher = enricher.as_ref().map(|s| s.enricher.metrics().snapshot());
                         println!("{}", live.line());
                         live.save(std::path::Path::new(status::LIVE_FILE));
                     }

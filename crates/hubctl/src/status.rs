@@ -217,6 +217,9 @@ pub struct Live {
     /// The consolidated change stream, when its mapping runs.
     #[serde(default)]
     pub consolidated: Option<ConsolidatedLive>,
+    /// The S/4 enricher's counters since the main job started, when it runs.
+    #[serde(default)]
+    pub enricher: Option<hub_enrich::metrics::Counts>,
     /// Queue logical id → (visible, in flight).
     pub queues: Vec<(String, u64, u64)>,
     /// Table logical id → items (DynamoDB's estimate).
@@ -244,6 +247,7 @@ impl Live {
             }),
             domains: hub_sync::metrics::totals(),
             consolidated: None,
+            enricher: None,
             queues: s
                 .queues
                 .iter()
@@ -269,6 +273,21 @@ impl Live {
             parts.push(format!(
                 "consolidated published {} skipped {} discarded {}",
                 c.published, c.skipped, c.discarded_records
+            ));
+        }
+        if let Some(e) = &self.enricher {
+            parts.push(format!(
+                "enricher events {} enriched {} superseded {} not-found {} as-is {} unavailable {} dead-lettered {} s4-calls {} rate-limited {} breaker {}",
+                e.events,
+                e.enriched,
+                e.superseded,
+                e.not_found,
+                e.as_is,
+                e.unavailable,
+                e.dead_lettered,
+                e.calls,
+                e.rate_limited_waits,
+                ["closed", "half_open", "open"][usize::from(e.breaker_state.min(2))]
             ));
         }
         let dlqs: Vec<String> = self

@@ -12,6 +12,11 @@ pub struct Config {
     pub dlq_url: String,
     /// `ENRICHER_QUEUE_ARN` (required): the queue its event source mapping reads.
     pub queue_arn: String,
+    /// `ENRICHER_QUEUE_URL` (required): the same queue's URL.
+    pub queue_url: String,
+    /// `S4_RETRY_DELAY_SECONDS` (0–43200, default 60): when an event S/4 could not answer comes
+    /// back (0: the queue's visibility timeout decides).
+    pub retry_delay: Option<Duration>,
     /// `S4_API_BASE_URL` (required): `https://<host>[:port]`, without a path.
     pub s4_base_url: String,
     /// `S4_API_LOGON_ARN` (required): the credentials' secret (`credentials` module).
@@ -68,6 +73,11 @@ impl Config {
             topic_arn,
             dlq_url,
             queue_arn: arn("ENRICHER_QUEUE_ARN")?,
+            queue_url: env.required("ENRICHER_QUEUE_URL")?,
+            retry_delay: match env.number("S4_RETRY_DELAY_SECONDS", 60u64, 0..=43_200)? {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
             s4_base_url,
             s4_secret_arn: arn("S4_API_LOGON_ARN")?,
             s4_timeout: env.millis("S4_TIMEOUT_MS", 10_000, 500..=60_000)?,
@@ -95,6 +105,10 @@ mod tests {
             (
                 "DLQ_URL",
                 "https://sqs.us-east-1.amazonaws.com/1/hub-s4-enricher-dlq",
+            ),
+            (
+                "ENRICHER_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/1/hub-s4-enricher",
             ),
             (
                 "ENRICHER_QUEUE_ARN",

@@ -10,6 +10,7 @@
 //!   one cheap read of S/4; if it answers, the mapping goes back on. An operator who wants the
 //!   mapping off for good disables the schedule too.
 
+use crate::retry::RetryLater;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use hub_bridge::batch::pack_by;
 use hub_bridge::{Message, Publisher};
@@ -29,7 +30,7 @@ const MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What every invocation shares: built once per execution environment.
 #[derive(Debug)]
-pub struct State<A, P, D, M> {
+pub struct State<A, P, D, M, R = crate::retry::QueueVisibility> {
     /// S/4 behind the breaker and the rate limit.
     pub enricher: Enricher<A>,
     /// The changes topic.
@@ -38,6 +39,10 @@ pub struct State<A, P, D, M> {
     pub dlq: D,
     /// The function's own event source mapping.
     pub mapping: M,
+    /// Brings back sooner what S/4 could not answer.
+    pub retry: R,
+    /// After how long (`None`: the queue's visibility timeout).
+    pub retry_delay: Option<std::time::Duration>,
     /// The topic is FIFO.
     pub fifo: bool,
     /// What the scheduled probe reads.
@@ -62,9 +67,9 @@ pub struct BatchReport {
 }
 
 /// Dispatches an invocation: an SQS batch, or the scheduled probe.
-pub async fn handle<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingSwitch>(
+pub async fn handle<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingSwitch, R: RetryLater>(
     event: LambdaEvent<Value>,
-    state: &State<A, P, D, M>,
+    state: &State<A, P, D, M, R>,
 ) -> Result<Value, lambda_runtime::Error> {
     let deadline = Instant::now() + hub_core::deadline::remaining(event.context.deadline);
     if event.payload.get("Records").is_some() {
@@ -78,10 +83,16 @@ pub async fn handle<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingSwitch>
 
 /// One SQS batch. Never fails as a whole: each message is published, acknowledged,
 /// dead-lettered or listed in `batchItemFailures`.
-pub async fn handle_batch<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingSwitch>(
+pub async fn handle_batch<
+    A: S4Api,
+    P: Publisher,
+    D: DeadLetterSink,
+    M: MappingSwitch,
+    R: RetryLater,
+>(
     batch: SqsEvent,
     deadline: Instant,
-    state: &State<A, P, D, M>,
+    state: &State<A, P, D, M, R>,
 ) -> (SqsBatchResponse, BatchReport) {
     let work_until = deadline.checked_sub(MARGIN).unwrap_or(deadline);
     let messages = batch.records;
@@ -105,6 +116,7 @@ pub async fn handle_batch<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingS
             }
         }
     }
+    state.enricher.batch_arrived();
     let fates = state.enricher.enrich(&thins, Some(work_until)).await;
     let mut to_publish: Vec<(usize, Message)> = Vec::new();
     let now = chrono::Utc::now();
@@ -158,6 +170,16 @@ pub async fn handle_batch<A: S4Api, P: Publisher, D: DeadLetterSink, M: MappingS
         }
     }
     report.retried = retry.len();
+    if let (Some(delay), false) = (state.retry_delay, retry.is_empty()) {
+        let receipts: Vec<String> = retry
+            .iter()
+            .filter_map(|&i| messages[i].receipt_handle.clone())
+            .collect();
+        if let Err(e) = state.retry.retry_in(&receipts, delay).await {
+            // The queue's visibility timeout brings them back instead.
+            warn!(error = %e, "Could not shorten the retried messages' visibility.");
+        }
+    }
     state
         .enricher
         .metrics()
@@ -199,7 +221,9 @@ pub struct ProbeReport {
 
 /// The scheduled probe: when the mapping is off, read S/4 once; if it answers, turn the
 /// mapping on.
-pub async fn probe<A: S4Api, P, D, M: MappingSwitch>(state: &State<A, P, D, M>) -> ProbeReport {
+pub async fn probe<A: S4Api, P, D, M: MappingSwitch, R>(
+    state: &State<A, P, D, M, R>,
+) -> ProbeReport {
     let was_enabled = match state.mapping.enabled().await {
         Ok(on) => on,
         Err(e) => {
@@ -276,8 +300,8 @@ fn dead_letter(m: &SqsMessage, kind: &str, message: &str, path: Option<&str>) ->
     }
 }
 
-async fn settle_dead_letter<A, P, D: DeadLetterSink, M>(
-    state: &State<A, P, D, M>,
+async fn settle_dead_letter<A, P, D: DeadLetterSink, M, R>(
+    state: &State<A, P, D, M, R>,
     letter: DeadLetter,
     i: usize,
     retry: &mut Vec<usize>,
@@ -303,8 +327,8 @@ enum PublishFailure {
 
 /// Publishes the messages in `PublishBatch` calls; entries SNS fails transiently are sent again
 /// (three attempts, full-jitter backoff) while time is left.
-async fn publish<A, P: Publisher, D, M>(
-    state: &State<A, P, D, M>,
+async fn publish<A, P: Publisher, D, M, R>(
+    state: &State<A, P, D, M, R>,
     items: Vec<(usize, Message)>,
     until: Instant,
 ) -> Vec<(usize, Result<(), PublishFailure>)> {

@@ -11,6 +11,7 @@
 //! - [`credentials`]: the S/4 secret: Basic or OAuth 2.0 client credentials, client, CA.
 //! - [`s4_http`]: [`s4_http::HttpS4`], the S/4 API over HTTPS.
 //! - [`mapping`]: [`mapping::LambdaMappingSwitch`], the function's own event source mapping.
+//! - [`retry`]: [`retry::RetryLater`], what S/4 could not answer comes back sooner.
 //! - [`handler`]: the SQS batch and the scheduled probe.
 //! - `local` (feature `local`): the handler as a local function of the template.
 
@@ -20,6 +21,7 @@ pub mod handler;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod mapping;
+pub mod retry;
 pub mod s4_http;
 
 pub use config::Config;
@@ -30,8 +32,13 @@ use hub_aws::sqs_dlq::SqsDeadLetters;
 use std::sync::Arc;
 
 /// The state of a deployed function, over AWS and S/4.
-pub type AwsState =
-    handler::State<s4_http::HttpS4, SnsPublisher, SqsDeadLetters, mapping::LambdaMappingSwitch>;
+pub type AwsState = handler::State<
+    s4_http::HttpS4,
+    SnsPublisher,
+    SqsDeadLetters,
+    mapping::LambdaMappingSwitch,
+    retry::SqsRetryLater,
+>;
 
 /// Builds the state from `config`: the secret is read once, at start.
 pub async fn state(
@@ -54,6 +61,8 @@ pub async fn state(
         publisher: SnsPublisher::new(clients, &config.topic_arn),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
         mapping: mapping::LambdaMappingSwitch::new(lambda, function_name, &config.queue_arn),
+        retry: retry::SqsRetryLater::new(clients.sqs.clone(), &config.queue_url),
+        retry_delay: config.retry_delay,
         fifo: config.fifo,
         probe_path: config.probe_path.clone(),
         emit_metrics,

@@ -36,7 +36,8 @@ impl MappingSwitch for LocalSwitch {
 }
 
 /// The local function's state.
-pub type LocalState = State<HttpS4, SnsPublisher, SqsDeadLetters, LocalSwitch>;
+pub type LocalState =
+    State<HttpS4, SnsPublisher, SqsDeadLetters, LocalSwitch, crate::retry::SqsRetryLater>;
 
 /// The enricher of the template as a local function, and its state (for the probe and the
 /// counters), with `switch` as its mapping; `None` when the template has no such function.
@@ -74,6 +75,8 @@ pub async fn function_of(
         publisher: SnsPublisher::new(clients, &config.topic_arn),
         dlq: SqsDeadLetters::new(clients.sqs.clone(), &config.dlq_url),
         mapping: LocalSwitch(switch),
+        retry: crate::retry::SqsRetryLater::new(clients.sqs.clone(), &config.queue_url),
+        retry_delay: config.retry_delay,
         fifo: config.fifo,
         probe_path: config.probe_path.clone(),
         emit_metrics: false,

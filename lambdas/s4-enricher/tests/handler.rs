@@ -42,6 +42,8 @@ fn state() -> MemoryState {
         publisher: MemoryPublisher::default(),
         dlq: MemoryDeadLetters::default(),
         mapping: MemorySwitch::default(),
+        retry: s4_enricher::retry::QueueVisibility,
+        retry_delay: None,
         fifo: false,
         probe_path: hub_enrich::api::PROBE_PATH.into(),
         emit_metrics: false,
@@ -171,4 +173,31 @@ async fn sns_down_leaves_the_messages_in_the_queue() {
     .await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!((report.published, report.dead_lettered), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_after_another_environments_probe_calls_s4_at_once() {
+    // Scenario: this environment's breaker opened in an outage; another environment's probe
+    // turned the mapping on (S/4 answers): the next batch here probes at once instead of
+    // waiting out the breaker's open time, and goes through.
+    let s = state();
+    s.enricher
+        .api()
+        .set_down(Some(CallError::Connect("refused".into())));
+    let msgs = vec![
+        ("bp", body(&thin(samples::BUSINESS_PARTNER))),
+        ("product", body(&thin(samples::PRODUCT_BINARY))),
+        ("order", body(&thin(samples::SALES_ORDER))),
+    ];
+    let (_, report) = handle_batch(batch(msgs.clone()), soon(), &s).await;
+    assert!(report.mapping_turned_off);
+    s.enricher.api().set_down(None);
+    // The other environment's probe: the mapping is on, this breaker still open.
+    use hub_enrich::MappingSwitch;
+    s.mapping.set_enabled(true).await.unwrap();
+    assert_eq!(s.enricher.breaker_state(), hub_enrich::BreakerState::Open);
+    let (response, report) = handle_batch(batch(msgs), soon(), &s).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(report.published, 3);
+    assert!(s.mapping.is_on());
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bench: `hub-bench bench` (optimised build) against the local stand-ins: the hub against
 # the Python baselines (naive and competent), the batching windows, where the time goes, and the
-# functions' cold start and size (release builds). Installs what is missing, starts the stand-ins
+# functions' cold start and size (release builds), and the S/4 enricher (hub-bench enrich). Installs what is missing, starts the stand-ins
 # if they are not running (and stops what it started), writes docs/bench/bench.{md,json,png} and
 # windows.png. Extra arguments go to `hub-bench bench` (e.g. --records 200000 --e2e-keys 10);
 # --out overrides the folder.
@@ -33,3 +33,5 @@ timed build-functions cargo build --locked --release -p domain-sync -p kafka-bri
 out=(--out docs/bench)
 for a in "$@"; do [ "$a" = "--out" ] && out=(); done
 timed bench target/release/hub-bench bench "${out[@]}" "$@"
+# The S/4 enricher against the local S/4 (SAP CAP): S/4 requests per event, added latency.
+timed bench-enrich target/release/hub-bench enrich --out docs/bench/enrich.md

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: sets up whatever is missing, starts the local stack (embedded Kafka, moto,
-# DynamoDB Local) if it is not running, then runs every check and test:
+# DynamoDB Local, the local S/4 on SAP CAP) if it is not running, then runs every check and test:
 #   the bridge's container image, formatting, clippy (-D warnings), the SDK-free check of the
 #   domain crates, the template checks (sam validate --lint, cfn-lint, checkov), the links of the
 #   docs (README.md, docs/), unit tests, doctests and the integration tests against the stack.
@@ -12,7 +12,7 @@ cd "$HUB_ROOT"
 # Crates that must stay free of AWS SDK, Kafka client and Lambda runtime dependencies (STYLE §1):
 # every crate but the adapters (hub-aws, hub-kafka), the local stack (hub-local), the binaries
 # and the Lambdas. hub-sync included.
-DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-sync hub-bridge hub-redrive hub-reconcile hub-telemetry)
+DOMAIN_CRATES=(hub-core hub-template hub-model hub-sap hub-store hub-sync hub-bridge hub-enrich hub-redrive hub-reconcile hub-telemetry)
 # What they may not depend on, by exact crate name. The decision on Lambda's event types:
 # `aws_lambda_events` is allowed. It holds plain serde structs of the events Lambda passes (an
 # SQS batch, its partial-batch response), makes no call and pulls in no SDK; hub-sync reads and
@@ -38,7 +38,7 @@ timed build cargo build --locked --workspace --all-targets
 timed container infra/container/build.sh --profile dev
 
 stack_running() {
-  http_up "$MOTO_PORT" && http_up "$DYNAMODB_PORT" && [ -s "$HUB_RUN/kafka.bootstrap" ]
+  http_up "$MOTO_PORT" && http_up "$DYNAMODB_PORT" && http_up "$S4_PORT" && [ -s "$HUB_RUN/kafka.bootstrap" ]
 }
 if ! stack_running; then
   started_here+=(stack)

@@ -21,6 +21,7 @@
 
 mod baseline;
 mod bench;
+mod enrich;
 mod fake_sns;
 mod local_http;
 mod profile;
@@ -53,6 +54,10 @@ enum Command {
     /// read units), beside a competent GetItem peer and a naive one; prints a table and writes
     /// JSON.
     Reconcile(reconcile::Args),
+    /// The S/4 enricher against the local S/4 (SAP CAP) on a thin-event load: S/4 requests per
+    /// event and the latency enrichment adds, beside a read per event and a read per key;
+    /// prints a Markdown table.
+    Enrich(enrich::Args),
     /// Cold start of each Lambda function: process start to its first request to a Lambda
     /// Runtime API emulator, beside a hello-world function, and each bootstrap's size; prints a
     /// Markdown table.
@@ -87,7 +92,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // The bench's output is its table; the components it runs log warnings only.
-        Command::Bench(_) | Command::Reconcile(_) | Command::Coldstart(_) => {
+        Command::Bench(_) | Command::Reconcile(_) | Command::Coldstart(_) | Command::Enrich(_) => {
             hub_telemetry::init_at("warn")
         }
         _ => hub_telemetry::init(),
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
                 match other {
                     Command::Bench(args) => bench::run_bench(args).await,
                     Command::Reconcile(args) => reconcile::run(args).await,
+                    Command::Enrich(args) => enrich::run(args).await,
                     Command::Coldstart(args) => bench::coldstart::run(args).await,
                     Command::FakeSns { port } => fake_sns::serve(port).await,
                     Command::CountProxy { moto, dynamodb } => proxy::serve(&moto, &dynamodb).await,

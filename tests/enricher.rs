@@ -13,131 +13,28 @@
 use hub_aws::dynamo_store::DynamoStore;
 use hub_enrich::{Enricher, Fate, Settings, Thin};
 use hub_integration_tests::*;
-use hub_sap::samples::{self, thin_of};
-use hub_sap::{Limits, Outcome, OwnedRecord};
+use hub_local::s4::LocalS4;
+use hub_sap::samples::{self, change_event as full, thin_event as thin};
 use hub_store::{EntityStore, keys};
 use s4_enricher::credentials::S4Secret;
 use s4_enricher::s4_http::HttpS4;
-use std::process::{Child, Command};
 use std::time::Duration;
 
-/// A local S/4 of the test's own, stopped when dropped.
-struct S4 {
-    child: Child,
-    url: String,
+/// A local S/4 of the test's own: its thin events to `topic` (none: only logged).
+async fn local_s4(topic: Option<&str>) -> LocalS4 {
+    let bootstrap = kafka_bootstrap();
+    LocalS4::start(&repo_root(), topic.map(|t| (bootstrap.as_str(), t)))
+        .await
+        .expect("a local S/4")
 }
 
-impl S4 {
-    /// Starts one on a free port, producing its thin events to `topic` (none: only logged).
-    async fn start(topic: Option<&str>) -> S4 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(repo_root().join("infra/local/s4-serve.sh"));
-        cmd.arg(port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        match topic {
-            Some(t) => cmd
-                .env("HUB_S4_EVENTS_TOPIC", t)
-                .env("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap()),
-            None => cmd.env_remove("KAFKA_BOOTSTRAP_SERVERS"),
-        };
-        let child = cmd.spawn().expect("infra/local/s4-serve.sh runs");
-        let url = format!("http://127.0.0.1:{port}");
-        let s4 = S4 { child, url };
-        let probe = format!(
-            "{}/sap/opu/odata/sap/API_BUSINESS_PARTNER/$metadata",
-            s4.url
-        );
-        eventually(
-            "the local S/4 answering",
-            Duration::from_secs(60),
-            Duration::from_millis(200),
-            || {
-                let probe = probe.clone();
-                async move {
-                    let out = Command::new("curl")
-                        .args([
-                            "-s",
-                            "-o",
-                            "/dev/null",
-                            "-w",
-                            "%{http_code}",
-                            "-u",
-                            "hub:hub-local",
-                        ])
-                        .arg(&probe)
-                        .output()
-                        .ok()?;
-                    (out.stdout == b"200").then_some(())
-                }
-            },
-        )
-        .await;
-        s4
-    }
-
-    /// Changes `field` of business partner `key` with an OData V2 `PATCH`.
-    fn patch_business_partner(&self, key: &str, field: &str, value: &str) {
-        let url = format!(
-            "{}/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner('{key}')",
-            self.url
-        );
-        let out = Command::new("curl")
-            .args(["-sS", "-f", "-X", "PATCH", "-u", "hub:hub-local"])
-            .args(["-H", "Content-Type: application/json", "-d"])
-            .arg(serde_json::json!({ field: value }).to_string())
-            .arg(&url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "PATCH {url}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for S4 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Changes `field` of business partner `key` with an OData V2 `PATCH`.
+fn patch(s4: &LocalS4, key: &str, field: &str, value: &str) {
+    hub_local::s4::patch_business_partner(&s4.url, key, field, value).expect("the PATCH");
 }
 
 fn basic() -> S4Secret {
     S4Secret::parse(r#"{"auth":"basic","username":"hub","password":"hub-local"}"#).unwrap()
-}
-
-fn parse(record: &OwnedRecord) -> Outcome {
-    hub_sap::parse_record(&record.envelope(None, None, None), &Limits::default())
-        .unwrap()
-        .remove(0)
-}
-
-fn thin(fixture: &str) -> hub_model::ChangeEvent {
-    match parse(&thin_of(fixture)) {
-        Outcome::NeedsEnrichment(t) => t.into_event(),
-        other => panic!("{other:?}"),
-    }
-}
-
-fn full(fixture: &str) -> hub_model::ChangeEvent {
-    let record = if fixture.contains("\"headers\"") {
-        OwnedRecord::from_envelope_json(fixture.as_bytes()).unwrap()
-    } else {
-        OwnedRecord {
-            value: fixture.as_bytes().to_vec(),
-            ..OwnedRecord::default()
-        }
-    };
-    match parse(&record) {
-        Outcome::Change(e) => *e,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +43,7 @@ async fn the_local_s4_answers_each_object_as_its_full_event_carries_it() {
     // from SAP CAP's OData V2 (seeded with the fixtures' objects), give the records of the full
     // events, in one call per entity; the customer role of partner 100200 comes with its sales
     // area; a wrong password is a failed call (left for later), never a dead letter.
-    let s4 = S4::start(None).await;
+    let s4 = local_s4(None).await;
     let api = HttpS4::new(&s4.url, basic(), Duration::from_secs(10), true).unwrap();
     let enricher = Enricher::new(api, Settings::default());
     let fixtures = [
@@ -284,7 +181,7 @@ async fn a_change_in_s4_reaches_the_table_whole_through_every_drill() {
     // real maxReceiveCount (the template's 5).
     let clients = clients().await;
     let stack = unique("enrich");
-    let s4 = S4::start(Some(&format!("{stack}.sap.s4.events"))).await;
+    let s4 = local_s4(Some(&format!("{stack}.sap.s4.events"))).await;
     let proxy = Proxy::start(s4.url.trim_start_matches("http://")).await;
     let mut job = main_job(&stack, &proxy.endpoint);
     let store = DynamoStore::new(clients.dynamodb.clone(), format!("{stack}-hub"));
@@ -302,13 +199,13 @@ async fn a_change_in_s4_reaches_the_table_whole_through_every_drill() {
     let mut produced = 0u64;
 
     // 1. The loop.
-    s4.patch_business_partner("100123", "SearchTerm1", "LOOP");
+    patch(&s4, "100123", "SearchTerm1", "LOOP");
     produced += 1;
     lands(&store, "100123", "LOOP", Duration::from_secs(90)).await;
 
     // 2. Slow.
     proxy.set(Fault::Slow(Duration::from_secs(2)));
-    s4.patch_business_partner("100123", "SearchTerm1", "SLOW");
+    patch(&s4, "100123", "SearchTerm1", "SLOW");
     produced += 1;
     lands(&store, "100123", "SLOW", Duration::from_secs(60)).await;
     proxy.set(Fault::None);
@@ -326,7 +223,7 @@ async fn a_change_in_s4_reaches_the_table_whole_through_every_drill() {
     ] {
         let before = offs(&job);
         proxy.set(fault);
-        s4.patch_business_partner("100123", "SearchTerm1", term);
+        patch(&s4, "100123", "SearchTerm1", term);
         produced += 1;
         eventually(
             &format!("the mapping off under {}", fault.as_str()),
@@ -354,7 +251,7 @@ async fn a_change_in_s4_reaches_the_table_whole_through_every_drill() {
     for i in 0..30u32 {
         let key = keys[i as usize % 2];
         let term = format!("OUT{i:02}");
-        s4.patch_business_partner(key, "SearchTerm1", &term);
+        patch(&s4, key, "SearchTerm1", &term);
         produced += 1;
         last.insert(key, term);
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -135,20 +135,10 @@ fn create_objects(s4: &str, objects: u32) -> anyhow::Result<()> {
                 }
             }
             let url = format!("{s4}/odata/v4/{service}/{set}");
-            let out = std::process::Command::new("curl")
-                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-                .args([
-                    "-u",
-                    "hub:hub-local",
-                    "-H",
-                    "Content-Type: application/json",
-                ])
-                .args(["-d", &o.to_string(), &url])
-                .output()
-                .context("running curl")?;
-            let code = String::from_utf8_lossy(&out.stdout);
-            if code != "201" {
-                bail!("POST {url} answered {code}");
+            let status = hub_local::s4::request("POST", &url, Some(&o.to_string()))
+                .map_err(anyhow::Error::msg)?;
+            if status != 201 {
+                bail!("POST {url} answered {status}");
             }
         }
     }
@@ -258,65 +248,18 @@ async fn hub(api: HttpS4, batches: &[Vec<Thin>]) -> Run {
     run
 }
 
-/// A local S/4 of the bench's own (`infra/local/s4-serve.sh`), stopped when dropped.
-struct OwnS4(std::process::Child);
-
-impl Drop for OwnS4 {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve_s4() -> anyhow::Result<(OwnS4, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/local/s4-serve.sh");
-    let child = std::process::Command::new(script)
-        .arg(port.to_string())
-        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting infra/local/s4-serve.sh (run infra/local/install.sh first)")?;
-    let own = OwnS4(child);
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        let out = std::process::Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-u",
-                "hub:hub-local",
-            ])
-            .arg(format!(
-                "{url}/sap/opu/odata/sap/API_BUSINESS_PARTNER/$metadata"
-            ))
-            .output()?;
-        if out.stdout == b"200" {
-            return Ok((own, url));
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            bail!("the bench's local S/4 did not answer within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Runs the bench and prints its table.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = S4Secret::parse(r#"{"auth":"basic","username":"hub","password":"hub-local"}"#)
         .map_err(anyhow::Error::msg)?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (_own, s4) = match &args.s4 {
         Some(url) => (None, url.clone()),
         None => {
-            let (own, url) = serve_s4().await?;
+            let own = hub_local::s4::LocalS4::start(&root, None)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let url = own.url.clone();
             (Some(own), url)
         }
     };

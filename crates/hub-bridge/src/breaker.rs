@@ -15,27 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-/// The breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    /// Calls go through.
-    Closed,
-    /// Calls wait; the consumer is paused.
-    Open,
-    /// One probe call is allowed.
-    HalfOpen,
-}
-
-impl BreakerState {
-    /// `closed`, `open`, `half_open`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half_open",
-        }
-    }
-}
+pub use hub_core::breaker::BreakerState;
 
 /// The breaker's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

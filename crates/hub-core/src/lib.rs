@@ -6,6 +6,7 @@
 //! (CI checks it with `cargo tree`). Only `tokio`'s timer, for the retry loop's waits.
 //!
 //! # Layout
+//! - [`breaker`]: [`breaker::BreakerState`], the states every circuit breaker of the hub has.
 //! - [`config`]: [`config::Env`] and [`config::ConfigError`], every process's settings from the
 //!   environment, each error naming its variable.
 //! - [`error`]: [`ErrorClass`] and the [`Classify`] trait every error type of the hub implements,
@@ -16,6 +17,7 @@
 //! - [`deadline`]: time left of a Lambda invocation.
 //! - [`emf`]: the CloudWatch Embedded Metric Format envelope every component writes.
 
+pub mod breaker;
 pub mod config;
 pub mod deadline;
 pub mod emf;

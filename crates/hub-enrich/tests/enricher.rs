@@ -5,38 +5,9 @@
 use hub_enrich::api::CallError;
 use hub_enrich::{BreakerState, Enricher, Fate, MemoryS4, Settings, Thin};
 use hub_model::{ChangeEvent, Op, Version};
-use hub_sap::samples::{self, odata_v2_entity, thin_of};
-use hub_sap::{Limits, Outcome, OwnedRecord};
+use hub_sap::samples::{self, change_event as full, odata_v2_entity, thin_event as thin};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn parse(record: &OwnedRecord) -> Outcome {
-    let mut out =
-        hub_sap::parse_record(&record.envelope(None, None, None), &Limits::default()).unwrap();
-    out.remove(0)
-}
-
-fn full(fixture: &str) -> ChangeEvent {
-    let record = if fixture.contains("\"headers\"") {
-        OwnedRecord::from_envelope_json(fixture.as_bytes()).unwrap()
-    } else {
-        OwnedRecord {
-            value: fixture.as_bytes().to_vec(),
-            ..OwnedRecord::default()
-        }
-    };
-    match parse(&record) {
-        Outcome::Change(e) => *e,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn thin(fixture: &str) -> ChangeEvent {
-    match parse(&thin_of(fixture)) {
-        Outcome::NeedsEnrichment(t) => t.into_event(),
-        other => panic!("{other:?}"),
-    }
-}
 
 /// The three objects' fixtures, their entity sets and key properties.
 const OBJECTS: [(&str, &str, &str); 3] = [

@@ -22,6 +22,7 @@
 //!   `template.yaml` (`Type: SQS`), validated against AWS's limits.
 //! - [`esm`]: [`SqsEventSourceMapping`], the poller: batch size and batching window, function
 //!   timeout, partial batch responses, maximum concurrency, and the queue's own redrive policy.
+//! - [`s4`]: [`s4::LocalS4`], a local S/4 (SAP CAP) of one's own, and OData requests to it.
 //! - [`stream`]: [`StreamEsmConfig`] (`Type: DynamoDB` events) and
 //!   [`StreamEventSourceMapping`], the table's stream poller: batch size and window, bisection on
 //!   function error, retry limit, partial batch responses and the on-failure destination.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod esm;
 pub mod function;
 pub mod provision;
+pub mod s4;
 pub mod stream;
 
 pub use config::{EsmConfig, EsmConfigError};

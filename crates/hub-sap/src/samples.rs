@@ -415,6 +415,45 @@ pub fn thin_of(fixture: &str) -> OwnedRecord {
     }
 }
 
+/// The record of an S/4 event fixture: structured mode (the event is the value), or binary mode
+/// (the JSON envelope: key, headers, value).
+pub fn record_of(fixture: &str) -> OwnedRecord {
+    if fixture.contains("\"headers\"") {
+        OwnedRecord::from_envelope_json(fixture.as_bytes()).expect("the fixture's envelope")
+    } else {
+        value(fixture)
+    }
+}
+
+/// The change event of an S/4 event fixture that carries its data.
+pub fn change_event(fixture: &str) -> hub_model::ChangeEvent {
+    let record = record_of(fixture);
+    let mut out = crate::parse_record(
+        &record.envelope(None, None, None),
+        &crate::Limits::default(),
+    )
+    .expect("the fixture parses");
+    match out.remove(0) {
+        crate::Outcome::Change(e) => *e,
+        other => panic!("not a change event: {other:?}"),
+    }
+}
+
+/// The thin event of an S/4 event fixture ([`thin_of`]) as the bridge publishes it for the
+/// enricher (the change event without `data`).
+pub fn thin_event(fixture: &str) -> hub_model::ChangeEvent {
+    let record = thin_of(fixture);
+    let mut out = crate::parse_record(
+        &record.envelope(None, None, None),
+        &crate::Limits::default(),
+    )
+    .expect("the thin fixture parses");
+    match out.remove(0) {
+        crate::Outcome::NeedsEnrichment(t) => t.into_event(),
+        other => panic!("not a thin event: {other:?}"),
+    }
+}
+
 /// The data of an S/4 event fixture (structured, or binary's envelope) as S/4's OData V2 API
 /// answers the same object: every list a `{"results": [...]}`, `LastChangeDateTime` an
 /// `/Date(ms+0000)/` and every other ISO day (`Edm.DateTime`) an `/Date(ms)/`; the

@@ -4,25 +4,6 @@
 use hub_model::{Op, Record};
 use hub_sap::odata::{self, Mapped};
 use hub_sap::samples::{self, odata_v2_entity};
-use hub_sap::{Limits, Outcome, OwnedRecord};
-
-/// The change event of a full fixture.
-fn full_event(fixture: &str, binary: bool) -> hub_model::ChangeEvent {
-    let record = if binary {
-        OwnedRecord::from_envelope_json(fixture.as_bytes()).unwrap()
-    } else {
-        OwnedRecord {
-            value: fixture.as_bytes().to_vec(),
-            ..OwnedRecord::default()
-        }
-    };
-    let out =
-        hub_sap::parse_record(&record.envelope(None, None, None), &Limits::default()).unwrap();
-    match out.into_iter().next().unwrap() {
-        Outcome::Change(e) => *e,
-        other => panic!("not a change: {other:?}"),
-    }
-}
 
 /// The answer of a multi-key `$filter` read holding `entities`.
 fn answer(entities: Vec<serde_json::Value>) -> Vec<u8> {
@@ -43,17 +24,12 @@ fn each_object_read_from_the_api_maps_to_the_full_events_record() {
     // Scenario: business partner, product and sales order, each read in a V2 answer beside
     // another object, map to the record (and key, and op) of the full event of the same data.
     let cases = [
-        (
-            samples::BUSINESS_PARTNER,
-            false,
-            "BusinessPartner",
-            "100123",
-        ),
-        (samples::PRODUCT_BINARY, true, "Product", "100234"),
-        (samples::SALES_ORDER, false, "SalesOrder", "45002"),
+        (samples::BUSINESS_PARTNER, "BusinessPartner", "100123"),
+        (samples::PRODUCT_BINARY, "Product", "100234"),
+        (samples::SALES_ORDER, "SalesOrder", "45002"),
     ];
-    for (fixture, binary, property, key) in cases {
-        let full = full_event(fixture, binary);
+    for (fixture, property, key) in cases {
+        let full = samples::change_event(fixture);
         let mut other = odata_v2_entity(fixture);
         other[property] = serde_json::Value::String("999".into());
         let body = answer(vec![other, odata_v2_entity(fixture)]);

@@ -3,13 +3,12 @@
 use crate::dlq::{DeadLetter, DeadLetterSink, PayloadStore};
 use crate::metrics::{Counters, emf_line};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use hub_core::retry::{Backoff, Policy, retry};
 use hub_core::{Classify, ErrorClass, PortError};
 use hub_model::claim_check::ClaimCheck;
 use hub_model::{ChangeEvent, Entity};
 use hub_store::{Applied, EntityStore, coalesce, plan};
-use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -171,7 +170,8 @@ pub async fn process_batch<S: EntityStore, D: DeadLetterSink, P: PayloadStore>(
                 failures.push(id);
             }
             Fate::DeadLetter(class, reason) => {
-                let letter = dead_letter(m, class, &reason, &config.domain);
+                let letter =
+                    DeadLetter::of_message(m, class, &reason, format!("{}-sync", config.domain));
                 // Bounded like the writes: a DLQ that never answers must not time the
                 // invocation out.
                 let sent =
@@ -340,38 +340,6 @@ fn answer_by(deadline: Instant, config: &SyncConfig) -> Instant {
     deadline
         .checked_sub(config.safety_margin / 2)
         .unwrap_or(deadline)
-}
-
-fn dead_letter(m: &SqsMessage, class: ErrorClass, reason: &str, domain: &str) -> DeadLetter {
-    let attributes: HashMap<String, String> = m
-        .message_attributes
-        .iter()
-        .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
-        .collect();
-    let correlation_id = m
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-        .and_then(|v| {
-            v.get("correlation_id")
-                .and_then(|c| c.as_str())
-                .map(str::to_string)
-        });
-    DeadLetter {
-        body: m.body.clone().unwrap_or_default(),
-        attributes,
-        error_class: class,
-        error_message: reason.to_string(),
-        stage: format!("{domain}-sync"),
-        failed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        attempts: m
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1),
-        correlation_id,
-        message_id: m.message_id.clone().unwrap_or_default(),
-    }
 }
 
 #[cfg(test)]

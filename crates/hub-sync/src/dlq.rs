@@ -41,6 +41,46 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// The dead letter of SQS message `m` (as Lambda passes it), failed at `stage` with
+    /// `error_class` and `error_message`: its body and string attributes unchanged, its receive
+    /// count as the attempts, the event's correlation id when the body is one, failed now.
+    pub fn of_message(
+        m: &aws_lambda_events::sqs::SqsMessage,
+        error_class: ErrorClass,
+        error_message: &str,
+        stage: String,
+    ) -> DeadLetter {
+        let attributes: HashMap<String, String> = m
+            .message_attributes
+            .iter()
+            .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
+            .collect();
+        let correlation_id = m
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|v| {
+                v.get("correlation_id")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string)
+            });
+        DeadLetter {
+            body: m.body.clone().unwrap_or_default(),
+            attributes,
+            error_class,
+            error_message: error_message.to_string(),
+            stage,
+            failed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            attempts: m
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1),
+            correlation_id,
+            message_id: m.message_id.clone().unwrap_or_default(),
+        }
+    }
+
     /// The error context as message attributes, as every DLQ message of the hub carries it.
     /// With the routing attributes of the original (four), this stays within SQS's limit of ten
     /// message attributes.

@@ -5,8 +5,7 @@
 use anyhow::Context as _;
 use hub_aws::AwsClients;
 
-/// The local S/4's communication user (`infra/local/s4/package.json`, `cds.requires.auth`).
-pub const USER: (&str, &str) = ("hub", "hub-local");
+use hub_local::s4::USER;
 
 /// Writes the local S/4's logon to the secret `<stack>-s4-logon` of the local Secrets Manager
 /// (created, or given a new value) and returns its ARN: the stack's `S4ApiSecretArn`.
@@ -48,21 +47,6 @@ pub async fn local_secret(clients: &AwsClients, stack: &str) -> anyhow::Result<S
 /// Changes business partner `key` on the local S/4 with an OData V2 `PATCH` (its search term),
 /// as a user of S/4 would: S/4 raises the thin Changed event, and the hub makes it whole.
 pub fn touch_business_partner(base_url: &str, key: &str, search_term: &str) -> anyhow::Result<()> {
-    let url =
-        format!("{base_url}/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner('{key}')");
-    let body = serde_json::json!({ "SearchTerm1": search_term }).to_string();
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "-f", "-X", "PATCH", "-u"])
-        .arg(format!("{}:{}", USER.0, USER.1))
-        .args(["-H", "Content-Type: application/json", "-d"])
-        .arg(&body)
-        .arg(&url)
-        .output()
-        .context("running curl")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "PATCH {url}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+    hub_local::s4::patch_business_partner(base_url, key, "SearchTerm1", search_term)
+        .map_err(anyhow::Error::msg)
 }

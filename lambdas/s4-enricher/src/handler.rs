@@ -21,7 +21,7 @@ use hub_model::ChangeEvent;
 use hub_sync::{DeadLetter, DeadLetterSink};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
@@ -270,34 +270,14 @@ pub async fn probe<A: S4Api, P, D, M: MappingSwitch, R>(
     }
 }
 
+/// The dead letter of `m`: permanent, its kind and message (and the field at fault) as the
+/// error message.
 fn dead_letter(m: &SqsMessage, kind: &str, message: &str, path: Option<&str>) -> DeadLetter {
-    let body = m.body.clone().unwrap_or_default();
-    let correlation_id = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["correlation_id"].as_str().map(str::to_string));
-    let attributes: HashMap<String, String> = m
-        .message_attributes
-        .iter()
-        .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
-        .collect();
-    DeadLetter {
-        body,
-        attributes,
-        error_class: ErrorClass::Permanent,
-        error_message: match path {
-            Some(p) => format!("{kind}: {message} (at {p})"),
-            None => format!("{kind}: {message}"),
-        },
-        stage: "s4-enricher".into(),
-        failed_at: chrono::Utc::now().to_rfc3339(),
-        attempts: m
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1),
-        correlation_id,
-        message_id: m.message_id.clone().unwrap_or_default(),
-    }
+    let error = match path {
+        Some(p) => format!("{kind}: {message} (at {p})"),
+        None => format!("{kind}: {message}"),
+    };
+    DeadLetter::of_message(m, ErrorClass::Permanent, &error, "s4-enricher".into())
 }
 
 async fn settle_dead_letter<A, P, D: DeadLetterSink, M, R>(

@@ -7,8 +7,7 @@ use hub_bridge::ports::MemoryPublisher;
 use hub_enrich::api::CallError;
 use hub_enrich::{Enricher, MemoryS4, MemorySwitch, Settings};
 use hub_model::ChangeEvent;
-use hub_sap::samples::{self, odata_v2_entity, thin_of};
-use hub_sap::{Limits, Outcome};
+use hub_sap::samples::{self, odata_v2_entity, thin_event as thin};
 use hub_sync::MemoryDeadLetters;
 use s4_enricher::handler::{State, handle_batch, probe};
 use std::time::Duration;
@@ -47,17 +46,6 @@ fn state() -> MemoryState {
         fifo: false,
         probe_path: hub_enrich::api::PROBE_PATH.into(),
         emit_metrics: false,
-    }
-}
-
-fn thin(fixture: &str) -> ChangeEvent {
-    let r = thin_of(fixture);
-    match hub_sap::parse_record(&r.envelope(None, None, None), &Limits::default())
-        .unwrap()
-        .remove(0)
-    {
-        Outcome::NeedsEnrichment(t) => t.into_event(),
-        other => panic!("{other:?}"),
     }
 }
 

@@ -17,7 +17,15 @@ async fn provisioned_resources_match_the_template() {
     let clients = clients().await;
     let template = project_template();
     let stack = unique("prov");
-    let (report, ctx) = provision(&clients, template, &stack, &[]).await;
+    // With an S/4 to read, so that the enricher's resources are created and checked too.
+    let s4 = [
+        ("S4ApiBaseUrl", "https://s4.example.com"),
+        (
+            "S4ApiSecretArn",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:hub-s4-AbCdEf",
+        ),
+    ];
+    let (report, ctx) = provision(&clients, template, &stack, &s4).await;
     assert!(report.drift.is_empty(), "drift: {:?}", report.drift);
 
     // Every resource of the template is in the report: created, or known to be cloud-only.
@@ -40,8 +48,9 @@ async fn provisioned_resources_match_the_template() {
     let queues: Vec<_> = template.resources_of_type("AWS::SQS::Queue").collect();
     assert_eq!(
         queues.len(),
-        2 * objects.len() + 2,
-        "a queue and a DLQ per object, the bridge DLQ and the change-stream DLQ"
+        2 * objects.len() + 4,
+        "a queue and a DLQ per object, the bridge DLQ, the change-stream DLQ, and the S/4 \
+         enricher's queue and DLQ"
     );
     for q in queues {
         let props = ctx.resolve_properties(&q.logical_id).unwrap();
@@ -71,7 +80,9 @@ async fn provisioned_resources_match_the_template() {
         for key in ["VisibilityTimeout", "MessageRetentionPeriod"] {
             if let Some(v) = props.get(key) {
                 let live_v = &live[&QueueAttributeName::from(key)];
-                assert_eq!(live_v, v.as_str().unwrap(), "{}.{key}", q.logical_id);
+                // A parameter's value is a string, a literal in the template a number.
+                let want = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                assert_eq!(live_v, &want, "{}.{key}", q.logical_id);
             }
         }
     }
@@ -110,8 +121,27 @@ async fn provisioned_resources_match_the_template() {
         );
         assert_eq!(attrs["RawMessageDelivery"], "true");
         let fp: Value = serde_json::from_str(&attrs["FilterPolicy"]).unwrap();
-        assert_eq!(fp, json!({"entity": [entity]}), "{sub}");
+        assert_eq!(
+            fp,
+            json!({"entity": [entity], "enrichment": [{"exists": false}]}),
+            "{sub}"
+        );
     }
+    // The enricher's subscription takes the thin events, and only them.
+    let attrs = clients
+        .sns
+        .get_subscription_attributes()
+        .subscription_arn(report.physical_id("EnricherSubscription").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    let fp: Value = serde_json::from_str(&attrs["FilterPolicy"]).unwrap();
+    assert_eq!(fp, json!({"enrichment": ["required"]}));
+    assert_eq!(
+        attrs["Endpoint"],
+        ctx.physical("EnricherQueue").unwrap().attributes["Arn"]
+    );
 
     // The table: keys, the GSI, TTL and the stream.
     let table = clients

@@ -10,7 +10,8 @@ use hub_bridge::BridgeDeadLetter;
 use hub_core::ErrorClass;
 use hub_core::config::Env;
 use hub_integration_tests::{
-    Proxy, clients, depth, drain_queue, project_template, provision, unique,
+    Proxy, clients, depth, drain_queue, project_template, provision, receive, subscribed_queue,
+    unique,
 };
 use hub_redrive::{QueueDestination, RedriveRequest, Report, RunLimits, StopReason};
 use hub_sync::{DeadLetter, DeadLetterSink};
@@ -369,7 +370,8 @@ async fn the_bridge_dlq_is_recovered_once_the_cause_is_fixed() {
     // Scenario: the bridge dead-letters a thin S/4 event (needs_enrichment) and a garbage record.
     // A redrive under the same configuration fails them again (each replaced by a letter with
     // redrives 1); once thin events may be published, a redrive of needs_enrichment publishes
-    // the event, which reaches the sales-orders queue through SNS, and leaves the garbage.
+    // the event, which reaches the enricher's subscription through SNS (and no domain queue),
+    // and leaves the garbage.
     let s = Stack::new("rd-bridge").await;
     let bridge_dlq = s.id("BridgeDLQ");
     let pairs: Vec<(&str, &str)> = s.env["BridgeRedrive"]
@@ -420,6 +422,15 @@ async fn the_bridge_dlq_is_recovered_once_the_cause_is_fixed() {
             .unwrap();
     }
 
+    // Thin events reach the enricher's queue, never a domain's: a queue subscribed as the
+    // enricher's is (filter enrichment = required) stands for it on this stack without an S/4.
+    let thin_queue = subscribed_queue(
+        &s.clients,
+        &s.id("ChangesTopic"),
+        &unique("rd-thin"),
+        Some(r#"{"enrichment": ["required"]}"#),
+    )
+    .await;
     let fixed = s.redriver("BridgeRedrive", &[("BRIDGE_THIN_EVENTS", "publish")]);
     let request = RedriveRequest {
         error_class: vec!["needs_enrichment".into()],
@@ -434,15 +445,18 @@ async fn the_bridge_dlq_is_recovered_once_the_cause_is_fixed() {
         .await;
     assert_eq!(r.totals.moved, 1, "{r:?}");
     assert_eq!(r.totals.skipped_by_filter, 1);
-    let orders = drain_queue(
-        &s.clients,
-        &s.id("SalesOrdersQueue"),
-        Duration::from_secs(30),
-        |m| !m.is_empty(),
-    )
+    let orders = drain_queue(&s.clients, &thin_queue, Duration::from_secs(30), |m| {
+        !m.is_empty()
+    })
     .await;
     assert_eq!(attr(&orders[0], "enrichment").as_deref(), Some("required"));
     assert_eq!(attr(&orders[0], "entity").as_deref(), Some("sales_order"));
+    assert!(
+        receive(&s.clients, &s.id("SalesOrdersQueue"))
+            .await
+            .is_empty(),
+        "a thin event reached a domain queue"
+    );
     let left = drain_queue(&s.clients, &bridge_dlq, Duration::from_secs(30), |m| {
         !m.is_empty()
     })

@@ -87,6 +87,27 @@ const ADDED_TO_THE_SHARED_PART: &[&str] = &[
     "ChangeStreamDlqUrl Output",
     "ChangeStreamRedriveFunction Output",
     "BackfillFunction Output",
+    // The S/4 enricher, its queue, DLQ, redrive, alarms and outputs (issue: thin events made
+    // whole).
+    "EnricherDLQ AWS::SQS::Queue",
+    "EnricherQueue AWS::SQS::Queue",
+    "EnricherSubscription AWS::SNS::Subscription",
+    "EnricherQueuePolicy AWS::SQS::QueuePolicy",
+    "S4Enricher AWS::Serverless::Function",
+    "S4EnricherRole AWS::IAM::Role",
+    "EnricherRedrive AWS::Serverless::Function",
+    "EnricherRedriveRole AWS::IAM::Role",
+    "S4EnricherLogs AWS::Logs::LogGroup",
+    "EnricherRedriveLogs AWS::Logs::LogGroup",
+    "EnricherDlqAlarm AWS::CloudWatch::Alarm",
+    "S4BreakerAlarm AWS::CloudWatch::Alarm",
+    "EnricherQueueAgeAlarm AWS::CloudWatch::Alarm",
+    "S4EnricherErrorsAlarm AWS::CloudWatch::Alarm",
+    "EnricherNotFoundAlarm AWS::CloudWatch::Alarm",
+    "EnricherRedriveErrorsAlarm AWS::CloudWatch::Alarm",
+    "EnricherQueueUrl Output",
+    "EnricherDlqUrl Output",
+    "EnricherRedriveFunction Output",
 ];
 
 #[test]

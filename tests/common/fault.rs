@@ -197,14 +197,8 @@ async fn errors(mut inbound: TcpStream, fault: watch::Receiver<Fault>) {
             return;
         }
         // The request head.
-        let head_end = loop {
-            if let Some(i) = find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            match tokio::time::timeout(Duration::from_secs(30), inbound.read(&mut chunk)).await {
-                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-                Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
-            }
+        let Some(head_end) = read_head(&mut inbound, &mut buf, &mut chunk).await else {
+            return;
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
         let header = |name: &str| {
@@ -260,14 +254,8 @@ fn http_api_answer(status: u16, retry_after: Option<u64>) -> String {
 async fn slow(mut inbound: TcpStream, target: String, delay: Duration) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i + 4;
-        }
-        match tokio::time::timeout(Duration::from_secs(30), inbound.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
-        }
+    let Some(head_end) = read_head(&mut inbound, &mut buf, &mut chunk).await else {
+        return;
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let length: usize = head
@@ -298,6 +286,20 @@ async fn slow(mut inbound: TcpStream, target: String, delay: Duration) {
     }
     let _ = tokio::io::copy(&mut outbound, &mut inbound).await;
     let _ = inbound.shutdown().await;
+}
+
+/// Reads into `buf` until it holds a whole HTTP request head; where the head ends, or `None`
+/// when the client closed or stayed silent for 30 s.
+async fn read_head(inbound: &mut TcpStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Option<usize> {
+    loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            return Some(i + 4);
+        }
+        match tokio::time::timeout(Duration::from_secs(30), inbound.read(chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -47,6 +47,7 @@ pub mod secrets;
 pub mod sns_publisher;
 #[cfg(any(feature = "sync", feature = "bridge"))]
 pub mod sqs_dlq;
+pub mod sqs_visibility;
 #[cfg(feature = "stream")]
 pub mod stream_records;
 #[cfg(feature = "reconcile")]

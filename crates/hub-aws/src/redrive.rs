@@ -4,8 +4,8 @@
 use crate::error::AwsError;
 use crate::s3_payloads::{GetError, get_object};
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName,
 };
 use hub_core::ErrorClass;
 use hub_core::PortError;
@@ -113,26 +113,7 @@ impl DlqQueue for SqsDlq {
     }
 
     async fn release(&self, receipts: &[String]) -> Result<(), PortError> {
-        let entries = receipts
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(r)
-                    .visibility_timeout(0)
-                    .build()
-                    .map_err(|e| built("sqs:ChangeMessageVisibilityBatch", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .change_message_visibility_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| PortError::from(AwsError::sdk("sqs:ChangeMessageVisibilityBatch", e)))?;
-        Ok(())
+        crate::sqs_visibility::change_visibility(&self.client, &self.queue_url, receipts, 0).await
     }
 
     async fn depth(&self) -> Result<u64, PortError> {

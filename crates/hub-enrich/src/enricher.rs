@@ -298,6 +298,15 @@ impl<A: S4Api> Enricher<A> {
     pub async fn probe(&self, path: &str) -> Result<(), CallError> {
         let host = self.api.host();
         let _ = self.limiter.acquire(None).await;
+        let outcome = self.get(path).await.map(|_| {
+            self.breakers.close(host);
+        });
+        self.count(&[]);
+        outcome
+    }
+
+    /// One GET, timed and counted; a `Retry-After` in its failure holds the next calls.
+    async fn get(&self, path: &str) -> Result<Vec<u8>, CallError> {
         let started = Instant::now();
         let result = self.api.get(path).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -306,20 +315,10 @@ impl<A: S4Api> Enricher<A> {
             c.call_ms.push(ms);
             c.call_failures += u64::from(result.is_err());
         });
-        let outcome = match result {
-            Ok(_) => {
-                self.breakers.close(host);
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(after) = e.retry_after() {
-                    self.limiter.pause(after);
-                }
-                Err(e)
-            }
-        };
-        self.count(&[]);
-        outcome
+        if let Some(after) = result.as_ref().err().and_then(CallError::retry_after) {
+            self.limiter.pause(after);
+        }
+        result
     }
 
     /// One read, with its attempts: through the breaker and the rate limit, honouring
@@ -343,28 +342,17 @@ impl<A: S4Api> Enricher<A> {
                 Ok(_) => {}
                 Err(e) => return Err(CallOutcome::Unavailable(e.to_string())),
             }
-            let started = Instant::now();
-            let result = self.api.get(path).await;
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            self.metrics.update(|c| {
-                c.calls += 1;
-                c.call_ms.push(ms);
-            });
-            let error = match result {
+            let error = match self.get(path).await {
                 Ok(body) => {
                     self.breakers.success(host);
                     return Ok(body);
                 }
                 Err(e) => e,
             };
-            self.metrics.update(|c| c.call_failures += 1);
             if error.is_request_refused() {
                 return Err(CallOutcome::Refused(error));
             }
-            warn!(error = %error, kind = error.kind(), attempt, ms, "S/4 call failed.");
-            if let Some(after) = error.retry_after() {
-                self.limiter.pause(after);
-            }
+            warn!(error = %error, kind = error.kind(), attempt, "S/4 call failed.");
             self.breakers.failure(host);
             if !backoff.allows(attempt) {
                 return Err(CallOutcome::Unavailable(error.to_string()));

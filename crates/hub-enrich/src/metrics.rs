@@ -77,6 +77,15 @@ impl EnrichMetrics {
             .clone()
     }
 
+    /// The counters without the calls' times (a status line's, which needs no copy of them).
+    pub fn totals(&self) -> Counts {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let times = std::mem::take(&mut c.call_ms);
+        let out = c.clone();
+        c.call_ms = times;
+        out
+    }
+
     /// The counters since the last call, which starts new ones (the breaker's state stays).
     pub fn take(&self) -> Counts {
         let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());

@@ -271,7 +271,7 @@ pub async fn run(args: Args, verbose: u8) -> anyhow::Result<ExitCode> {
                     Ok(s) => {
                         let mut live = status::Live::now(&s, bridge.as_deref().map(|p| (p.metrics().as_ref(), p.breaker().state())));
                         live.consolidated = (!streams.is_empty()).then(|| status::ConsolidatedLive::now(&streams));
-                        live.enricher = enricher.as_ref().map(|s| s.enricher.metrics().snapshot());
+                        live.enricher = enricher.as_ref().map(|s| s.enricher.metrics().totals());
                         println!("{}", live.line());
                         live.save(std::path::Path::new(status::LIVE_FILE));
                     }

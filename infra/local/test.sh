@@ -22,6 +22,9 @@ SDK_CRATES='^(aws-config|aws-sdk-[a-z0-9]+|aws-smithy-[a-z0-9-]+|aws-sigv4|aws-t
 started_here=()
 cleanup() {
   local rc=$?
+  if [ -n "${install_pid:-}" ]; then
+    kill "$install_pid" 2>/dev/null || true
+  fi
   if [ ${#started_here[@]} -gt 0 ]; then
     infra/local/stack.sh stop || true
   fi
@@ -29,9 +32,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
-timed install infra/local/install.sh
+# What the build needs first (apt), then the rest (PyPI, npm: downloads and unpacking) beside the
+# build; its log is printed when it is waited for, before the stack starts.
+timed install-build infra/local/install.sh build
+mkdir -p "$HUB_RUN"
+install_started=$(date +%s)
+infra/local/install.sh services >"$HUB_RUN/install.log" 2>&1 &
+install_pid=$!
+
+# A cold target/ takes about 5 GB (line tables only, see Cargo.toml's dev profile). On CI the
+# build is cold by definition, so incremental state (another 5 GB, and slower) is not written.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+disk_report() {
+  local free target
+  free=$(df -Pk "$HUB_ROOT" | awk 'NR == 2 { printf "%.1f", $4 / 1048576 }')
+  target=$(du -sk "$HUB_ROOT/target" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }' || echo 0)
+  log "disk ($1): ${free} GiB free, target/ ${target:-0} GiB"
+}
+disk_report "before the build"
+if [ "$(df -Pk "$HUB_ROOT" | awk 'NR == 2 { print int($4 / 1048576) }')" -lt 6 ]; then
+  log "warning: under 6 GiB free; a cold build and the stack need about 6 GiB"
+fi
 
 timed build cargo build --locked --workspace --all-targets
+disk_report "after the build"
+
+if ! wait "$install_pid"; then
+  cat "$HUB_RUN/install.log" >&2
+  die "infra/local/install.sh services failed (log above)"
+fi
+cat "$HUB_RUN/install.log" >&2
+log "install (beside the build) took $(($(date +%s) - install_started)) s"
 
 # The long-running bridge's container image (FROM scratch, non-root), from the binary just built;
 # prints its size. The shipping build is `infra/container/build.sh` (profile `container`).
@@ -67,4 +100,19 @@ timed template infra/local/check-template.sh
 
 timed links python3 infra/local/check-links.py
 
-timed test cargo test --locked --workspace
+# The tests. cargo-nextest (the machine's, or none) runs every binary's tests on one pool (see
+# .config/nextest.toml), hub-bench's after the rest and alone (they measure CPU time), then the
+# doctests, which nextest does not run. Without nextest, `cargo test` runs the same tests.
+if cargo nextest --version >/dev/null 2>&1; then
+  # Filters (-E), not --exclude/-p: both runs select the whole workspace, so features resolve
+  # as in the build above and nothing is compiled again.
+  timed test cargo nextest run --locked --workspace -E 'not package(hub-bench)' --no-tests=fail
+  timed test-bench cargo nextest run --locked --workspace -E 'package(hub-bench)' \
+    --test-threads 1 --no-tests=fail
+  timed doctests cargo test --locked --workspace --doc
+else
+  log "cargo-nextest not found: the tests run under cargo test, one binary after another"
+  timed test cargo test --locked --workspace
+fi
+
+disk_report "after the tests"

@@ -101,15 +101,20 @@ timed template infra/local/check-template.sh
 timed links python3 infra/local/check-links.py
 
 # The tests. cargo-nextest (the machine's, or none) runs every binary's tests on one pool (see
-# .config/nextest.toml), hub-bench's after the rest and alone (they measure CPU time), then the
-# doctests, which nextest does not run. Without nextest, `cargo test` runs the same tests.
+# .config/nextest.toml). hub-bench's run first and alone (they measure CPU time), then the
+# doctests, which nextest does not run, then all the others. That order keeps the build whole:
+# tests/lambda_emulator.rs builds Lambda packages under `cargo lambda watch`, whose build
+# environment differs, so ring's build script and everything above it (rustls, hub-aws, the
+# Lambdas) are rebuilt in the shared target/, and a cargo command after it rebuilds them back
+# (70 s on CI). Without nextest, `cargo test` runs the
+# same tests.
 if cargo nextest --version >/dev/null 2>&1; then
-  # Filters (-E), not --exclude/-p: both runs select the whole workspace, so features resolve
+  # Filters (-E), not --exclude/-p: every run selects the whole workspace, so features resolve
   # as in the build above and nothing is compiled again.
-  timed test cargo nextest run --locked --workspace -E 'not package(hub-bench)' --no-tests=fail
   timed test-bench cargo nextest run --locked --workspace -E 'package(hub-bench)' \
     --test-threads 1 --no-tests=fail
   timed doctests cargo test --locked --workspace --doc
+  timed test cargo nextest run --locked --workspace -E 'not package(hub-bench)' --no-tests=fail
 else
   log "cargo-nextest not found: the tests run under cargo test, one binary after another"
   timed test cargo test --locked --workspace

@@ -302,17 +302,9 @@ async fn the_mapping_switch_turns_the_functions_own_mapping() {
         .await
         .unwrap();
     let url = q.queue_url().unwrap().to_string();
-    let arn = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
+    let arn = hub_aws::subscription::queue_arn(&clients.sqs, &url)
         .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+        .unwrap();
     lambda
         .create_event_source_mapping()
         .function_name(&name)

@@ -173,20 +173,9 @@ pub async fn s3_object(clients: &AwsClients, bucket: &str, key: &str) -> Vec<u8>
 
 /// The ARN of a queue.
 pub async fn queue_arn(clients: &AwsClients, url: &str) -> String {
-    clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
+    hub_aws::subscription::queue_arn(&clients.sqs, url)
         .await
         .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("QueueArn")
 }
 
 /// Sends messages with the given bodies (in batches of ten).
@@ -507,18 +496,15 @@ pub async fn subscribed_queue(
         .expect("CreateQueue")
         .queue_url
         .expect("url");
-    let arn = queue_arn(clients, &url).await;
-    let mut s = clients
-        .sns
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true");
-    if let Some(p) = filter_policy {
-        s = s.attributes("FilterPolicy", p);
-    }
-    s.send().await.expect("Subscribe");
+    hub_aws::subscription::subscribe_queue(
+        &clients.sns,
+        &clients.sqs,
+        topic_arn,
+        &url,
+        filter_policy,
+    )
+    .await
+    .expect("Subscribe");
     url
 }
 

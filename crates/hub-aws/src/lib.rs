@@ -12,6 +12,8 @@
 //! - [`clients`]: [`AwsClients`], built once per process from the environment (including the
 //!   service-specific endpoint variables `AWS_ENDPOINT_URL_SNS`, `_SQS`, `_DYNAMODB`).
 //! - [`error`]: [`AwsError`] and [`classify`], the retryable/permanent rule for SDK errors.
+//! - [`sqs_visibility`]: `ChangeMessageVisibilityBatch` over received messages.
+//! - [`subscription`]: a queue's ARN and its raw-delivery subscription to a topic.
 //!
 //! Each adapter group is a feature, so a Lambda links only the domain crates of the ports it
 //! uses (tests/layering.rs checks it on `cargo tree`):
@@ -50,6 +52,7 @@ pub mod sqs_dlq;
 pub mod sqs_visibility;
 #[cfg(feature = "stream")]
 pub mod stream_records;
+pub mod subscription;
 #[cfg(feature = "reconcile")]
 pub mod table_versions;
 

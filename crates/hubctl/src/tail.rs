@@ -109,33 +109,16 @@ async fn tail(
     topic_arn: &str,
     queue_url: &str,
 ) -> anyhow::Result<ExitCode> {
-    let arn = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .context("no queue ARN")?;
-    let mut subscribe = clients
-        .sns
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(&arn)
-        .attributes("RawMessageDelivery", "true")
-        .return_subscription_arn(true);
-    if let Some(p) = filter_policy(&args.filters)? {
-        subscribe = subscribe.attributes("FilterPolicy", p);
-    }
-    let subscription = subscribe
-        .send()
-        .await
-        .context("subscribing to the topic")?
-        .subscription_arn
-        .unwrap_or_default();
+    let policy = filter_policy(&args.filters)?;
+    let subscription = hub_aws::subscription::subscribe_queue(
+        &clients.sns,
+        &clients.sqs,
+        topic_arn,
+        queue_url,
+        policy.as_deref(),
+    )
+    .await
+    .context("subscribing to the topic")?;
     eprintln!(
         "Tailing {topic_arn} (Ctrl-C to stop){}.",
         if args.filters.is_empty() {
@@ -145,15 +128,13 @@ async fn tail(
         }
     );
     let seen = watch(args, clients, queue_url).await;
-    if !subscription.is_empty() {
-        clients
-            .sns
-            .unsubscribe()
-            .subscription_arn(subscription)
-            .send()
-            .await
-            .ok();
-    }
+    clients
+        .sns
+        .unsubscribe()
+        .subscription_arn(subscription)
+        .send()
+        .await
+        .ok();
     let seen = seen?;
     eprintln!("{seen} messages.");
     Ok(ExitCode::SUCCESS)

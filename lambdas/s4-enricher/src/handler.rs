@@ -184,13 +184,7 @@ pub async fn handle_batch<
         .enricher
         .metrics()
         .update(|c| c.dead_lettered += report.dead_lettered as u64);
-    if state.emit_metrics {
-        let counts = state.enricher.metrics().take();
-        println!(
-            "{}",
-            hub_enrich::metrics::emf_line(&counts, chrono::Utc::now().timestamp_millis())
-        );
-    }
+    emit_metrics(state);
     info!(
         messages = messages.len(),
         published = report.published,
@@ -256,13 +250,7 @@ pub async fn probe<A: S4Api, P, D, M: MappingSwitch, R>(
             info!(error = %e, kind = e.kind(), "S/4 still does not answer; the mapping stays off.")
         }
     }
-    if state.emit_metrics {
-        let counts = state.enricher.metrics().take();
-        println!(
-            "{}",
-            hub_enrich::metrics::emf_line(&counts, chrono::Utc::now().timestamp_millis())
-        );
-    }
+    emit_metrics(state);
     ProbeReport {
         was_enabled,
         s4: Some(answer.map_err(|e| e.to_string())),
@@ -384,4 +372,20 @@ async fn publish<A, P: Publisher, D, M, R>(
 /// The probe's input when invoked by hand (`{"probe": true}`), as the schedule's is ignored.
 pub fn probe_event() -> Value {
     json!({"probe": true})
+}
+
+/// Prints the EMF line of the counters since the last one (Lambda). Without metrics (the local
+/// run), the counters stay running totals for the status line, and the calls' times, which only
+/// the EMF line carries, are dropped so that a long run does not keep one per call.
+fn emit_metrics<A: S4Api, P, D, M, R>(state: &State<A, P, D, M, R>) {
+    let metrics = state.enricher.metrics();
+    if state.emit_metrics {
+        let counts = metrics.take();
+        println!(
+            "{}",
+            hub_enrich::metrics::emf_line(&counts, chrono::Utc::now().timestamp_millis())
+        );
+    } else {
+        metrics.update(|c| c.call_ms.clear());
+    }
 }

@@ -189,3 +189,23 @@ async fn a_batch_after_another_environments_probe_calls_s4_at_once() {
     assert_eq!(report.published, 3);
     assert!(s.mapping.is_on());
 }
+
+#[tokio::test]
+async fn without_metrics_the_counters_add_up_and_the_call_times_are_not_kept() {
+    // Scenario: the local run (no EMF line): after two batches the counters are running
+    // totals (events, calls) for the status line, and no call time is kept, so a long run
+    // holds nothing per call.
+    let s = state();
+    for _ in 0..2 {
+        let (response, _) = handle_batch(
+            batch(vec![("bp", body(&thin(samples::BUSINESS_PARTNER)))]),
+            soon(),
+            &s,
+        )
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let totals = s.enricher.metrics().snapshot();
+    assert_eq!((totals.events, totals.calls, totals.enriched), (2, 2, 2));
+    assert!(totals.call_ms.is_empty(), "{:?}", totals.call_ms);
+}

@@ -6,7 +6,7 @@
 //! The probe talks to the stand-ins directly: its requests are not counted.
 
 use anyhow::Context as _;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use hub_aws::AwsClients;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -44,27 +44,14 @@ pub async fn subscribed_queue(
         .await?
         .queue_url
         .context("no queue URL")?;
-    let arn = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .context("no queue ARN")?;
-    let mut subscribe = clients
-        .sns
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true");
-    if let Some(policy) = filter_policy {
-        subscribe = subscribe.attributes("FilterPolicy", policy);
-    }
-    subscribe.send().await?;
+    hub_aws::subscription::subscribe_queue(
+        &clients.sns,
+        &clients.sqs,
+        topic_arn,
+        &url,
+        filter_policy.as_deref(),
+    )
+    .await?;
     Ok(url)
 }
 

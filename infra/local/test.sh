@@ -45,16 +45,18 @@ install_pid=$!
 if [ -n "${CI:-}" ]; then
   export CARGO_INCREMENTAL=0
 fi
+# KiB to GiB with one decimal.
+gib() { awk '{ printf "%.1f", $1 / 1048576 }'; }
 disk_report() {
-  local free target
-  free=$(df -Pk "$HUB_ROOT" | awk 'NR == 2 { printf "%.1f", $4 / 1048576 }')
-  target=$(du -sk "$HUB_ROOT/target" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }' || echo 0)
-  log "disk ($1): ${free} GiB free, target/ ${target:-0} GiB"
+  local free_kib target
+  free_kib=$(df -Pk "$HUB_ROOT" | awk 'NR == 2 { print $4 }')
+  target=$(du -sk "$HUB_ROOT/target" 2>/dev/null | awk '{ print $1 }' || true)
+  log "disk ($1): $(gib <<<"$free_kib") GiB free, target/ $(gib <<<"${target:-0}") GiB"
+  if [ "$free_kib" -lt $((6 * 1048576)) ]; then
+    log "warning: under 6 GiB free; a cold build and the stack need about 6 GiB"
+  fi
 }
 disk_report "before the build"
-if [ "$(df -Pk "$HUB_ROOT" | awk 'NR == 2 { print int($4 / 1048576) }')" -lt 6 ]; then
-  log "warning: under 6 GiB free; a cold build and the stack need about 6 GiB"
-fi
 
 timed build cargo build --locked --workspace --all-targets
 disk_report "after the build"
@@ -106,8 +108,7 @@ timed links python3 infra/local/check-links.py
 # tests/lambda_emulator.rs builds Lambda packages under `cargo lambda watch`, whose build
 # environment differs, so ring's build script and everything above it (rustls, hub-aws, the
 # Lambdas) are rebuilt in the shared target/, and a cargo command after it rebuilds them back
-# (70 s on CI). Without nextest, `cargo test` runs the
-# same tests.
+# (70 s on CI). Without nextest, `cargo test` runs the same tests.
 if cargo nextest --version >/dev/null 2>&1; then
   # Filters (-E), not --exclude/-p: every run selects the whole workspace, so features resolve
   # as in the build above and nothing is compiled again.

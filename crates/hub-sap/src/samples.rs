@@ -425,15 +425,19 @@ pub fn record_of(fixture: &str) -> OwnedRecord {
     }
 }
 
-/// The change event of an S/4 event fixture that carries its data.
-pub fn change_event(fixture: &str) -> hub_model::ChangeEvent {
-    let record = record_of(fixture);
-    let mut out = crate::parse_record(
+/// The first outcome of `record` parsed with the default limits.
+fn first_outcome(record: &OwnedRecord) -> crate::Outcome {
+    crate::parse_record(
         &record.envelope(None, None, None),
         &crate::Limits::default(),
     )
-    .expect("the fixture parses");
-    match out.remove(0) {
+    .expect("the fixture parses")
+    .remove(0)
+}
+
+/// The change event of an S/4 event fixture that carries its data.
+pub fn change_event(fixture: &str) -> hub_model::ChangeEvent {
+    match first_outcome(&record_of(fixture)) {
         crate::Outcome::Change(e) => *e,
         other => panic!("not a change event: {other:?}"),
     }
@@ -442,13 +446,7 @@ pub fn change_event(fixture: &str) -> hub_model::ChangeEvent {
 /// The thin event of an S/4 event fixture ([`thin_of`]) as the bridge publishes it for the
 /// enricher (the change event without `data`).
 pub fn thin_event(fixture: &str) -> hub_model::ChangeEvent {
-    let record = thin_of(fixture);
-    let mut out = crate::parse_record(
-        &record.envelope(None, None, None),
-        &crate::Limits::default(),
-    )
-    .expect("the thin fixture parses");
-    match out.remove(0) {
+    match first_outcome(&thin_of(fixture)) {
         crate::Outcome::NeedsEnrichment(t) => t.into_event(),
         other => panic!("not a thin event: {other:?}"),
     }
